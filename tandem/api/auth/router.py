@@ -1,0 +1,100 @@
+"""Registration and the OAuth 2 endpoints: token (RFC 6749) and revocation (RFC 7009)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Form
+from starlette.responses import Response
+
+from tandem.api.auth.schemas import OAuthErrorBody, TokenResponse
+from tandem.api.guard import AppServices
+from tandem.api.responses import json_response
+from tandem.api.schemas import problems
+from tandem.api.users.schemas import UserPrivate, UserRegister, private
+from tandem.domain.errors import InvalidGrant
+from tandem.domain.users.commands import RegisterUser
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error"},
+    401: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error (invalid_client)"},
+}
+FormField = Annotated[str | None, Form()]
+
+
+def oauth_error(error: str, description: str, *, status: int = 400) -> Response:
+    body = orjson.dumps({"error": error, "error_description": description})
+    return Response(body, status_code=status, media_type="application/json", headers=NO_STORE)
+
+
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=UserPrivate,
+    responses=problems(409),
+    summary="Create an account",
+)
+async def register(body: UserRegister, services: AppServices) -> Response:
+    user = await services.users.register(
+        RegisterUser(email=body.email, name=body.name, password=body.password)
+    )
+    return json_response(private(user), status=201)
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses=OAUTH_ERRORS,
+    summary="Issue tokens (password or refresh_token grant)",
+)
+async def token(
+    services: AppServices,
+    grant_type: FormField = None,
+    username: FormField = None,
+    password: FormField = None,
+    refresh_token: FormField = None,
+    scope: FormField = None,
+) -> Response:
+    """RFC 6749 token endpoint; its errors are `{error, error_description}`, not problem+json."""
+    try:
+        if grant_type is None:
+            return oauth_error("invalid_request", "grant_type is required.")
+        if grant_type == "password":
+            if not username or password is None:
+                return oauth_error("invalid_request", "username and password are required.")
+            pair = await services.auth.login(email=username, password=password)
+        elif grant_type == "refresh_token":
+            if not refresh_token:
+                return oauth_error("invalid_request", "refresh_token is required.")
+            pair = await services.auth.refresh(refresh_token)
+        else:
+            return oauth_error(
+                "unsupported_grant_type", "grant_type must be 'password' or 'refresh_token'."
+            )
+    except InvalidGrant as error:
+        return oauth_error("invalid_grant", error.message)
+    response = TokenResponse(
+        access_token=pair.access_token,
+        expires_in=pair.expires_in,
+        refresh_token=pair.refresh_token,
+        scope=pair.scope,
+    )
+    return json_response(response, headers=NO_STORE)
+
+
+@router.post(
+    "/revoke", responses=OAUTH_ERRORS, summary="Revoke an access or refresh token (RFC 7009)"
+)
+async def revoke(
+    services: AppServices,
+    token: FormField = None,
+    token_type_hint: FormField = None,  # accepted per RFC 7009; the token says what it is
+) -> Response:
+    """Answers 200 for unknown tokens too, as RFC 7009 asks: nothing is learnt by probing."""
+    if not token:
+        return oauth_error("invalid_request", "token is required.")
+    await services.auth.revoke(token)
+    return Response(status_code=200, headers=NO_STORE)

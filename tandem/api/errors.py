@@ -1,0 +1,68 @@
+"""Every REST error rendered once, as problem+json; validation errors never echo input."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from tandem.api.problems import STATUS_FOR_CODE, code_for_status, problem
+from tandem.domain.errors import DomainError, FieldError, InvalidToken, ValidationFailed
+
+CHALLENGE = "WWW-Authenticate"
+
+
+async def domain_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, DomainError)
+    status = STATUS_FOR_CODE.get(error.code, 500)
+    headers: dict[str, str] = {}
+    if isinstance(error, InvalidToken):
+        headers[CHALLENGE] = 'Bearer error="invalid_token"'
+    elif status == 401:
+        headers[CHALLENGE] = "Bearer"
+    errors = error.errors if isinstance(error, ValidationFailed) else None
+    return problem(
+        request,
+        status=status,
+        code=error.code,
+        detail=error.message,
+        errors=errors,
+        headers=headers,
+    )
+
+
+async def validation_error(request: Request, error: Exception) -> Response:
+    """FastAPI's default 422 echoes the input (a failed registration would return the password)."""
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        FieldError(tuple(e.get("loc", ())), str(e.get("msg", "invalid")), str(e.get("type", "")))
+        for e in error.errors()
+    ]
+    detail = "The request is not valid: " + "; ".join(
+        f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in errors
+    )
+    return problem(request, status=422, code="VALIDATION_FAILED", detail=detail, errors=errors)
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    status = error.status_code
+    detail = error.detail if isinstance(error.detail, str) else "The request failed."
+    if status == 404 and detail == "Not Found":
+        detail = f"No route {request.url.path}."
+    elif status == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem(
+        request,
+        status=status,
+        code=code_for_status(status),
+        detail=detail,
+        headers=dict(error.headers or {}),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,0 +1,127 @@
+"""REST routes for items."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tandem.api.guard import AppServices, CurrentPrincipal
+from tandem.api.items.schemas import (
+    ItemCreate,
+    ItemOut,
+    ItemUpdate,
+    Status,
+    etag,
+    item_out,
+    version_in,
+)
+from tandem.api.responses import conditional, json_response
+from tandem.api.schemas import PageOut, problems
+from tandem.domain.errors import PreconditionFailed
+from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
+from tandem.domain.items.rules import Q_MAX_LENGTH, TAG_MAX_LENGTH
+from tandem.domain.pages import MAX_PAGE_SIZE
+from tandem.domain.principal import Principal
+from tandem.domain.services import Services
+from tandem.persistence.items.repository import SortKey
+
+router = APIRouter(prefix="/items", tags=["items"])
+ItemId = Path(ge=1, le=2**63 - 1)
+IfMatch = Annotated[str | None, Header(description="An ETag from a read: 412 when stale")]
+IfNoneMatch = Annotated[str | None, Header(description="An ETag: 304 when still current")]
+
+
+@router.get("", response_model=PageOut[ItemOut], responses=problems(401))
+async def list_items(
+    request: Request,
+    principal: CurrentPrincipal,
+    services: AppServices,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    owner_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    status: Status | None = None,
+    tag: Annotated[str | None, Query(min_length=1, max_length=TAG_MAX_LENGTH)] = None,
+    q: Annotated[str | None, Query(max_length=Q_MAX_LENGTH)] = None,
+    sort: SortKey = "-created_at",
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """Items you may see: every published and archived item, and your own drafts."""
+    query = ItemQuery(owner_id=owner_id, status=status, tag=tag, q=q, sort=sort)
+    result = await services.items.page(principal, query, page=page, size=size)
+    out = PageOut[ItemOut](
+        items=[item_out(item) for item in result.items],
+        total=result.total,
+        page=result.page,
+        size=result.size,
+        pages=result.pages,
+    )
+    return conditional(request, out.model_dump_json().encode())
+
+
+@router.post("", status_code=201, response_model=ItemOut, responses=problems(401, 403))
+async def create_item(
+    request: Request, body: ItemCreate, principal: CurrentPrincipal, services: AppServices
+) -> Response:
+    """Create an item owned by you (whatever the body says about its owner)."""
+    item = await services.items.create(principal, CreateItem(**body.model_dump()))
+    location = str(request.url_for("read_item", item_id=str(item.id)))
+    return json_response(
+        item_out(item), status=201, headers={"Location": location, "ETag": etag(item)}
+    )
+
+
+@router.get("/{item_id}", response_model=ItemOut, responses=problems(401, 404))
+async def read_item(
+    request: Request,
+    principal: CurrentPrincipal,
+    services: AppServices,
+    item_id: int = ItemId,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    item = await services.items.get(principal, item_id)
+    return conditional(request, item_out(item).model_dump_json().encode(), tag=etag(item))
+
+
+@router.patch("/{item_id}", response_model=ItemOut, responses=problems(401, 403, 404, 412))
+async def update_item(
+    body: ItemUpdate,
+    principal: CurrentPrincipal,
+    services: AppServices,
+    item_id: int = ItemId,
+    if_match: IfMatch = None,
+) -> Response:
+    """Change an item you own. Send `If-Match` with its ETag to refuse lost updates."""
+    expected = await _expected_version(services, principal, item_id, if_match)
+    command = UpdateItem(**body.model_dump(exclude_unset=True))
+    item = await services.items.update(principal, item_id, command, expected_version=expected)
+    return json_response(item_out(item), headers={"ETag": etag(item)})
+
+
+@router.delete("/{item_id}", status_code=204, responses=problems(401, 403, 404, 412))
+async def delete_item(
+    principal: CurrentPrincipal,
+    services: AppServices,
+    item_id: int = ItemId,
+    if_match: IfMatch = None,
+) -> Response:
+    expected = await _expected_version(services, principal, item_id, if_match)
+    await services.items.delete(principal, item_id, expected_version=expected)
+    return Response(status_code=204)
+
+
+async def _expected_version(
+    services: Services, principal: Principal | None, item_id: int, if_match: str | None
+) -> int | None:
+    """The version If-Match asks for: None for none or `*`, 0 (never current) for a foreign tag."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    versions = {v for tag in if_match.split(",") if (v := version_in(tag, item_id)) is not None}
+    if len(versions) <= 1:
+        return versions.pop() if versions else 0
+    current = await services.items.get(principal, item_id)
+    if current.version not in versions:
+        raise PreconditionFailed("None of the If-Match ETags is current.")
+    return current.version

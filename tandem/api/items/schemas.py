@@ -1,0 +1,104 @@
+"""REST shapes for items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import BaseModel, Field, model_validator
+
+from tandem.api.schemas import Input
+from tandem.domain import global_ids
+from tandem.domain.items.rules import (
+    DESCRIPTION_MAX_LENGTH,
+    MAX_TAGS,
+    PRICE_MAX,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
+from tandem.persistence.items.repository import ItemRecord
+
+Status = Literal["draft", "published", "archived"]
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH)]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=PRICE_MAX, decimal_places=2, examples=["19.99"], description="A decimal string"),
+]
+Tags = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH)]],
+    Field(max_length=MAX_TAGS),
+]
+
+# Fields the server owns. A client that sends an item back as it read it is not refused:
+# these are dropped, never applied (the owner is always the caller).
+READ_ONLY = frozenset({"id", "node_id", "owner_id", "owner", "version", "created_at", "updated_at"})
+
+
+class ItemInput(Input):
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key not in READ_ONLY}
+        return data
+
+
+class ItemCreate(ItemInput):
+    title: Title
+    description: Description | None = None
+    price: Price | None = None
+    tags: Tags | None = None
+    status: Status = "published"
+
+
+class ItemUpdate(ItemInput):
+    title: Title | None = None
+    description: Description | None = None
+    price: Price | None = None
+    tags: Tags | None = None
+    status: Status | None = None
+
+
+class ItemOut(BaseModel):
+    id: int
+    node_id: str
+    title: str
+    description: str | None
+    price: Decimal | None = Field(description='A decimal string such as "19.99", or null')
+    tags: list[str]
+    status: Status
+    owner_id: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+def item_out(item: ItemRecord) -> ItemOut:
+    return ItemOut.model_construct(
+        id=item.id,
+        node_id=global_ids.encode("Item", item.id),
+        title=item.title,
+        description=item.description,
+        price=item.price,
+        tags=item.tags,
+        status=cast(Status, item.status),
+        owner_id=item.owner_id,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=item.version,
+    )
+
+
+def etag(item: ItemRecord) -> str:
+    return f'"item-{item.id}-v{item.version}"'
+
+
+def version_in(tag: str, item_id: int) -> int | None:
+    """The version an ETag of ours names for this item, or None."""
+    tag = tag.strip().removeprefix("W/")
+    prefix = f'"item-{item_id}-v'
+    if tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit():
+        return int(tag[len(prefix) : -1])
+    return None

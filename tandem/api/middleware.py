@@ -1,0 +1,118 @@
+"""Pure ASGI middleware: cheap on every request, unlike BaseHTTPMiddleware.
+
+`RequestContext` names each request (X-Request-ID), caps bodies, and turns a
+crash into one logged line and a problem+json 500 that leaks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tandem.api.problems import MEDIA_TYPE, problem_body
+
+_logger = logging.getLogger("tandem.api")
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await _send_problem(
+                send_with_id, 413, "PAYLOAD_TOO_LARGE", _too_large(self), request_id
+            )
+            return
+
+        received = 0
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, capped_receive, send_with_id)
+        except BodyTooLarge:
+            if not started:
+                await _send_problem(
+                    send_with_id, 413, "PAYLOAD_TOO_LARGE", _too_large(self), request_id
+                )
+        except Exception:
+            _logger.exception("unhandled error [request_id=%s]", request_id)
+            if not started:
+                detail = "Something went wrong on our side; quote the request id if you report it."
+                await _send_problem(send_with_id, 500, "INTERNAL", detail, request_id)
+
+
+def _too_large(middleware: RequestContext) -> str:
+    return f"The request body is larger than {middleware.max_body_bytes} bytes."
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            return candidate if _SANE_ID.match(candidate) else None
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_problem(send: Any, status: int, code: str, detail: str, request_id: str) -> None:
+    body = problem_body(status=status, code=code, detail=detail, request_id=request_id)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

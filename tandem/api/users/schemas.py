@@ -1,0 +1,72 @@
+"""REST shapes for users: what comes in, and the public and private views that go out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, cast
+
+from pydantic import BaseModel, Field
+
+from tandem.api.schemas import Input
+from tandem.domain import global_ids
+from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from tandem.domain.principal import Role
+from tandem.domain.users.rules import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
+from tandem.persistence.users.repository import UserRecord
+
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
+
+
+class UserRegister(Input):
+    email: Annotated[str, Field(max_length=EMAIL_MAX_LENGTH, examples=["ada@example.com"])]
+    name: Name
+    password: Password
+
+
+class UserUpdateMe(Input):
+    name: Name | None = None
+    password: Password | None = None
+    current_password: Annotated[str, Field(max_length=MAX_PASSWORD_LENGTH)] | None = None
+
+
+class UserUpdate(Input):
+    name: Name | None = None
+    role: Literal["admin", "member"] | None = None
+    is_active: bool | None = None
+
+
+class UserPublic(BaseModel):
+    id: int
+    node_id: str
+    name: str
+    created_at: datetime
+
+
+class UserPrivate(UserPublic):
+    email: str
+    role: Role
+    is_active: bool
+    updated_at: datetime
+
+
+def public(user: UserRecord) -> UserPublic:
+    return UserPublic.model_construct(
+        id=user.id,
+        node_id=global_ids.encode("User", user.id),
+        name=user.name,
+        created_at=user.created_at,
+    )
+
+
+def private(user: UserRecord) -> UserPrivate:
+    return UserPrivate.model_construct(
+        id=user.id,
+        node_id=global_ids.encode("User", user.id),
+        name=user.name,
+        created_at=user.created_at,
+        email=user.email,
+        role=cast(Role, user.role),
+        is_active=user.is_active,
+        updated_at=user.updated_at,
+    )

@@ -1,0 +1,87 @@
+"""The ASGI application: both faces, one guard, one set of domain services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from tandem.api import health
+from tandem.api.auth.router import router as auth_router
+from tandem.api.errors import install_error_handlers
+from tandem.api.items.router import router as items_router
+from tandem.api.middleware import RequestContext
+from tandem.api.users.router import router as users_router
+from tandem.config import Settings, get_settings
+from tandem.domain.services import Services, build_services
+from tandem.persistence.database import Database
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """\
+Tandem's REST face, for partners. Every error is `application/problem+json`
+(RFC 9457) with a stable `code`; every response carries `X-Request-ID`.
+Authenticate with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`.
+"""
+
+
+def services_for(settings: Settings, database: Database) -> Services:
+    return build_services(
+        database=database,
+        signing_key=settings.signing_key(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        access_ttl_seconds=settings.access_token_ttl_seconds,
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        hash_time_cost=settings.password_hash_time_cost,
+        hash_memory_kib=settings.password_hash_memory_kib,
+    )
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """Build the app; with no `services`, its lifespan opens (and closes) the database."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        if settings.database_url is None:
+            raise RuntimeError("DATABASE_URL is not set; start Tandem with `tandem serve`.")
+        database = Database(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.services = services_for(settings, database)
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="Tandem",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    if services is not None:
+        app.state.services = services
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for router in (auth_router, users_router, items_router):
+        app.include_router(router, prefix=API_PREFIX)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+            expose_headers=["ETag", "Location", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContext)
+    logging.getLogger("tandem").setLevel(settings.log_level.upper())
+    return app

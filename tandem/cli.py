@@ -1,0 +1,145 @@
+"""The `tandem` command: serve, migrate, create users, export the contract, seed a demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from tandem.config import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from tandem.domain.services import Services
+
+DEMO_PASSWORD = "tandem-demo-password"
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL, or the embedded server's `tandem` database (started if need be)."""
+    if settings.database_url:
+        return settings.database_url
+    from tandem.persistence import embedded
+
+    print(f"tandem: no DATABASE_URL; using the embedded PostgreSQL in {settings.data_dir}/pgdata")
+    return embedded.start(settings.data_dir).ensure_database("tandem")
+
+
+def migrate(settings: Settings) -> str:
+    from tandem.persistence.migrate import upgrade
+
+    url = database_url(settings)
+    upgrade(url)
+    return url
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    url = migrate(settings)
+    # Workers are fresh processes that read their settings from the environment.
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    uvicorn.run(
+        "tandem.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+        proxy_headers=False,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    migrate(settings)
+    print("tandem: the database is at the newest migration")
+
+
+def _with_services(settings: Settings, work: Callable[[Services], Awaitable[None]]) -> None:
+    """Run `work` against the migrated database, then close it."""
+
+    async def run() -> None:
+        from tandem.app import services_for
+        from tandem.persistence.database import Database
+
+        database = Database(migrate(settings), pool_size=2)
+        try:
+            await work(services_for(settings, database))
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> None:
+    from tandem.domain.errors import DomainError
+    from tandem.domain.users.commands import RegisterUser
+
+    async def work(services: Services) -> None:
+        user = await services.users.register(
+            RegisterUser(email=args.email, name=args.name, password=args.password), role=args.role
+        )
+        print(f"tandem: created {user.role} {user.email} (id {user.id})")
+
+    try:
+        _with_services(settings, work)
+    except DomainError as error:
+        raise SystemExit(f"tandem: {error.message}") from None
+
+
+def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from tandem.demo import seed
+
+    async def work(services: Services) -> None:
+        created = await seed(services, password=DEMO_PASSWORD)
+        print(f"tandem: demo data loaded ({created}); every demo user's password: {DEMO_PASSWORD}")
+
+    _with_services(settings, work)
+
+
+def cmd_export_openapi(args: argparse.Namespace, settings: Settings) -> None:
+    from tandem.app import create_app
+
+    print(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tandem", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve REST and GraphQL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("migrate", help="apply the migrations").set_defaults(handler=cmd_migrate)
+
+    create_user = commands.add_parser("create-user", help="create a user (the first admin, say)")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--name", required=True)
+    create_user.add_argument("--password", required=True)
+    create_user.add_argument("--role", choices=["admin", "member"], default="member")
+    create_user.set_defaults(handler=cmd_create_user)
+
+    commands.add_parser("seed-demo", help="load demo users and items").set_defaults(
+        handler=cmd_seed_demo
+    )
+    commands.add_parser("export-openapi", help="print the OpenAPI JSON").set_defaults(
+        handler=cmd_export_openapi
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        print(f"tandem: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    args.handler(args, settings)

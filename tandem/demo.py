@@ -1,0 +1,94 @@
+"""A small, realistic demo data set for exploring Tandem (loaded by `tandem seed-demo`)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from tandem.domain.errors import Conflict
+from tandem.domain.items.commands import CreateItem
+from tandem.domain.principal import LOGIN_SCOPES, Principal, Role
+from tandem.domain.services import Services
+from tandem.domain.users.commands import RegisterUser
+
+# Seeding acts as each user from the command line, not through any token.
+COMMAND_LINE = uuid.UUID(int=0)
+
+USERS: list[tuple[str, str, Role]] = [
+    ("ada@example.com", "Ada Lovelace", "admin"),
+    ("grace@example.com", "Grace Hopper", "member"),
+    ("alan@example.com", "Alan Turing", "member"),
+]
+
+ITEMS: dict[str, list[tuple[str, str, str | None, list[str], str]]] = {
+    "ada@example.com": [
+        (
+            "Analytical Engine notes",
+            "Translated, with notes A to G.",
+            "120.00",
+            ["math", "books"],
+            "published",
+        ),
+        ("Bernoulli numbers program", "The first published algorithm.", None, ["math"], "draft"),
+    ],
+    "grace@example.com": [
+        (
+            "COBOL field guide",
+            "Pocket reference for business programs.",
+            "24.50",
+            ["books", "cobol"],
+            "published",
+        ),
+        ("A nanosecond of wire", "11.8 inches, for lectures.", "0.99", ["hardware"], "published"),
+        (
+            "Moth from the Mark II",
+            "The first actual case of bug being found.",
+            "999.99",
+            ["history"],
+            "archived",
+        ),
+    ],
+    "alan@example.com": [
+        (
+            "Enigma rotor set",
+            "Three rotors, a reflector, a plugboard.",
+            "450.00",
+            ["hardware", "crypto"],
+            "published",
+        ),
+        (
+            "Morphogenesis draft",
+            "Reaction-diffusion, not yet for others.",
+            None,
+            ["biology"],
+            "draft",
+        ),
+    ],
+}
+
+
+async def seed(services: Services, *, password: str) -> str:
+    """Create the demo users and their items; users that already exist are left alone."""
+    created_users = created_items = 0
+    for email, name, role in USERS:
+        try:
+            user = await services.users.register(
+                RegisterUser(email=email, name=name, password=password), role=role
+            )
+        except Conflict:
+            continue
+        created_users += 1
+        owner = Principal(user_id=user.id, role=role, scopes=LOGIN_SCOPES, token_id=COMMAND_LINE)
+        for title, description, price, tags, status in ITEMS[email]:
+            await services.items.create(
+                owner,
+                CreateItem(
+                    title=title,
+                    description=description,
+                    price=Decimal(price) if price else None,
+                    tags=tags,
+                    status=status,
+                ),
+            )
+            created_items += 1
+    return f"{created_users} users, {created_items} items"

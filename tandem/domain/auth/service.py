@@ -1,0 +1,126 @@
+"""Sign-in, token refresh with rotation and reuse detection, revocation, and the guard's lookup."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, PasswordHasher
+from tandem.domain.auth.tokens import AccessTokenCodec, digest, new_opaque_token
+from tandem.domain.errors import InvalidGrant, InvalidToken
+from tandem.domain.principal import LOGIN_SCOPES, Principal, Role
+from tandem.persistence.database import Database
+from tandem.persistence.unit_of_work import UnitOfWork
+
+BAD_CREDENTIALS = "The email or password is incorrect."
+BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked."
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    scope: str
+
+
+class AuthService:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        hasher: PasswordHasher,
+        codec: AccessTokenCodec,
+        refresh_ttl_seconds: int,
+    ) -> None:
+        self._database = database
+        self._hasher = hasher
+        self._codec = codec
+        self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+
+    async def login(self, *, email: str, password: str) -> TokenPair:
+        """The password grant. Unknown email and wrong password look the same, in the same time."""
+        async with self._database.reader() as uow:
+            credentials = await uow.users.credentials(email.strip())
+        too_long = len(password) > MAX_PASSWORD_LENGTH
+        ok = await self._hasher.verify(
+            None if credentials is None or too_long else credentials.password_hash,
+            password[: MAX_PASSWORD_LENGTH + 1],
+        )
+        if not ok or credentials is None or not credentials.is_active:
+            raise InvalidGrant(BAD_CREDENTIALS)
+        async with self._database.transaction() as uow:
+            family_id = await uow.tokens.open_family(credentials.id)
+            return await self._issue(uow, user_id=credentials.id, family_id=family_id)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: spend this refresh token, issue a new pair in the same family.
+
+        A token spent twice means someone else holds it: the whole family is
+        revoked, and the revocation is committed before the refusal is sent.
+        """
+        reused = False
+        async with self._database.transaction() as uow:
+            spent = await uow.tokens.spend_refresh_token(digest(refresh_token))
+            if spent is None or spent.expired or spent.family_revoked:
+                raise InvalidGrant(BAD_REFRESH_TOKEN)
+            if spent.already_used:
+                await uow.tokens.revoke_family(spent.family_id)
+                reused = True
+            else:
+                user = await uow.users.get(spent.user_id)
+                if user is None or not user.is_active:
+                    raise InvalidGrant(BAD_REFRESH_TOKEN)
+                return await self._issue(uow, user_id=spent.user_id, family_id=spent.family_id)
+        assert reused
+        raise InvalidGrant(BAD_REFRESH_TOKEN)
+
+    async def revoke(self, token: str) -> None:
+        """RFC 7009: revoke an access token, or a refresh token and its family; unknown is fine."""
+        async with self._database.transaction() as uow:
+            if token.count(".") == 2:
+                try:
+                    claims = self._codec.decode(token)
+                except InvalidToken:
+                    return
+                await uow.tokens.revoke_access_token(
+                    jti=claims.token_id, expires_at=claims.expires_at
+                )
+                return
+            family_id = await uow.tokens.family_of(digest(token))
+            if family_id is not None:
+                await uow.tokens.revoke_family(family_id)
+
+    async def authenticate(self, token: str) -> Principal:
+        """The guard: a bearer token to a principal, with the user's current role and state."""
+        claims = self._codec.decode(token)
+        async with self._database.reader() as uow:
+            row = await uow.tokens.principal(
+                user_id=claims.user_id, family_id=claims.family_id, jti=claims.token_id
+            )
+        if row is None or not row.is_active or row.family_revoked or row.token_revoked:
+            raise InvalidToken("The access token has been revoked.")
+        return Principal(
+            user_id=row.user_id,
+            role=cast(Role, row.role),
+            scopes=claims.scopes,
+            token_id=claims.token_id,
+            family_id=claims.family_id,
+        )
+
+    async def _issue(self, uow: UnitOfWork, *, user_id: int, family_id: uuid.UUID) -> TokenPair:
+        refresh_token = new_opaque_token()
+        await uow.tokens.add_refresh_token(
+            family_id=family_id,
+            token_hash=digest(refresh_token),
+            expires_at=datetime.now(UTC) + self._refresh_ttl,
+        )
+        access = self._codec.issue(user_id=user_id, scopes=LOGIN_SCOPES, family_id=family_id)
+        return TokenPair(
+            access_token=access.token,
+            expires_in=access.expires_in,
+            refresh_token=refresh_token,
+            scope=" ".join(sorted(LOGIN_SCOPES)),
+        )

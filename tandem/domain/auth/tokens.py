@@ -1,0 +1,99 @@
+"""Access tokens: short-lived JWTs signed with one pinned algorithm; refresh tokens: opaque."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from tandem.domain.errors import InvalidToken
+
+ALGORITHM = "HS256"
+ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068: refresh or reset tokens can never pass for one
+REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "iss", "aud", "scope"]
+LEEWAY_SECONDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: int
+    scopes: frozenset[str]
+    token_id: uuid.UUID
+    family_id: uuid.UUID | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedAccessToken:
+    token: str
+    expires_in: int
+
+
+class AccessTokenCodec:
+    def __init__(self, *, key: str, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self._key = key
+        self._issuer = issuer
+        self._audience = audience
+        self.ttl_seconds = ttl_seconds
+
+    def issue(
+        self, *, user_id: int, scopes: frozenset[str], family_id: uuid.UUID | None
+    ) -> IssuedAccessToken:
+        now = datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "iat": now,
+            "exp": now + timedelta(seconds=self.ttl_seconds),
+            "jti": str(uuid.uuid4()),
+            "iss": self._issuer,
+            "aud": self._audience,
+            "scope": " ".join(sorted(scopes)),
+        }
+        if family_id is not None:
+            claims["sid"] = str(family_id)
+        token = jwt.encode(
+            claims, self._key, algorithm=ALGORITHM, headers={"typ": ACCESS_TOKEN_TYPE}
+        )
+        return IssuedAccessToken(token=token, expires_in=self.ttl_seconds)
+
+    def decode(self, token: str) -> AccessClaims:
+        """Verify signature, algorithm, type and every claim; InvalidToken otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("typ") != ACCESS_TOKEN_TYPE:
+                raise InvalidToken("The token is not an access token.")
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
+            family = claims.get("sid")
+            return AccessClaims(
+                user_id=int(claims["sub"]),
+                scopes=frozenset(str(claims["scope"]).split()),
+                token_id=uuid.UUID(str(claims["jti"])),
+                family_id=uuid.UUID(str(family)) if family is not None else None,
+                expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            )
+        except InvalidToken:
+            raise
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+            raise InvalidToken("The access token is invalid or has expired.") from error
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def digest(token: str) -> bytes:
+    """Opaque tokens are stored only as their SHA-256: a database leak hands out nothing."""
+    return hashlib.sha256(token.encode()).digest()

@@ -1,0 +1,67 @@
+"""One transport-neutral error hierarchy; each face renders the stable `code` its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One invalid input: where (`loc`), why (`msg`), and a machine-readable `type`."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"
+
+
+class PreconditionFailed(DomainError):
+    code = "PRECONDITION_FAILED"
+
+
+class ValidationFailed(DomainError):
+    code = "VALIDATION_FAILED"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in errors))
+        self.errors = errors
+
+    @classmethod
+    def one(
+        cls, loc: tuple[str | int, ...], msg: str, type: str = "value_error"
+    ) -> ValidationFailed:
+        return cls([FieldError(loc, msg, type)])
+
+
+class InvalidToken(Unauthenticated):
+    """A bearer token that is malformed, expired, revoked or not ours."""
+
+
+class InvalidGrant(DomainError):
+    """An OAuth grant (password, refresh token) that cannot be honoured."""
+
+    code = "UNAUTHENTICATED"

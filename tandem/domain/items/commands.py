@@ -1,0 +1,38 @@
+"""What callers may ask of the items domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tandem.domain.values import UNSET, Unset
+from tandem.persistence.items.repository import SortKey
+
+
+@dataclass(frozen=True, slots=True)
+class CreateItem:
+    title: str
+    description: str | None = None
+    price: Decimal | None = None
+    tags: list[str] | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateItem:
+    title: str | Unset = UNSET
+    description: str | Unset | None = UNSET
+    price: Decimal | Unset | None = UNSET
+    tags: list[str] | Unset | None = UNSET
+    status: str | Unset = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class ItemQuery:
+    """Filters and order for a list; `owner_id` and `status` narrow, `q` searches."""
+
+    owner_id: int | None = None
+    status: str | None = None
+    tag: str | None = None
+    q: str | None = None
+    sort: SortKey = "-created_at"

@@ -1,0 +1,86 @@
+"""Input rules for items, shared by every face."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tandem.domain.errors import FieldError, ValidationFailed
+from tandem.domain.values import UNSET, clean_text
+
+TITLE_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 10_000
+TAG_MAX_LENGTH = 40
+MAX_TAGS = 20
+STATUSES = ("draft", "published", "archived")
+PRICE_MAX = Decimal("9999999999.99")
+Q_MAX_LENGTH = 200
+
+
+def _price(value: Decimal, errors: list[FieldError]) -> Decimal:
+    try:
+        if not value.is_finite() or value < 0 or value > PRICE_MAX:
+            errors.append(FieldError(("price",), f"must be between 0 and {PRICE_MAX}", "range"))
+        elif -value.as_tuple().exponent > 2:  # type: ignore[operator]
+            errors.append(FieldError(("price",), "must have at most 2 decimal places", "decimal"))
+        return value.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        errors.append(FieldError(("price",), "is not a valid decimal", "decimal"))
+        return value
+
+
+def _tags(tags: list[str], errors: list[FieldError]) -> list[str]:
+    if len(tags) > MAX_TAGS:
+        errors.append(FieldError(("tags",), f"at most {MAX_TAGS} tags", "too_long"))
+    for index, tag in enumerate(tags):
+        if not 1 <= len(tag) <= TAG_MAX_LENGTH:
+            errors.append(
+                FieldError(("tags", index), f"must be 1 to {TAG_MAX_LENGTH} characters", "length")
+            )
+    return list(dict.fromkeys(tags))  # duplicates dropped, order kept
+
+
+def clean_item_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Check and normalise the fields given (UNSET skipped); report every problem at once."""
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is UNSET:
+            continue
+        if name == "title":
+            if value is None:
+                errors.append(FieldError(("title",), "must not be null", "missing"))
+                continue
+            value, problem = clean_text(value, loc=("title",), max_length=TITLE_MAX_LENGTH)
+            if problem:
+                errors.append(FieldError(("title",), problem, "length"))
+        elif name == "description" and value is not None and len(value) > DESCRIPTION_MAX_LENGTH:
+            errors.append(
+                FieldError(
+                    ("description",), f"at most {DESCRIPTION_MAX_LENGTH} characters", "length"
+                )
+            )
+        elif name == "price" and value is not None:
+            value = _price(value, errors)
+        elif name == "tags":
+            value = _tags(value or [], errors)
+        elif name == "status" and value not in STATUSES:
+            errors.append(FieldError(("status",), f"must be one of {', '.join(STATUSES)}", "enum"))
+        values[name] = value
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def check_query(
+    *, status: str | None, q: str | None, sort: str, sort_keys: tuple[str, ...]
+) -> None:
+    errors: list[FieldError] = []
+    if status is not None and status not in STATUSES:
+        errors.append(FieldError(("status",), f"must be one of {', '.join(STATUSES)}", "enum"))
+    if q is not None and len(q) > Q_MAX_LENGTH:
+        errors.append(FieldError(("q",), f"at most {Q_MAX_LENGTH} characters", "length"))
+    if sort not in sort_keys:
+        errors.append(FieldError(("sort",), f"must be one of {', '.join(sort_keys)}", "enum"))
+    if errors:
+        raise ValidationFailed(errors)

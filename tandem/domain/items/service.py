@@ -1,0 +1,150 @@
+"""Item use cases: read, list, create, change and delete, with visibility and ownership rules.
+
+Visibility is decided in SQL by `visible_to`, so an item the caller may not see
+is simply not found; ownership is decided here, so one it may see but not
+change is FORBIDDEN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from tandem.domain.errors import Forbidden, NotFound, PreconditionFailed
+from tandem.domain.items import cursors
+from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
+from tandem.domain.items.rules import check_query, clean_item_fields
+from tandem.domain.pages import Page, Slice, check_first, check_page
+from tandem.domain.principal import ITEMS_READ, ITEMS_WRITE, Principal, signed_in
+from tandem.persistence.database import Database
+from tandem.persistence.items.repository import SORT_KEYS, ItemFilters, ItemRecord
+
+STALE = "The item has changed since you read it (version {current}); read it again."
+
+
+def _not_found(item_id: int) -> NotFound:
+    return NotFound(f"No item with id {item_id}.")
+
+
+def _filters(query: ItemQuery) -> ItemFilters:
+    check_query(status=query.status, q=query.q, sort=query.sort, sort_keys=SORT_KEYS)
+    return ItemFilters(owner_id=query.owner_id, status=query.status, tag=query.tag, q=query.q)
+
+
+def _check_owner(caller: Principal, item: ItemRecord) -> None:
+    if item.owner_id != caller.user_id and not caller.is_admin:
+        raise Forbidden("Only the item's owner or an administrator may change it.")
+
+
+class ItemService:
+    def __init__(self, *, database: Database) -> None:
+        self._database = database
+
+    async def get(self, principal: Principal | None, item_id: int) -> ItemRecord:
+        caller = signed_in(principal, scope=ITEMS_READ)
+        async with self._database.reader() as uow:
+            item = await uow.items.get_visible(item_id, caller.viewer)
+        if item is None:
+            raise _not_found(item_id)
+        return item
+
+    async def get_many(self, principal: Principal | None, item_ids: list[int]) -> list[ItemRecord]:
+        """The visible items among `item_ids`, for batch loaders; unseen ones are left out."""
+        caller = signed_in(principal, scope=ITEMS_READ)
+        async with self._database.reader() as uow:
+            return await uow.items.get_many_visible(item_ids, caller.viewer)
+
+    async def page(
+        self, principal: Principal | None, query: ItemQuery, *, page: int, size: int
+    ) -> Page[ItemRecord]:
+        caller = signed_in(principal, scope=ITEMS_READ)
+        filters = _filters(query)
+        check_page(page, size)
+        async with self._database.reader() as uow:
+            items = await uow.items.offset_page(
+                caller.viewer, filters, sort=query.sort, offset=(page - 1) * size, limit=size
+            )
+            total = await uow.items.count(caller.viewer, filters)
+        return Page(items, total, page, size)
+
+    async def slice(
+        self,
+        principal: Principal | None,
+        query: ItemQuery,
+        *,
+        first: int,
+        after: str | None,
+        loc: str = "after",
+    ) -> Slice[ItemRecord]:
+        """Keyset pagination: up to `first` items after the cursor, stable under inserts."""
+        caller = signed_in(principal, scope=ITEMS_READ)
+        filters = _filters(query)
+        check_first(first)
+        position = cursors.decode(after, query.sort, loc=loc) if after else None
+        async with self._database.reader() as uow:
+            rows = await uow.items.keyset_page(
+                caller.viewer, filters, sort=query.sort, position=position, limit=first + 1
+            )
+        items = rows[:first]
+        return Slice(items, [cursors.encode(i, query.sort) for i in items], len(rows) > first)
+
+    async def count(self, principal: Principal | None, query: ItemQuery) -> int:
+        caller = signed_in(principal, scope=ITEMS_READ)
+        filters = _filters(query)
+        async with self._database.reader() as uow:
+            return await uow.items.count(caller.viewer, filters)
+
+    async def create(self, principal: Principal | None, command: CreateItem) -> ItemRecord:
+        """Create an item owned by the caller, whoever the request claims should own it."""
+        caller = signed_in(principal, scope=ITEMS_WRITE)
+        values = clean_item_fields(asdict(command))
+        values = {name: value for name, value in values.items() if value is not None}
+        async with self._database.transaction() as uow:
+            return await uow.items.add(owner_id=caller.user_id, values=values)
+
+    async def update(
+        self,
+        principal: Principal | None,
+        item_id: int,
+        command: UpdateItem,
+        *,
+        expected_version: int | None = None,
+    ) -> ItemRecord:
+        """Change an item; with `expected_version`, only if nobody changed it since."""
+        caller = signed_in(principal, scope=ITEMS_WRITE)
+        values = clean_item_fields(asdict(command))
+        async with self._database.transaction() as uow:
+            item = await uow.items.get_visible(item_id, caller.viewer)
+            if item is None:
+                raise _not_found(item_id)
+            _check_owner(caller, item)
+            if expected_version is not None and expected_version != item.version:
+                raise PreconditionFailed(STALE.format(current=item.version))
+            changes = _changes(item, values)
+            if not changes:
+                return item
+            updated = await uow.items.update(item_id, expected_version=item.version, values=changes)
+            if updated is None:  # changed between our read and our write
+                raise PreconditionFailed(STALE.format(current="newer"))
+            return updated
+
+    async def delete(
+        self, principal: Principal | None, item_id: int, *, expected_version: int | None = None
+    ) -> ItemRecord:
+        """Delete an item and return what it was (webhooks and events need its ids)."""
+        caller = signed_in(principal, scope=ITEMS_WRITE)
+        async with self._database.transaction() as uow:
+            item = await uow.items.get_visible(item_id, caller.viewer)
+            if item is None:
+                raise _not_found(item_id)
+            _check_owner(caller, item)
+            if expected_version is not None and expected_version != item.version:
+                raise PreconditionFailed(STALE.format(current=item.version))
+            if not await uow.items.delete(item_id, expected_version=item.version):
+                raise PreconditionFailed(STALE.format(current="newer"))
+            return item
+
+
+def _changes(item: ItemRecord, values: dict[str, Any]) -> dict[str, Any]:
+    """Only what really differs: an update that changes nothing keeps the version."""
+    return {name: value for name, value in values.items() if getattr(item, name) != value}

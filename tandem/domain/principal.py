@@ -1,0 +1,54 @@
+"""Who is calling: the one thing both faces hand to the domain about identity."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from tandem.domain.errors import Forbidden, Unauthenticated
+from tandem.persistence.items.repository import Viewer
+
+Role = Literal["admin", "member"]
+
+ITEMS_READ = "items:read"
+ITEMS_WRITE = "items:write"
+USERS_READ = "users:read"
+USERS_WRITE = "users:write"
+# A password login may do everything its user may; partner clients get a subset.
+LOGIN_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ, USERS_WRITE})
+PARTNER_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: int
+    role: Role
+    scopes: frozenset[str]
+    token_id: uuid.UUID
+    family_id: uuid.UUID | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(user_id=self.user_id, is_admin=self.is_admin)
+
+    def require_scope(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"This token lacks the '{scope}' scope.")
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("Only administrators may do this.")
+
+
+def signed_in(principal: Principal | None, *, scope: str | None = None) -> Principal:
+    """The principal, or UNAUTHENTICATED for an anonymous caller; checks `scope` if given."""
+    if principal is None:
+        raise Unauthenticated("Sign in to do this: send 'Authorization: Bearer <token>'.")
+    if scope is not None:
+        principal.require_scope(scope)
+    return principal

@@ -1,0 +1,174 @@
+"""User use cases: registration, profiles, and administration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tandem.domain.auth.passwords import PasswordHasher, check_password_rules
+from tandem.domain.errors import Conflict, NotFound, ValidationFailed
+from tandem.domain.pages import Page, check_page
+from tandem.domain.principal import USERS_READ, USERS_WRITE, Principal, signed_in
+from tandem.domain.users.commands import RegisterUser, UpdateMe, UpdateUser
+from tandem.domain.users.rules import check_role, clean_email, clean_name
+from tandem.domain.values import UNSET
+from tandem.persistence.database import Database
+from tandem.persistence.unit_of_work import UnitOfWork
+from tandem.persistence.users.repository import UserRecord
+
+EMAIL_TAKEN = "An account with this email already exists."
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """A user as one caller may see them: `private` adds email, role and state."""
+
+    user: UserRecord
+    private: bool
+
+
+def sees_private(principal: Principal, user_id: int) -> bool:
+    return principal.is_admin or principal.user_id == user_id
+
+
+class UserService:
+    def __init__(self, *, database: Database, hasher: PasswordHasher) -> None:
+        self._database = database
+        self._hasher = hasher
+
+    async def register(self, command: RegisterUser, *, role: str = "member") -> UserRecord:
+        """Create an account. The role comes from the caller's code, never from the request."""
+        email = clean_email(command.email)
+        name = clean_name(command.name)
+        check_password_rules(command.password)
+        check_role(role)
+        password_hash = await self._hasher.hash(command.password)
+        async with self._database.transaction() as uow:
+            user = await uow.users.add(
+                email=email, name=name, password_hash=password_hash, role=role
+            )
+        if user is None:
+            raise Conflict(EMAIL_TAKEN)
+        return user
+
+    async def me(self, principal: Principal | None) -> UserRecord:
+        caller = signed_in(principal)
+        async with self._database.reader() as uow:
+            user = await uow.users.get(caller.user_id)
+        if user is None:
+            raise NotFound("Your account no longer exists.")
+        return user
+
+    async def get(self, principal: Principal | None, user_id: int) -> UserView:
+        caller = signed_in(principal)
+        if caller.user_id != user_id:
+            caller.require_scope(USERS_READ)
+        async with self._database.reader() as uow:
+            user = await uow.users.get(user_id)
+        if user is None:
+            raise NotFound(f"No user with id {user_id}.")
+        return UserView(user, sees_private(caller, user_id))
+
+    async def get_many(self, principal: Principal | None, user_ids: list[int]) -> list[UserRecord]:
+        """Users by id for a batch loader; any signed-in caller may see public views."""
+        signed_in(principal)
+        async with self._database.reader() as uow:
+            return await uow.users.get_many(user_ids)
+
+    async def page(self, principal: Principal | None, *, page: int, size: int) -> Page[UserRecord]:
+        caller = signed_in(principal, scope=USERS_READ)
+        caller.require_admin()
+        check_page(page, size)
+        async with self._database.reader() as uow:
+            users, total = await uow.users.page(offset=(page - 1) * size, limit=size)
+        return Page(users, total, page, size)
+
+    async def keyset(
+        self, principal: Principal | None, *, after_id: int | None, limit: int
+    ) -> tuple[list[UserRecord], int]:
+        """Admins' cursor listing: up to `limit` users after `after_id`, and the total."""
+        caller = signed_in(principal, scope=USERS_READ)
+        caller.require_admin()
+        async with self._database.reader() as uow:
+            return await uow.users.keyset(after_id=after_id, limit=limit), await uow.users.count()
+
+    async def update_me(self, principal: Principal | None, command: UpdateMe) -> UserRecord:
+        caller = signed_in(principal, scope=USERS_WRITE)
+        values: dict[str, Any] = {}
+        if command.name is not UNSET:
+            values["name"] = clean_name(command.name)
+        new_password = command.password
+        if new_password is not UNSET:
+            check_password_rules(new_password)
+            if command.current_password is UNSET:
+                raise ValidationFailed.one(
+                    ("current_password",), "is required to set a new password", "missing"
+                )
+            async with self._database.reader() as uow:
+                current_hash = await uow.users.password_hash(caller.user_id)
+            if not await self._hasher.verify(current_hash, command.current_password):
+                raise ValidationFailed.one(("current_password",), "is incorrect", "value_error")
+            values["password_hash"] = await self._hasher.hash(new_password)
+        async with self._database.transaction() as uow:
+            user = await self._apply(uow, caller.user_id, values)
+            if new_password is not UNSET:
+                # A new password ends every other session: whoever knew the old one is out.
+                await uow.tokens.revoke_user_families(caller.user_id, keep=caller.family_id)
+        return user
+
+    async def update(
+        self, principal: Principal | None, user_id: int, command: UpdateUser
+    ) -> UserRecord:
+        caller = signed_in(principal, scope=USERS_WRITE)
+        caller.require_admin()
+        values: dict[str, Any] = {}
+        if command.name is not UNSET:
+            values["name"] = clean_name(command.name)
+        if command.role is not UNSET:
+            values["role"] = check_role(command.role)
+        if command.is_active is not UNSET:
+            values["is_active"] = command.is_active
+        async with self._database.transaction() as uow:
+            current = await uow.users.get(user_id)
+            if current is None:
+                raise NotFound(f"No user with id {user_id}.")
+            loses_admin = current.role == "admin" and (
+                values.get("role", "admin") != "admin" or values.get("is_active", True) is False
+            )
+            if loses_admin:
+                await self._keep_an_admin(uow, user_id)
+            user = await self._apply(uow, user_id, values)
+            if values.get("is_active") is False:
+                await uow.tokens.revoke_user_families(user_id)
+        return user
+
+    async def delete_me(self, principal: Principal | None) -> None:
+        caller = signed_in(principal, scope=USERS_WRITE)
+        await self._delete(caller.user_id)
+
+    async def delete(self, principal: Principal | None, user_id: int) -> None:
+        caller = signed_in(principal, scope=USERS_WRITE)
+        caller.require_admin()
+        await self._delete(user_id)
+
+    async def _delete(self, user_id: int) -> None:
+        """Delete the account; its items and tokens go with it (ON DELETE CASCADE)."""
+        async with self._database.transaction() as uow:
+            current = await uow.users.get(user_id)
+            if current is None:
+                raise NotFound(f"No user with id {user_id}.")
+            if current.role == "admin" and current.is_active:
+                await self._keep_an_admin(uow, user_id)
+            await uow.users.delete(user_id)
+
+    @staticmethod
+    async def _keep_an_admin(uow: UnitOfWork, user_id: int) -> None:
+        if await uow.users.other_active_admins(user_id) == 0:
+            raise Conflict("This is the last active administrator; appoint another first.")
+
+    @staticmethod
+    async def _apply(uow: UnitOfWork, user_id: int, values: dict[str, Any]) -> UserRecord:
+        user = await (uow.users.update(user_id, values) if values else uow.users.get(user_id))
+        if user is None:
+            raise NotFound(f"No user with id {user_id}.")
+        return user

