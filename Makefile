@@ -29,6 +29,7 @@ format: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/tandem export-openapi > openapi.json
+	$(BIN)/tandem export-schema > schema.graphql
 
 clean:
 	rm -rf $(VENV) build *.egg-info

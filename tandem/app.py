@@ -17,6 +17,7 @@ from tandem.api.middleware import RequestContext
 from tandem.api.users.router import router as users_router
 from tandem.config import Settings, get_settings
 from tandem.domain.services import Services, build_services
+from tandem.graphql.router import graphql_router
 from tandem.persistence.database import Database
 
 API_PREFIX = "/api/v1"
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(health.router)
     for router in (auth_router, users_router, items_router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(graphql_router(development=settings.is_development), prefix="/graphql")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -107,6 +107,12 @@ def cmd_export_openapi(args: argparse.Namespace, settings: Settings) -> None:
     print(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True))
 
 
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
+    from tandem.graphql.schema import sdl
+
+    print(sdl(), end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tandem", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("export-openapi", help="print the OpenAPI JSON").set_defaults(
         handler=cmd_export_openapi
+    )
+    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
+        handler=cmd_export_schema
     )
     return parser
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from tandem.api.problems import STATUS_FOR_CODE, code_for_status, problem
 from tandem.domain.errors import DomainError, FieldError, InvalidToken, ValidationFailed
 
 CHALLENGE = "WWW-Authenticate"
+GRAPHQL_PATH = "/graphql"
 
 
 async def domain_error(request: Request, error: Exception) -> Response:
@@ -21,6 +22,10 @@ async def domain_error(request: Request, error: Exception) -> Response:
         headers[CHALLENGE] = 'Bearer error="invalid_token"'
     elif status == 401:
         headers[CHALLENGE] = "Bearer"
+    if request.url.path.startswith(GRAPHQL_PATH):
+        # Raised by the guard before Strawberry runs: answer in GraphQL's own shape.
+        body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+        return JSONResponse(body, status_code=status, headers=headers)
     errors = error.errors if isinstance(error, ValidationFailed) else None
     return problem(
         request,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -33,6 +35,22 @@ class Slice(Generic[T]):
     items: list[T]
     cursors: list[str]
     has_more: bool
+
+
+def encode_id_cursor(database_id: int) -> str:
+    """A cursor for lists in id order (users)."""
+    return base64.urlsafe_b64encode(f"id:{database_id}".encode()).decode().rstrip("=")
+
+
+def decode_id_cursor(cursor: str, *, loc: str = "after") -> int:
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+        prefix, _, number = raw.partition(":")
+        if prefix == "id" and number.isdigit() and len(number) <= 18:
+            return int(number)
+    except (binascii.Error, UnicodeError, ValueError):
+        pass
+    raise ValidationFailed.one((loc,), "is not a cursor of this list", "cursor")
 
 
 def check_page(page: int, size: int) -> None:

@@ -88,6 +88,50 @@ class ItemService:
         items = rows[:first]
         return Slice(items, [cursors.encode(i, query.sort) for i in items], len(rows) > first)
 
+    async def slices_by_owner(
+        self,
+        principal: Principal | None,
+        owner_ids: list[int],
+        query: ItemQuery,
+        *,
+        first: int,
+        after: str | None,
+    ) -> dict[int, Slice[ItemRecord]]:
+        """Each owner's first items after the cursor, for a batch loader: one statement."""
+        caller = signed_in(principal, scope=ITEMS_READ)
+        filters = _filters(query)
+        check_first(first)
+        position = cursors.decode(after, query.sort, loc="after") if after else None
+        async with self._database.reader() as uow:
+            rows = await uow.items.keyset_pages_by_owner(
+                caller.viewer,
+                owner_ids,
+                filters,
+                sort=query.sort,
+                position=position,
+                limit=first + 1,
+            )
+        by_owner: dict[int, list[ItemRecord]] = {owner_id: [] for owner_id in owner_ids}
+        for row in rows:
+            by_owner[row.owner_id].append(row)
+        return {
+            owner_id: Slice(
+                items[:first],
+                [cursors.encode(item, query.sort) for item in items[:first]],
+                len(items) > first,
+            )
+            for owner_id, items in by_owner.items()
+        }
+
+    async def counts_by_owner(
+        self, principal: Principal | None, owner_ids: list[int], query: ItemQuery
+    ) -> dict[int, int]:
+        caller = signed_in(principal, scope=ITEMS_READ)
+        filters = _filters(query)
+        async with self._database.reader() as uow:
+            counts = await uow.items.count_by_owner(caller.viewer, owner_ids, filters)
+        return {owner_id: counts.get(owner_id, 0) for owner_id in owner_ids}
+
     async def count(self, principal: Principal | None, query: ItemQuery) -> int:
         caller = signed_in(principal, scope=ITEMS_READ)
         filters = _filters(query)

@@ -140,11 +140,15 @@ def sort_value(item: ItemRecord, sort: SortKey) -> Any:
     return getattr(item, name)
 
 
-def ordered(statement: Statement, sort: SortKey) -> Statement:
+def order_clauses(sort: SortKey) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     column = sort_column(sort)
     if sort.startswith("-"):
-        return statement.order_by(column.desc(), Item.id.desc())
-    return statement.order_by(column.asc(), Item.id.asc())
+        return column.desc(), Item.id.desc()
+    return column.asc(), Item.id.asc()
+
+
+def ordered(statement: Statement, sort: SortKey) -> Statement:
+    return statement.order_by(*order_clauses(sort))
 
 
 def after(statement: Statement, sort: SortKey, keyset: Keyset) -> Statement:
@@ -192,6 +196,46 @@ class ItemRepository:
             statement = after(statement, sort, position)
         rows = await self._connection.execute(statement.limit(limit))
         return [record(row) for row in rows]
+
+    async def keyset_pages_by_owner(
+        self,
+        viewer: Viewer,
+        owner_ids: list[int],
+        filters: ItemFilters,
+        *,
+        sort: SortKey,
+        position: Keyset | None,
+        limit: int,
+    ) -> list[ItemRecord]:
+        """The first `limit` items of each owner after `position`, in one statement."""
+        rank = func.row_number().over(partition_by=Item.owner_id, order_by=order_clauses(sort))
+        ranked = filtered(
+            select(*COLUMNS, rank.label("rank")).where(Item.owner_id.in_(owner_ids)),
+            viewer,
+            filters,
+        )
+        if position is not None:
+            ranked = after(ranked, sort, position)
+        inner = ranked.subquery()
+        statement = (
+            select(*(inner.c[column.key] for column in COLUMNS))
+            .where(inner.c.rank <= limit)
+            .order_by(inner.c.owner_id, inner.c.rank)
+        )
+        return [record(row) for row in await self._connection.execute(statement)]
+
+    async def count_by_owner(
+        self, viewer: Viewer, owner_ids: list[int], filters: ItemFilters
+    ) -> dict[int, int]:
+        statement = filtered(
+            select(Item.owner_id, func.count())
+            .where(Item.owner_id.in_(owner_ids))
+            .group_by(Item.owner_id),
+            viewer,
+            filters,
+        )
+        rows = await self._connection.execute(statement)
+        return {owner_id: count for owner_id, count in rows}
 
     async def add(self, *, owner_id: int, values: dict[str, Any]) -> ItemRecord:
         statement = insert(Item).values(owner_id=owner_id, **values).returning(*COLUMNS)

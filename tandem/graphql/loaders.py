@@ -1,0 +1,80 @@
+"""Per-request DataLoaders: every relation is loaded in batches, one statement per batch.
+
+Built for one request and one principal, never at import time. Each batch
+borrows its own connection through the domain services, so concurrent
+resolvers never share a session.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import TypeVar
+
+from aiodataloader import DataLoader
+
+from tandem.domain.items.commands import ItemQuery
+from tandem.domain.pages import Slice
+from tandem.domain.principal import Principal
+from tandem.domain.services import Services
+from tandem.persistence.items.repository import ItemRecord
+from tandem.persistence.users.repository import UserRecord
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+G = TypeVar("G", bound=Hashable)
+
+# (owner id, first, after, query) and (owner id, query)
+OwnerSliceKey = tuple[int, int, str | None, ItemQuery]
+OwnerCountKey = tuple[int, ItemQuery]
+
+
+async def _grouped(
+    keys: list[K],
+    group_of: Callable[[K], G],
+    fetch: Callable[[G, list[int]], Awaitable[dict[int, V]]],
+    owner_of: Callable[[K], int],
+) -> list[V]:
+    """Batch keys that share everything but the owner into one fetch per group."""
+    groups: dict[G, list[int]] = defaultdict(list)
+    for key in keys:
+        groups[group_of(key)].append(owner_of(key))
+    results: dict[G, dict[int, V]] = {}
+    for group, owner_ids in groups.items():
+        results[group] = await fetch(group, sorted(set(owner_ids)))
+    return [results[group_of(key)][owner_of(key)] for key in keys]
+
+
+class Loaders:
+    def __init__(self, services: Services, principal: Principal | None) -> None:
+        self._services = services
+        self._principal = principal
+        self.user = DataLoader[int, UserRecord | None](self._users)
+        self.item = DataLoader[int, ItemRecord | None](self._items)
+        self.items_of_owner = DataLoader[OwnerSliceKey, Slice[ItemRecord]](self._owner_slices)
+        self.item_count_of_owner = DataLoader[OwnerCountKey, int](self._owner_counts)
+
+    async def _users(self, ids: list[int]) -> list[UserRecord | None]:
+        found = {u.id: u for u in await self._services.users.get_many(self._principal, ids)}
+        return [found.get(user_id) for user_id in ids]
+
+    async def _items(self, ids: list[int]) -> list[ItemRecord | None]:
+        found = {i.id: i for i in await self._services.items.get_many(self._principal, ids)}
+        return [found.get(item_id) for item_id in ids]
+
+    async def _owner_slices(self, keys: list[OwnerSliceKey]) -> list[Slice[ItemRecord]]:
+        async def fetch(
+            group: tuple[int, str | None, ItemQuery], owner_ids: list[int]
+        ) -> dict[int, Slice[ItemRecord]]:
+            first, after, query = group
+            return await self._services.items.slices_by_owner(
+                self._principal, owner_ids, query, first=first, after=after
+            )
+
+        return await _grouped(keys, lambda k: (k[1], k[2], k[3]), fetch, lambda k: k[0])
+
+    async def _owner_counts(self, keys: list[OwnerCountKey]) -> list[int]:
+        async def fetch(query: ItemQuery, owner_ids: list[int]) -> dict[int, int]:
+            return await self._services.items.counts_by_owner(self._principal, owner_ids, query)
+
+        return await _grouped(keys, lambda k: k[1], fetch, lambda k: k[0])

@@ -1,0 +1,56 @@
+"""The Strawberry schema: the feature slices' queries and mutations, merged."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
+
+from tandem.graphql.errors import ErrorCodes
+from tandem.graphql.items.mutations import ItemMutations
+from tandem.graphql.items.queries import ItemQueries
+from tandem.graphql.items.types import Item
+from tandem.graphql.nodes import NodeQueries
+from tandem.graphql.users.mutations import UserMutations
+from tandem.graphql.users.queries import UserQueries
+from tandem.graphql.users.types import User
+
+# Bounded, so a flood of distinct documents cannot grow memory without limit.
+DOCUMENT_CACHE_SIZE = 512
+
+
+@strawberry.type
+class Query(NodeQueries, UserQueries, ItemQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(ItemMutations, UserMutations):
+    pass
+
+
+class TandemSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """ErrorCodes has logged the unexpected errors once; expected ones are not news."""
+
+
+def build_schema(*, development: bool = True) -> strawberry.Schema:
+    extensions: list[Any] = [
+        partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+        partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+        partial(ErrorCodes, mask_unexpected=not development),
+    ]
+    if not development:
+        extensions.append(DisableIntrospection)
+    return TandemSchema(query=Query, mutation=Mutation, types=[Item, User], extensions=extensions)
+
+
+def sdl() -> str:
+    """The schema in SDL, as `tandem export-schema` prints it and schema.graphql holds it."""
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,98 @@
+"""GraphQL types for users, written by hand (not generated from the REST schemas)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+from tandem.domain import global_ids
+from tandem.domain.pages import Slice, check_first
+from tandem.domain.users.service import sees_private
+from tandem.graphql.context import Info
+from tandem.graphql.items.inputs import ItemFilter, item_query
+from tandem.graphql.items.types import ItemConnection
+from tandem.graphql.relay import Node, PageInfo
+from tandem.persistence.users.repository import UserRecord
+
+
+@strawberry.enum
+class Role(enum.Enum):
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+@strawberry.type
+class User(Node):
+    database_id: int
+    name: str
+    created_at: datetime
+    record: strawberry.Private[UserRecord]
+
+    @strawberry.field(description="Null unless you are this user or an administrator.")
+    def email(self, info: Info) -> str | None:
+        return self.record.email if self._private(info) else None
+
+    @strawberry.field(description="Null unless you are this user or an administrator.")
+    def role(self, info: Info) -> Role | None:
+        return Role(self.record.role) if self._private(info) else None
+
+    @strawberry.field
+    async def items(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: ItemFilter | None = None,
+    ) -> ItemConnection:
+        query = item_query(filter)
+        if query.owner_id is not None and query.owner_id != self.database_id:
+            check_first(first or 20)  # another owner's items are never this user's
+            return ItemConnection.of(Slice([], [], has_more=False), _zero)
+        loaders = info.context.loaders
+        page = await loaders.items_of_owner.load((self.database_id, first or 20, after, query))
+
+        async def count() -> int:
+            return await loaders.item_count_of_owner.load((self.database_id, query))
+
+        return ItemConnection.of(page, count)
+
+    def _private(self, info: Info) -> bool:
+        principal = info.context.principal
+        return principal is not None and sees_private(principal, self.database_id)
+
+    @classmethod
+    def of(cls, user: UserRecord) -> User:
+        return cls(
+            id=strawberry.ID(global_ids.encode("User", user.id)),
+            database_id=user.id,
+            name=user.name,
+            created_at=user.created_at,
+            record=user,
+        )
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    nodes: list[User]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class UpdateMeInput:
+    name: str | None = strawberry.UNSET
+    password: str | None = strawberry.UNSET
+    current_password: str | None = strawberry.UNSET
+
+
+async def _zero() -> int:
+    return 0
