@@ -57,18 +57,30 @@ class RequestContext:
             return
 
         received = 0
+        overflowed = False
 
         async def capped_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflowed
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    overflowed = True
                     raise BodyTooLarge
             return message
 
+        async def send_capped(message: Message) -> None:
+            # FastAPI turns any error while reading a body into its own 400; whatever the app
+            # answers to a body cut short, the client hears 413.
+            if not overflowed:
+                await send_with_id(message)
+            elif message["type"] == "http.response.start" and not started:
+                await _send_problem(
+                    send_with_id, 413, "PAYLOAD_TOO_LARGE", _too_large(self), request_id
+                )
+
         try:
-            await self.app(scope, capped_receive, send_with_id)
+            await self.app(scope, capped_receive, send_capped)
         except BodyTooLarge:
             if not started:
                 await _send_problem(
