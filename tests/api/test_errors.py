@@ -1,0 +1,238 @@
+"""The REST face's error contract: problem+json everywhere, request ids, body limits, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tandem.app import create_app, services_for
+from tandem.config import Settings
+from tandem.domain.services import Services
+from tandem.persistence.database import Database
+from tests.api.assertions import assert_problem, error_locs
+from tests.factories import make_account, make_item
+
+MIB = 1024 * 1024
+SANE_ID = r"^[A-Za-z0-9._:-]{1,128}$"
+
+
+async def client_for(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+# --- Unknown routes, wrong methods, malformed and invalid bodies ---------------------------
+
+
+async def test_an_unknown_route_is_a_404_problem(client):
+    response = await client.get("/api/v1/no-such-thing")
+    assert_problem(response, 404, "NOT_FOUND")
+
+
+async def test_an_unknown_route_outside_the_api_is_a_404_problem_too(client):
+    response = await client.post("/nowhere", json={})
+    assert_problem(response, 404, "NOT_FOUND")
+
+
+async def test_a_wrong_method_is_a_405_problem(client):
+    response = await client.put("/api/v1/users/me", json={})
+    assert_problem(response, 405, "METHOD_NOT_ALLOWED")
+    # Not asserted: `Allow` lists only GET here (Starlette names the first route's methods,
+    # not PATCH and DELETE too). RFC 9110 wants them all; the contract is silent.
+
+
+async def test_malformed_json_is_a_422_validation_problem(client):
+    response = await client.post(
+        "/api/v1/auth/register",
+        content=b'{"email": "ada@example.com", "name": "Ada", ',
+        headers={"Content-Type": "application/json"},
+    )
+    body = assert_problem(response, 422, "VALIDATION_FAILED")
+    assert body["errors"][0]["type"] == "json_invalid"
+
+
+async def test_a_validation_failure_lists_each_field_error(client):
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": "ada@example.com", "password": "short"}
+    )
+    assert_problem(response, 422, "VALIDATION_FAILED")
+    assert set(error_locs(response)) == {("body", "name"), ("body", "password")}
+
+
+async def test_a_validation_failure_never_echoes_what_was_sent(client):
+    password = "Xq7#shr"  # seven characters: too short, and distinctive enough to find
+    email = "echo-check@example.com"
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "name": "Echo", "password": password, "role": "admin"},
+    )
+    assert_problem(response, 422, "VALIDATION_FAILED")
+    assert password not in response.text
+    assert "input" not in {key for error in response.json()["errors"] for key in error}
+
+
+async def test_a_domain_validation_failure_never_echoes_the_password(client):
+    password = "a-perfectly-fine-password"
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": "not an email", "name": "X", "password": password}
+    )
+    assert_problem(response, 422, "VALIDATION_FAILED")
+    assert password not in response.text
+
+
+# --- Body size ------------------------------------------------------------------------------
+
+
+async def test_a_body_over_one_mib_with_content_length_is_a_413(client, services):
+    ada = await make_account(services, client)
+    body = b'{"title": "' + b"x" * MIB + b'"}'
+    response = await client.post(
+        "/api/v1/items",
+        content=body,
+        headers={**ada.headers, "Content-Type": "application/json"},
+    )
+    assert_problem(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_a_streamed_body_over_one_mib_is_a_413(client, services):
+    ada = await make_account(services, client)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"title": "'
+        for _ in range(17):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = await client.post(
+        "/api/v1/items",
+        content=chunks(),
+        headers={**ada.headers, "Content-Type": "application/json"},
+    )
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_a_streamed_form_over_one_mib_is_a_413(client):
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"grant_type=password&username="
+        for _ in range(17):
+            yield b"a" * 65536
+
+    response = await client.post(
+        "/api/v1/auth/token",
+        content=chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_problem(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_a_body_of_exactly_one_mib_is_not_refused_for_its_size(client, services):
+    ada = await make_account(services, client)
+    padding = MIB - len(b'{"title": "t", "description": ""}')
+    body = b'{"title": "t", "description": "' + b" " * padding + b'"}'
+    assert len(body) == MIB
+    response = await client.post(
+        "/api/v1/items", content=body, headers={**ada.headers, "Content-Type": "application/json"}
+    )
+    # Refused for the description's length (a rule), not for the body's size (a limit).
+    assert_problem(response, 422, "VALIDATION_FAILED")
+    assert error_locs(response) == [("body", "description")]
+
+
+# --- X-Request-ID ---------------------------------------------------------------------------
+
+
+async def test_a_request_id_is_generated_when_none_is_sent(client):
+    first = await client.get("/healthz")
+    second = await client.get("/healthz")
+    assert first.headers["x-request-id"]
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+async def test_a_sane_request_id_is_echoed(client):
+    response = await client.get("/api/v1/nope", headers={"X-Request-ID": "trace-42.a:b_c"})
+    assert response.headers["x-request-id"] == "trace-42.a:b_c"
+    assert response.json()["request_id"] == "trace-42.a:b_c"
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    ["has spaces in it", "x" * 500, "<script>", "semi;colon"],
+    ids=["spaces", "500-chars", "markup", "semicolon"],
+)
+async def test_an_insane_request_id_is_replaced(client, incoming):
+    response = await client.get("/api/v1/nope", headers={"X-Request-ID": incoming})
+    replaced = response.headers["x-request-id"]
+    assert replaced != incoming
+    assert 1 <= len(replaced) <= 128 and " " not in replaced
+    assert response.json()["request_id"] == replaced
+    assert incoming not in response.text
+
+
+async def test_every_kind_of_response_carries_a_request_id(client, services):
+    ada = await make_account(services, client)
+    item = await make_item(client, ada)
+    etag = (await client.get(f"/api/v1/items/{item['id']}", headers=ada.headers)).headers["etag"]
+    responses = [
+        await client.get("/healthz"),
+        await client.get("/api/v1/users/me", headers=ada.headers),
+        await client.post("/api/v1/items", json={"title": "t"}, headers=ada.headers),
+        await client.get(
+            f"/api/v1/items/{item['id']}", headers={**ada.headers, "If-None-Match": etag}
+        ),
+        await client.post("/api/v1/auth/token", data={"grant_type": "nope"}),
+        await client.get("/api/v1/users/me"),
+        await client.delete(f"/api/v1/items/{item['id']}", headers=ada.headers),
+    ]
+    assert [r.status_code for r in responses] == [200, 200, 201, 304, 400, 401, 204]
+    for response in responses:
+        assert response.headers["x-request-id"]
+
+
+# --- Crashes --------------------------------------------------------------------------------
+
+
+async def test_a_crash_is_a_500_problem_that_leaks_nothing(settings: Settings, services: Services):
+    app = create_app(settings, services=services)
+
+    async def explode() -> None:
+        raise RuntimeError("SELECT secret FROM internals -- do not show this")
+
+    app.add_api_route("/api/v1/explode", explode)
+    async with await client_for(app) as client:
+        response = await client.get("/api/v1/explode", headers={"X-Request-ID": "crash-1"})
+    body = assert_problem(response, 500, "INTERNAL")
+    assert body["request_id"] == "crash-1"
+    for leak in ("Traceback", "RuntimeError", "SELECT", "internals", 'File "'):
+        assert leak not in response.text
+
+
+# --- Health ---------------------------------------------------------------------------------
+
+
+async def test_healthz_answers_200(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+
+
+async def test_readyz_answers_200_on_a_migrated_database(client):
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+
+
+async def test_readyz_answers_503_when_the_database_is_unreachable(settings: Settings):
+    database = Database(
+        "postgresql+asyncpg://postgres@/tandem?host=/nonexistent/tandem-socket-dir", pool_size=1
+    )
+    app = create_app(settings, services=services_for(settings, database))
+    try:
+        async with await client_for(app) as client:
+            response = await client.get("/readyz")
+            alive = await client.get("/healthz")
+    finally:
+        await database.dispose()
+    assert_problem(response, 503, "UNAVAILABLE")
+    assert int(response.headers["retry-after"]) > 0
+    assert alive.status_code == 200
