@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form
 from starlette.responses import Response
 
 from tandem.api.auth.schemas import OAuthErrorBody, TokenResponse
-from tandem.api.guard import AppServices
+from tandem.api.guard import AppServices, CurrentPrincipal
 from tandem.api.responses import json_response
 from tandem.api.schemas import problems
 from tandem.api.users.schemas import UserPrivate, UserRegister, private
@@ -34,10 +34,14 @@ def oauth_error(error: str, description: str, *, status: int = 400) -> Response:
     "/register",
     status_code=201,
     response_model=UserPrivate,
-    responses=problems(409),
+    responses=problems(401, 409),
     summary="Create an account",
 )
-async def register(body: UserRegister, services: AppServices) -> Response:
+async def register(
+    body: UserRegister,
+    services: AppServices,
+    _principal: CurrentPrincipal,  # the guard: a bad token is a 401 here too, never anonymous
+) -> Response:
     user = await services.users.register(
         RegisterUser(email=body.email, name=body.name, password=body.password)
     )
