@@ -1,7 +1,8 @@
 """The test harness: a real PostgreSQL, migrated once per run, emptied after every test.
 
-By default the embedded server under ./.tandem/ hosts a fresh `tandem_test`
-database; TEST_DATABASE_URL points the suite at another server instead (its
+By default the embedded server under ./.tandem/ hosts a fresh database of this
+run's own (`tandem_test_<pid>`, dropped at the end, so two runs never meet);
+TEST_DATABASE_URL points the suite at another server instead (its
 `public` schema is dropped and rebuilt, so never point it at data you want).
 
 Isolation is by TRUNCATE after each test, not by an outer rolled-back
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -40,19 +41,23 @@ async def _reset_schema(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def database_url() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         url = Settings(database_url=url).database_url
         assert url is not None
         asyncio.run(_reset_schema(url))
-    else:
-        from tandem.persistence import embedded
+        migrate.upgrade(url)
+        yield url
+        return
+    from tandem.persistence import embedded
 
-        root = Path(__file__).resolve().parent.parent / ".tandem"
-        url = embedded.start(root).ensure_database("tandem_test", fresh=True)
+    server = embedded.start(Path(__file__).resolve().parent.parent / ".tandem")
+    name = f"tandem_test_{os.getpid()}"
+    url = server.ensure_database(name, fresh=True)
     migrate.upgrade(url)
-    return url
+    yield url
+    server.drop_database(name)
 
 
 @pytest.fixture(scope="session")

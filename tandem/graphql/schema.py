@@ -10,7 +10,6 @@ from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
-from tandem.graphql.errors import ErrorCodes
 from tandem.graphql.items.mutations import ItemMutations
 from tandem.graphql.items.queries import ItemQueries
 from tandem.graphql.items.types import Item
@@ -37,14 +36,13 @@ class TandemSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """ErrorCodes has logged the unexpected errors once; expected ones are not news."""
+        """Silent: the router logs unexpected errors once, with the request id."""
 
 
 def build_schema(*, development: bool = True) -> strawberry.Schema:
     extensions: list[Any] = [
         partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
         partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
-        partial(ErrorCodes, mask_unexpected=not development),
     ]
     if not development:
         extensions.append(DisableIntrospection)

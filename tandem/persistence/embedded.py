@@ -28,13 +28,14 @@ class EmbeddedServer:
         asyncio.run(self._ensure_database(database, fresh=fresh))
         return self.url(database)
 
+    def drop_database(self, database: str) -> None:
+        asyncio.run(self._drop_database(database))
+
     async def _ensure_database(self, database: str, *, fresh: bool) -> None:
-        connection = await asyncpg.connect(
-            user="postgres", database="postgres", host=self.socket_dir
-        )
+        if fresh:
+            await self._drop_database(database)
+        connection = await self._connect()
         try:
-            if fresh:
-                await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             found = await connection.fetchval(
                 "SELECT 1 FROM pg_database WHERE datname = $1", database
             )
@@ -42,6 +43,16 @@ class EmbeddedServer:
                 await connection.execute(f'CREATE DATABASE "{database}"')
         finally:
             await connection.close()
+
+    async def _drop_database(self, database: str) -> None:
+        connection = await self._connect()
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(user="postgres", database="postgres", host=self.socket_dir)
 
 
 def start(data_dir: Path) -> EmbeddedServer:

@@ -64,6 +64,8 @@ def clean_item_fields(fields: dict[str, Any]) -> dict[str, Any]:
             value = _price(value, errors)
         elif name == "tags":
             value = _tags(value or [], errors)
+        elif name == "status" and value is None:
+            errors.append(FieldError(("status",), "must not be null", "missing"))
         elif name == "status" and value not in STATUSES:
             errors.append(FieldError(("status",), f"must be one of {', '.join(STATUSES)}", "enum"))
         values[name] = value

@@ -141,8 +141,8 @@ class ItemService:
     async def create(self, principal: Principal | None, command: CreateItem) -> ItemRecord:
         """Create an item owned by the caller, whoever the request claims should own it."""
         caller = signed_in(principal, scope=ITEMS_WRITE)
-        values = clean_item_fields(asdict(command))
-        values = {name: value for name, value in values.items() if value is not None}
+        given = {name: value for name, value in asdict(command).items() if value is not None}
+        values = clean_item_fields(given)  # what is left out takes the column's default
         async with self._database.transaction() as uow:
             return await uow.items.add(owner_id=caller.user_id, values=values)
 

@@ -31,7 +31,9 @@ class ItemQueries:
         principal = info.context.principal
         services = info.context.services
         query = item_query(filter, order_by)
-        page = await services.items.slice(principal, query, first=first or 20, after=after)
+        page = await services.items.slice(
+            principal, query, first=20 if first is None else first, after=after
+        )
 
         async def count() -> int:
             return await services.items.count(principal, query)

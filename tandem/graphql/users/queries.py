@@ -27,7 +27,7 @@ class UserQueries:
     async def users(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> UserConnection:
-        first = first or 20
+        first = 20 if first is None else first
         check_first(first)
         after_id = decode_id_cursor(after) if after else None
         records, total = await info.context.services.users.keyset(

@@ -48,10 +48,14 @@ class User(Node):
     ) -> ItemConnection:
         query = item_query(filter)
         if query.owner_id is not None and query.owner_id != self.database_id:
-            check_first(first or 20)  # another owner's items are never this user's
+            check_first(
+                20 if first is None else first
+            )  # another owner's items are never this user's
             return ItemConnection.of(Slice([], [], has_more=False), _zero)
         loaders = info.context.loaders
-        page = await loaders.items_of_owner.load((self.database_id, first or 20, after, query))
+        page = await loaders.items_of_owner.load(
+            (self.database_id, 20 if first is None else first, after, query)
+        )
 
         async def count() -> int:
             return await loaders.item_count_of_owner.load((self.database_id, query))
