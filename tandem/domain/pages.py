@@ -12,6 +12,7 @@ from tandem.domain.errors import ValidationFailed
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
+MAX_OFFSET = 2**63 - 1  # PostgreSQL's OFFSET is a bigint: a page past it is refused, not a crash
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ def check_page(page: int, size: int) -> None:
         raise ValidationFailed.one(("page",), "must be 1 or more", "greater_than_equal")
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise ValidationFailed.one(("size",), f"must be between 1 and {MAX_PAGE_SIZE}", "range")
+    if (page - 1) * size > MAX_OFFSET:
+        raise ValidationFailed.one(("page",), "is too large", "less_than_equal")
 
 
 def check_first(first: int, *, loc: str = "first") -> None:
