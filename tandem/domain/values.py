@@ -16,10 +16,17 @@ UNSET = _Unset.UNSET
 Unset: TypeAlias = Literal[_Unset.UNSET]
 
 
+NUL = "\x00"
+NUL_PROBLEM = "must not contain the NUL character"
+"""PostgreSQL text cannot hold U+0000: refused as input, so it never reaches the database."""
+
+
 def clean_text(
     value: str, *, loc: tuple[str, ...], max_length: int, min_length: int = 1
 ) -> tuple[str, str | None]:
     """The trimmed text and None, or the original and a reason it is out of bounds."""
+    if NUL in value:
+        return value, NUL_PROBLEM
     trimmed = value.strip()
     if len(trimmed) < min_length:
         return value, "must not be empty" if min_length == 1 else f"needs {min_length}+ characters"

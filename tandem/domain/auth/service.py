@@ -11,6 +11,7 @@ from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, PasswordHasher
 from tandem.domain.auth.tokens import AccessTokenCodec, digest, new_opaque_token
 from tandem.domain.errors import InvalidGrant, InvalidToken
 from tandem.domain.principal import LOGIN_SCOPES, Principal, Role
+from tandem.domain.values import NUL
 from tandem.persistence.database import Database
 from tandem.persistence.unit_of_work import UnitOfWork
 
@@ -43,7 +44,8 @@ class AuthService:
     async def login(self, *, email: str, password: str) -> TokenPair:
         """The password grant. Unknown email and wrong password look the same, in the same time."""
         async with self._database.reader() as uow:
-            credentials = await uow.users.credentials(email.strip())
+            # No stored email holds NUL (PostgreSQL text cannot): such a username is unknown.
+            credentials = None if NUL in email else await uow.users.credentials(email.strip())
         too_long = len(password) > MAX_PASSWORD_LENGTH
         ok = await self._hasher.verify(
             None if credentials is None or too_long else credentials.password_hash,

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tandem.domain.errors import FieldError, ValidationFailed
-from tandem.domain.values import UNSET, clean_text
+from tandem.domain.values import NUL, NUL_PROBLEM, UNSET, clean_text
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 10_000
@@ -37,6 +37,8 @@ def _tags(tags: list[str], errors: list[FieldError]) -> list[str]:
             errors.append(
                 FieldError(("tags", index), f"must be 1 to {TAG_MAX_LENGTH} characters", "length")
             )
+        elif NUL in tag:
+            errors.append(FieldError(("tags", index), NUL_PROBLEM, "value_error"))
     return list(dict.fromkeys(tags))  # duplicates dropped, order kept
 
 
@@ -60,6 +62,8 @@ def clean_item_fields(fields: dict[str, Any]) -> dict[str, Any]:
                     ("description",), f"at most {DESCRIPTION_MAX_LENGTH} characters", "length"
                 )
             )
+        elif name == "description" and value is not None and NUL in value:
+            errors.append(FieldError(("description",), NUL_PROBLEM, "value_error"))
         elif name == "price" and value is not None:
             value = _price(value, errors)
         elif name == "tags":
@@ -75,9 +79,16 @@ def clean_item_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_query(
-    *, status: str | None, q: str | None, sort: str, sort_keys: tuple[str, ...]
+    *,
+    status: str | None,
+    q: str | None,
+    sort: str,
+    sort_keys: tuple[str, ...],
+    tag: str | None = None,
 ) -> None:
     errors: list[FieldError] = []
+    if tag is not None and NUL in tag:
+        errors.append(FieldError(("tag",), NUL_PROBLEM, "value_error"))
     if status is not None and status not in STATUSES:
         errors.append(FieldError(("status",), f"must be one of {', '.join(STATUSES)}", "enum"))
     if q is not None and len(q) > Q_MAX_LENGTH:

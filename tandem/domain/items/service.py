@@ -27,7 +27,7 @@ def _not_found(item_id: int) -> NotFound:
 
 
 def _filters(query: ItemQuery) -> ItemFilters:
-    check_query(status=query.status, q=query.q, sort=query.sort, sort_keys=SORT_KEYS)
+    check_query(status=query.status, q=query.q, sort=query.sort, sort_keys=SORT_KEYS, tag=query.tag)
     return ItemFilters(owner_id=query.owner_id, status=query.status, tag=query.tag, q=query.q)
 
 
