@@ -135,6 +135,16 @@ async def test_an_invalid_registration_is_a_422(client, fields):
 
 
 @pytest.mark.parametrize(
+    "fields",
+    [{"name": "A\u0000da"}, {"email": "a\u0000da@example.com"}],
+    ids=["name", "email"],
+)
+async def test_a_nul_character_in_a_registration_is_a_422_not_a_crash(client, fields):
+    response = await register(client, **fields)
+    assert_problem(response, 422, "VALIDATION_FAILED")
+
+
+@pytest.mark.parametrize(
     "extra",
     [{"role": "admin"}, {"id": 999}, {"is_active": False}],
     ids=["role", "id", "is_active"],
@@ -196,6 +206,14 @@ async def test_a_wrong_password_and_an_unknown_email_look_the_same(client, servi
     assert_oauth_error(wrong_password, "invalid_grant")
     assert wrong_password.status_code == unknown_email.status_code
     assert wrong_password.json() == unknown_email.json()
+
+
+async def test_a_nul_character_in_a_username_is_just_an_unknown_email(client, services):
+    await make_account(services, client)
+    response = await token_request(
+        client, grant_type="password", username="a\u0000@example.com", password=PASSWORD
+    )
+    assert_oauth_error(response, "invalid_grant")
 
 
 async def test_a_too_long_password_is_just_a_wrong_password(client, services):

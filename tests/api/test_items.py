@@ -170,6 +170,21 @@ async def test_an_invalid_item_is_refused(client, services, body, field):
     assert await listed_ids(client, ada) == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [{"title": "a\u0000b"}, {"description": "nul\u0000"}, {"tags": ["ok", "n\u0000l"]}],
+    ids=["title", "description", "tag"],
+)
+async def test_a_nul_character_is_a_422_not_a_crash(client, services, body):
+    # PostgreSQL text cannot hold U+0000; it must be refused as input, never reach the database.
+    ada = await make_account(services, client)
+    response = await client.post(ITEMS, json={"title": "ok", **body}, headers=ada.headers)
+    assert_problem(response, 422, "VALIDATION_FAILED")
+    item = await make_item(client, ada)
+    patch = await client.patch(url(item), json=body, headers=ada.headers)
+    assert_problem(patch, 422, "VALIDATION_FAILED")
+
+
 async def test_the_limits_themselves_are_allowed(client, services):
     ada = await make_account(services, client)
     body = {
@@ -365,6 +380,15 @@ async def test_a_bad_filter_is_a_422(client, services, params):
     assert error_locs(response) == [("query", next(iter(params)))]
 
 
+async def test_a_nul_character_in_a_filter_is_a_422_not_a_crash(client, services):
+    ada = await make_account(services, client)
+    response = await client.get(ITEMS, params={"tag": "a\u0000"}, headers=ada.headers)
+    assert_problem(response, 422, "VALIDATION_FAILED")
+    assert (
+        await client.get(ITEMS, params={"q": "a\u0000b"}, headers=ada.headers)
+    ).status_code == 200
+
+
 # --- Sorting and paging ---------------------------------------------------------------------
 
 
@@ -455,6 +479,21 @@ async def test_bad_paging_is_a_422(client, services, params):
     response = await client.get(ITEMS, params=params, headers=ada.headers)
     assert_problem(response, 422, "VALIDATION_FAILED")
     assert error_locs(response) == [("query", next(iter(params)))]
+
+
+@pytest.mark.parametrize("page", [10**18, 2**63, 10**30])
+async def test_a_page_beyond_any_possible_list_is_a_422_not_a_crash(client, services, page):
+    ada = await make_account(services, client)
+    response = await client.get(ITEMS, params={"page": page}, headers=ada.headers)
+    assert_problem(response, 422, "VALIDATION_FAILED")
+
+
+async def test_a_far_page_that_the_database_can_still_count_to_is_just_empty(client, services):
+    ada = await make_account(services, client)
+    await make_item(client, ada)
+    response = await client.get(ITEMS, params={"page": 10**9}, headers=ada.headers)
+    assert response.status_code == 200
+    assert (response.json()["items"], response.json()["total"]) == ([], 1)
 
 
 async def test_a_list_carries_an_etag_and_if_none_match_gives_304(client, services):

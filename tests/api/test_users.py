@@ -233,6 +233,19 @@ async def test_the_user_list_refuses_bad_paging(client, services, params):
     assert error_locs(response) == [("query", next(iter(params)))]
 
 
+async def test_a_page_beyond_any_possible_user_list_is_a_422_not_a_crash(client, services):
+    admin = await make_account(services, client, role="admin")
+    response = await client.get(USERS, params={"page": 10**18}, headers=admin.headers)
+    assert_problem(response, 422, "VALIDATION_FAILED")
+
+
+async def test_a_nul_character_in_a_name_is_a_422_not_a_crash(client, services):
+    ada = await make_account(services, client, name="Ada")
+    response = await client.patch(ME, json={"name": "A\u0000da"}, headers=ada.headers)
+    assert_problem(response, 422, "VALIDATION_FAILED")
+    assert (await client.get(ME, headers=ada.headers)).json()["name"] == "Ada"
+
+
 # --- GET /users/{id} ------------------------------------------------------------------------
 
 
