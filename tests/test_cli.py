@@ -1,0 +1,63 @@
+"""The `tandem` command as an operator runs it: the contract snapshot, and bad settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TANDEM = Path(sys.executable).parent / "tandem"
+# What a bare shell passes on; every Tandem setting is left out unless a test sets it.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+def run_tandem(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {name: os.environ[name] for name in INHERITED if name in os.environ}
+    return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+        [str(TANDEM), *args],
+        cwd=cwd,  # away from the repository, so no `.env` is read
+        env={**env, **settings},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_committed_openapi_json_is_what_the_code_exports(tmp_path):
+    result = run_tandem("export-openapi", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    committed = (ROOT / "openapi.json").read_text()
+    if result.stdout != committed:
+        exported, snapshot = json.loads(result.stdout), json.loads(committed)
+        changed = sorted(set(exported["paths"]) ^ set(snapshot["paths"]))
+        pytest.fail(
+            "openapi.json is stale: the REST contract changed. Run `make schema` and commit "
+            f"openapi.json (paths added or removed: {changed or 'none; a shape changed'})."
+        )
+
+
+@pytest.mark.parametrize(
+    ("command", "environment", "named"),
+    [
+        ("migrate", {"TANDEM_ENV": "production"}, "SECRET_KEY"),
+        ("migrate", {"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ("migrate", {"TANDEM_ENV": "staging"}, "TANDEM_ENV"),
+        ("migrate", {"ACCESS_TOKEN_TTL_SECONDS": "soon"}, "ACCESS_TOKEN_TTL_SECONDS"),
+        ("serve", {"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+    ],
+    ids=["production-without-secret", "mysql-url", "unknown-env", "ttl-not-a-number", "serve"],
+)
+def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path, command, environment, named):
+    result = run_tandem(command, cwd=tmp_path, **environment)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
