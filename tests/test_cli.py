@@ -12,8 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TANDEM = Path(sys.executable).parent / "tandem"
-# What a bare shell passes on; every Tandem setting is left out unless a test sets it.
-INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+# What a bare shell passes on (and where Python finds this code); no Tandem setting is passed.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPATH")
 
 
 def run_tandem(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:

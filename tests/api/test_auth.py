@@ -421,11 +421,17 @@ def forge(
     }
     if drop is not None:
         del claims[drop]
+    # The real header's other fields (a key id, say) are kept; `alg` is PyJWT's to write.
+    real_header = {
+        name: value
+        for name, value in jwt.get_unverified_header(account.access_token).items()
+        if name != "alg"
+    }
     return jwt.encode(
         claims,
         key if key is not None else settings.secret_key,
         algorithm=algorithm,
-        headers={"typ": "at+jwt", **(headers or {})},
+        headers={**real_header, "typ": "at+jwt", **(headers or {})},
     )
 
 
@@ -443,7 +449,8 @@ async def assert_refused(client: httpx.AsyncClient, token: str) -> None:
 async def test_alg_none_is_refused(client, services, settings):
     ada = await make_account(services, client)
     claims = jwt.decode(ada.access_token, options={"verify_signature": False})
-    header = b64url(json.dumps({"alg": "none", "typ": "at+jwt"}).encode())
+    real_header = jwt.get_unverified_header(ada.access_token)
+    header = b64url(json.dumps({**real_header, "alg": "none"}).encode())
     payload = b64url(json.dumps(claims).encode())
     await assert_refused(client, f"{header}.{payload}.")
 
