@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tandem.api import health
@@ -14,10 +14,13 @@ from tandem.api.auth.router import router as auth_router
 from tandem.api.errors import install_error_handlers
 from tandem.api.items.router import router as items_router
 from tandem.api.middleware import RequestContext
+from tandem.api.rate_limit import charge_rest_call
 from tandem.api.users.router import router as users_router
 from tandem.config import Settings, get_settings
-from tandem.domain.services import Services, build_services
-from tandem.graphql.router import graphql_router
+from tandem.domain.rate_limits import CounterStore
+from tandem.domain.services import AuthPolicy, Services, build_services
+from tandem.graphql.router import TandemGraphQLRouter
+from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
 
 API_PREFIX = "/api/v1"
@@ -28,16 +31,33 @@ Authenticate with `POST /api/v1/auth/token` and send `Authorization: Bearer <tok
 """
 
 
-def services_for(settings: Settings, database: Database) -> Services:
+def counters_for(settings: Settings) -> CounterStore:
+    """Redis when REDIS_URL is set (shared by every process), else this process's memory."""
+    if settings.redis_url:
+        return RedisCounters(settings.redis_url)
+    return MemoryCounters()
+
+
+def services_for(
+    settings: Settings, database: Database, *, counters: CounterStore | None = None
+) -> Services:
+    rate = settings.rate
     return build_services(
         database=database,
-        signing_key=settings.signing_key(),
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        access_ttl_seconds=settings.access_token_ttl_seconds,
-        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
-        hash_time_cost=settings.password_hash_time_cost,
-        hash_memory_kib=settings.password_hash_memory_kib,
+        counters=counters or counters_for(settings),
+        auth=AuthPolicy(
+            keys=settings.verification_keys(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            access_ttl_seconds=settings.access_token_ttl_seconds,
+            refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+            hash_time_cost=settings.password_hash_time_cost,
+            hash_memory_kib=settings.password_hash_memory_kib,
+            login_failures_per_account=settings.login_max_failures_per_account,
+            login_failures_per_address=settings.login_max_failures_per_address,
+            login_failure_window_seconds=settings.login_failure_window_seconds,
+        ),
+        rate=None if rate is None else (rate.points, rate.seconds),
     )
 
 
@@ -74,8 +94,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_error_handlers(app)
     app.include_router(health.router)
     for router in (auth_router, users_router, items_router):
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(graphql_router(development=settings.is_development), prefix="/graphql")
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(charge_rest_call)])
+    app.include_router(TandemGraphQLRouter(settings), prefix="/graphql")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -84,6 +104,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
             expose_headers=["ETag", "Location", "X-Request-ID"],
         )
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, timeout_seconds=settings.request_timeout_seconds)
     logging.getLogger("tandem").setLevel(settings.log_level.upper())
     return app

@@ -5,17 +5,41 @@ Nothing else in Tandem reads the environment: every module asks `get_settings()`
 
 from __future__ import annotations
 
+import re
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it in one line."""
+
+
+WINDOWS = {"second": 1, "minute": 60, "hour": 3600}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`points` per `seconds`, e.g. 5000/hour."""
+
+    points: int
+    seconds: int
+
+
+def parse_rate(value: str) -> Rate | None:
+    """`<n>/second|minute|hour`, or None for `off`; ValueError otherwise."""
+    if value.strip().lower() == "off":
+        return None
+    match = _RATE.match(value)
+    if match is None or int(match.group(1)) < 1:
+        raise ValueError("must look like 5000/hour (n/second, n/minute, n/hour) or off")
+    return Rate(int(match.group(1)), WINDOWS[match.group(2)])
 
 
 class Settings(BaseSettings):
@@ -24,6 +48,8 @@ class Settings(BaseSettings):
     tandem_env: Literal["development", "production"] = "development"
     database_url: str | None = None
     secret_key: str | None = Field(default=None, min_length=32)
+    # Key rotation: the first key signs, every key verifies. Overrides SECRET_KEY when set.
+    secret_keys: Annotated[list[str], NoDecode] = []
     data_dir: Path = Path(".tandem")
 
     jwt_issuer: str = "tandem"
@@ -31,7 +57,20 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300, le=365 * 86_400)
 
-    cors_origins: list[str] = []
+    cors_origins: Annotated[list[str], NoDecode] = []
+    redis_url: str | None = None
+    rate_limit: str = "5000/hour"
+    login_max_failures_per_account: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=100, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    request_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+
+    graphql_max_depth: int = Field(default=10, ge=1)
+    graphql_max_aliases: int = Field(default=30, ge=0)
+    graphql_max_tokens: int = Field(default=2000, ge=10)
+    graphql_max_root_fields: int = Field(default=20, ge=1)
+    graphql_max_nodes: int = Field(default=50_000, ge=1)
+    graphql_max_batch: int = Field(default=10, ge=1, le=100)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -50,7 +89,20 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql:// or postgresql+asyncpg://")
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _check_keys(cls, value: list[str]) -> list[str]:
+        if any(len(key) < 32 for key in value):
+            raise ValueError("every key must be at least 32 characters")
+        return value
+
+    @field_validator("cors_origins", "secret_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().startswith("["):
@@ -59,7 +111,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
-        if self.tandem_env == "production" and not self.secret_key:
+        if self.tandem_env == "production" and not (self.secret_key or self.secret_keys):
             raise ValueError("SECRET_KEY is required when TANDEM_ENV=production")
         return self
 
@@ -67,8 +119,18 @@ class Settings(BaseSettings):
     def is_development(self) -> bool:
         return self.tandem_env == "development"
 
+    @property
+    def rate(self) -> Rate | None:
+        return parse_rate(self.rate_limit)
+
+    def verification_keys(self) -> list[str]:
+        """Every key a token may be signed with; the first is the one that signs."""
+        return self.secret_keys or [self.signing_key()]
+
     def signing_key(self) -> str:
         """The JWT key: SECRET_KEY, or in development one generated once and kept on disk."""
+        if self.secret_keys:
+            return self.secret_keys[0]
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"

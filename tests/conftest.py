@@ -27,6 +27,7 @@ from tandem.app import create_app, services_for
 from tandem.config import Settings
 from tandem.domain.services import Services
 from tandem.persistence import migrate
+from tandem.persistence.counters import MemoryCounters
 from tandem.persistence.database import Database
 
 TABLES = "users, items, token_families, refresh_tokens, revoked_access_tokens"
@@ -73,10 +74,15 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 
 
 @pytest.fixture(scope="session")
-async def services(settings: Settings) -> AsyncIterator[Services]:
+def counters() -> MemoryCounters:
+    return MemoryCounters()
+
+
+@pytest.fixture(scope="session")
+async def services(settings: Settings, counters: MemoryCounters) -> AsyncIterator[Services]:
     assert settings.database_url is not None
     database = Database(settings.database_url, pool_size=5)
-    yield services_for(settings, database)
+    yield services_for(settings, database, counters=counters)
     await database.dispose()
 
 
@@ -93,7 +99,8 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(autouse=True)
-async def _empty_tables(services: Services) -> AsyncIterator[None]:
+async def _empty_tables(services: Services, counters: MemoryCounters) -> AsyncIterator[None]:
     yield
+    counters.clear()
     async with services.database.transaction() as uow:
         await uow.connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))

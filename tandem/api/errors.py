@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from tandem.api.problems import STATUS_FOR_CODE, code_for_status, problem
 from tandem.domain.errors import DomainError, FieldError, InvalidToken, ValidationFailed
+from tandem.domain.rate_limits import RateLimited
 
 CHALLENGE = "WWW-Authenticate"
 GRAPHQL_PATH = "/graphql"
@@ -22,6 +23,10 @@ async def domain_error(request: Request, error: Exception) -> Response:
         headers[CHALLENGE] = 'Bearer error="invalid_token"'
     elif status == 401:
         headers[CHALLENGE] = "Bearer"
+    elif isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+        if error.quota is not None:
+            request.scope.setdefault("state", {})["rate_limit"] = error.quota
     if request.url.path.startswith(GRAPHQL_PATH):
         # Raised by the guard before Strawberry runs: answer in GraphQL's own shape.
         body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}

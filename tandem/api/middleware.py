@@ -6,6 +6,7 @@ crash into one logged line and a problem+json 500 that leaks nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -14,6 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.api.problems import MEDIA_TYPE, problem_body
+from tandem.domain.rate_limits import Quota
 
 _logger = logging.getLogger("tandem.api")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -25,16 +27,24 @@ class BodyTooLarge(Exception):
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        timeout_seconds: float | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.timeout_seconds = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         request_id = _incoming_id(scope) or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
         started = False
 
@@ -42,7 +52,7 @@ class RequestContext:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), header]
+                message["headers"] = [*message.get("headers", []), header, *_quota_headers(state)]
             await send(message)
 
         if scope["type"] == "websocket":
@@ -80,7 +90,19 @@ class RequestContext:
                 )
 
         try:
-            await self.app(scope, capped_receive, send_capped)
+            async with asyncio.timeout(self.timeout_seconds):
+                await self.app(scope, capped_receive, send_capped)
+        except TimeoutError:
+            _logger.warning("request timed out [request_id=%s]", request_id)
+            if not started:
+                await _send_problem(
+                    send_with_id,
+                    503,
+                    "UNAVAILABLE",
+                    f"The request took longer than {self.timeout_seconds} s and was stopped.",
+                    request_id,
+                    retry_after=5,
+                )
         except BodyTooLarge:
             if not started:
                 await _send_problem(
@@ -91,6 +113,13 @@ class RequestContext:
             if not started:
                 detail = "Something went wrong on our side; quote the request id if you report it."
                 await _send_problem(send_with_id, 500, "INTERNAL", detail, request_id)
+
+
+def _quota_headers(state: dict[str, Any]) -> list[tuple[bytes, bytes]]:
+    quota: Quota | None = state.get("rate_limit")
+    if quota is None:
+        return []
+    return [(name.lower().encode(), value.encode()) for name, value in quota.headers().items()]
 
 
 def _too_large(middleware: RequestContext) -> str:
@@ -115,16 +144,12 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_problem(send: Any, status: int, code: str, detail: str, request_id: str) -> None:
+async def _send_problem(
+    send: Any, status: int, code: str, detail: str, request_id: str, *, retry_after: int = 0
+) -> None:
     body = problem_body(status=status, code=code, detail=detail, request_id=request_id)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

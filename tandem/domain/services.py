@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from tandem.domain.auth.passwords import PasswordHasher
 from tandem.domain.auth.service import AuthService
+from tandem.domain.auth.throttle import LoginThrottle
 from tandem.domain.auth.tokens import AccessTokenCodec
 from tandem.domain.items.service import ItemService
+from tandem.domain.rate_limits import CounterStore, RateLimiter
 from tandem.domain.users.service import UserService
 from tandem.persistence.database import Database
 
@@ -18,28 +20,57 @@ class Services:
     auth: AuthService
     users: UserService
     items: ItemService
+    rate_limiter: RateLimiter | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthPolicy:
+    keys: list[str]
+    issuer: str
+    audience: str
+    access_ttl_seconds: int
+    refresh_ttl_seconds: int
+    hash_time_cost: int
+    hash_memory_kib: int
+    login_failures_per_account: int
+    login_failures_per_address: int
+    login_failure_window_seconds: int
 
 
 def build_services(
     *,
     database: Database,
-    signing_key: str,
-    issuer: str,
-    audience: str,
-    access_ttl_seconds: int,
-    refresh_ttl_seconds: int,
-    hash_time_cost: int,
-    hash_memory_kib: int,
+    counters: CounterStore,
+    auth: AuthPolicy,
+    rate: tuple[int, int] | None,
 ) -> Services:
-    hasher = PasswordHasher(time_cost=hash_time_cost, memory_kib=hash_memory_kib)
+    """Compose the use cases; `rate` is (points, window seconds), or None for no rate limit."""
+    hasher = PasswordHasher(time_cost=auth.hash_time_cost, memory_kib=auth.hash_memory_kib)
     codec = AccessTokenCodec(
-        key=signing_key, issuer=issuer, audience=audience, ttl_seconds=access_ttl_seconds
+        keys=auth.keys,
+        issuer=auth.issuer,
+        audience=auth.audience,
+        ttl_seconds=auth.access_ttl_seconds,
     )
+    throttle = LoginThrottle(
+        counters,
+        per_account=auth.login_failures_per_account,
+        per_address=auth.login_failures_per_address,
+        window_seconds=auth.login_failure_window_seconds,
+    )
+    limiter = None
+    if rate is not None:
+        limiter = RateLimiter(counters, points=rate[0], window_seconds=rate[1])
     return Services(
         database=database,
         auth=AuthService(
-            database=database, hasher=hasher, codec=codec, refresh_ttl_seconds=refresh_ttl_seconds
+            database=database,
+            hasher=hasher,
+            codec=codec,
+            throttle=throttle,
+            refresh_ttl_seconds=auth.refresh_ttl_seconds,
         ),
         users=UserService(database=database, hasher=hasher),
         items=ItemService(database=database),
+        rate_limiter=limiter,
     )

@@ -16,12 +16,19 @@ from tandem.graphql.loaders import Loaders
 
 class Context(BaseContext):
     def __init__(
-        self, *, services: Services, principal: Principal | None, request_id: str | None
+        self,
+        *,
+        services: Services,
+        principal: Principal | None,
+        request_id: str | None,
+        address: str | None,
     ) -> None:
         super().__init__()
         self.services = services
         self.principal = principal
         self.request_id = request_id
+        self.address = address
+        self.connections_resolved = 0  # what the operation really cost (extensions.cost)
 
     @cached_property
     def loaders(self) -> Loaders:
@@ -35,6 +42,7 @@ async def get_context(request: Request, principal: CurrentPrincipal) -> Context:
         services=services_of(request),
         principal=principal,
         request_id=request.scope.get("state", {}).get("request_id"),
+        address=request.client.host if request.client else None,
     )
 
 

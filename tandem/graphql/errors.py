@@ -19,12 +19,19 @@ MASKED_MESSAGE = "Something went wrong on our side; quote the request id if you 
 
 
 def code_for(error: GraphQLError) -> str:
+    given = (error.extensions or {}).get("code")
+    if isinstance(given, str):
+        return given
     original = error.original_error
     if isinstance(original, DomainError):
         return GRAPHQL_CODES.get(original.code, original.code)
     if original is None:
         if error.message.startswith("Syntax Error"):
-            return "GRAPHQL_PARSE_FAILED"
+            return (
+                "QUERY_TOO_COMPLEX"
+                if "Parsing aborted" in error.message
+                else "GRAPHQL_PARSE_FAILED"
+            )
         if error.path is None and error.message.startswith("Variable"):
             return "BAD_USER_INPUT"
         return "GRAPHQL_VALIDATION_FAILED"

@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from cross_web import HTTPException
 from fastapi import Request
+from starlette.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
+from tandem.config import Settings
 from tandem.graphql.context import Context, get_context
 from tandem.graphql.errors import with_code
+from tandem.graphql.limits import Limits
 from tandem.graphql.schema import build_schema
+
+# Strawberry refuses some requests before any operation runs, in plain text; we answer in
+# GraphQL's own shape, with a code.
+TRANSPORT_CODES = {"Too many operations": "QUERY_TOO_COMPLEX"}
 
 
 class TandemGraphQLRouter(GraphQLRouter[Context, None]):
-    def __init__(self, *, development: bool) -> None:
+    def __init__(self, settings: Settings) -> None:
+        development = settings.is_development
         super().__init__(
-            build_schema(development=development),
+            build_schema(
+                development=development,
+                limits=Limits(
+                    max_depth=settings.graphql_max_depth,
+                    max_aliases=settings.graphql_max_aliases,
+                    max_root_fields=settings.graphql_max_root_fields,
+                    max_nodes=settings.graphql_max_nodes,
+                ),
+                max_tokens=settings.graphql_max_tokens,
+                max_batch=settings.graphql_max_batch,
+            ),
             context_getter=get_context,
             graphql_ide="graphiql" if development else None,
             allow_queries_via_get=True,
             tags=["graphql"],
         )
         self.mask_unexpected = not development
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as error:
+            code = TRANSPORT_CODES.get(error.reason, "BAD_REQUEST")
+            body = {"errors": [{"message": error.reason, "extensions": {"code": code}}]}
+            return JSONResponse(body, status_code=error.status_code)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -33,7 +63,3 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
                 for error in result.errors
             ]
         return await super().process_result(request, result)
-
-
-def graphql_router(*, development: bool) -> TandemGraphQLRouter:
-    return TandemGraphQLRouter(development=development)

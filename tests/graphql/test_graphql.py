@@ -141,9 +141,8 @@ async def test_node_hides_what_you_may_not_see_without_an_error(client, services
     bob = await make_account(services, client)
     draft = await make_item(client, ada, status="draft")
     query = "query($id: ID!) { node(id: $id) { id ... on Item { title } } }"
-    assert (await gql(client, query, {"id": draft["node_id"]}, headers=bob.headers)) == {
-        "data": {"node": None}
-    }
+    hidden = await gql(client, query, {"id": draft["node_id"]}, headers=bob.headers)
+    assert hidden["data"] == {"node": None} and "errors" not in hidden
     mine = await gql(client, query, {"id": draft["node_id"]}, headers=ada.headers)
     assert mine["data"]["node"]["title"] == draft["title"]
 

@@ -6,12 +6,14 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Form
+from starlette.requests import Request
 from starlette.responses import Response
 
 from tandem.api.auth.schemas import OAuthErrorBody, TokenResponse
 from tandem.api.guard import AppServices, CurrentPrincipal
+from tandem.api.rate_limit import client_address
 from tandem.api.responses import json_response
-from tandem.api.schemas import problems
+from tandem.api.schemas import Problem, problems
 from tandem.api.users.schemas import UserPrivate, UserRegister, private
 from tandem.domain.errors import InvalidGrant
 from tandem.domain.users.commands import RegisterUser
@@ -21,6 +23,11 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error"},
     401: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error (invalid_client)"},
+    429: {
+        "model": Problem,
+        "content": {"application/problem+json": {}},
+        "description": "Too many failed sign-ins for this account or from this address",
+    },
 }
 FormField = Annotated[str | None, Form()]
 
@@ -55,6 +62,7 @@ async def register(
     summary="Issue tokens (password or refresh_token grant)",
 )
 async def token(
+    request: Request,
     services: AppServices,
     grant_type: FormField = None,
     username: FormField = None,
@@ -69,7 +77,9 @@ async def token(
         if grant_type == "password":
             if not username or password is None:
                 return oauth_error("invalid_request", "username and password are required.")
-            pair = await services.auth.login(email=username, password=password)
+            pair = await services.auth.login(
+                email=username, password=password, address=client_address(request)
+            )
         elif grant_type == "refresh_token":
             if not refresh_token:
                 return oauth_error("invalid_request", "refresh_token is required.")

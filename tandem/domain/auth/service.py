@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, PasswordHasher
+from tandem.domain.auth.throttle import LoginThrottle
 from tandem.domain.auth.tokens import AccessTokenCodec, digest, new_opaque_token
 from tandem.domain.errors import InvalidGrant, InvalidToken
 from tandem.domain.principal import LOGIN_SCOPES, Principal, Role
@@ -34,15 +35,21 @@ class AuthService:
         database: Database,
         hasher: PasswordHasher,
         codec: AccessTokenCodec,
+        throttle: LoginThrottle,
         refresh_ttl_seconds: int,
     ) -> None:
         self._database = database
         self._hasher = hasher
         self._codec = codec
+        self._throttle = throttle
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
 
-    async def login(self, *, email: str, password: str) -> TokenPair:
-        """The password grant. Unknown email and wrong password look the same, in the same time."""
+    async def login(self, *, email: str, password: str, address: str | None = None) -> TokenPair:
+        """The password grant. Unknown email and wrong password look the same, in the same time.
+
+        Repeated failures for one account or from one `address` are throttled (RATE_LIMITED).
+        """
+        await self._throttle.check(email, address)
         async with self._database.reader() as uow:
             # No stored email holds NUL (PostgreSQL text cannot): such a username is unknown.
             credentials = None if NUL in email else await uow.users.credentials(email.strip())
@@ -52,7 +59,9 @@ class AuthService:
             password[: MAX_PASSWORD_LENGTH + 1],
         )
         if not ok or credentials is None or not credentials.is_active:
+            await self._throttle.failed(email, address)
             raise InvalidGrant(BAD_CREDENTIALS)
+        await self._throttle.succeeded(email)
         async with self._database.transaction() as uow:
             family_id = await uow.tokens.open_family(credentials.id)
             return await self._issue(uow, user_id=credentials.id, family_id=family_id)

@@ -34,9 +34,24 @@ class IssuedAccessToken:
     expires_in: int
 
 
+def key_id(key: str) -> str:
+    """A short, public name for a key, so a token says which key of the set signed it."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 class AccessTokenCodec:
-    def __init__(self, *, key: str, issuer: str, audience: str, ttl_seconds: int) -> None:
-        self._key = key
+    """Signs with the first key of the set; verifies with whichever key the token's `kid` names.
+
+    Rotation without downtime: put the new key first and keep the old one until the
+    tokens it signed have expired.
+    """
+
+    def __init__(self, *, keys: list[str], issuer: str, audience: str, ttl_seconds: int) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is needed")
+        self._signing_key = keys[0]
+        self._signing_kid = key_id(keys[0])
+        self._keys = {key_id(key): key for key in keys}
         self._issuer = issuer
         self._audience = audience
         self.ttl_seconds = ttl_seconds
@@ -56,9 +71,8 @@ class AccessTokenCodec:
         }
         if family_id is not None:
             claims["sid"] = str(family_id)
-        token = jwt.encode(
-            claims, self._key, algorithm=ALGORITHM, headers={"typ": ACCESS_TOKEN_TYPE}
-        )
+        headers = {"typ": ACCESS_TOKEN_TYPE, "kid": self._signing_kid}
+        token = jwt.encode(claims, self._signing_key, algorithm=ALGORITHM, headers=headers)
         return IssuedAccessToken(token=token, expires_in=self.ttl_seconds)
 
     def decode(self, token: str) -> AccessClaims:
@@ -67,9 +81,12 @@ class AccessTokenCodec:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != ACCESS_TOKEN_TYPE:
                 raise InvalidToken("The token is not an access token.")
+            key = self._keys.get(str(header.get("kid")))
+            if key is None:
+                raise InvalidToken("The token was signed with a key this server does not know.")
             claims = jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,

@@ -31,6 +31,7 @@ class ItemQueries:
         principal = info.context.principal
         services = info.context.services
         query = item_query(filter, order_by)
+        info.context.connections_resolved += 1
         page = await services.items.slice(
             principal, query, first=20 if first is None else first, after=after
         )

@@ -30,6 +30,7 @@ class UserQueries:
         first = 20 if first is None else first
         check_first(first)
         after_id = decode_id_cursor(after) if after else None
+        info.context.connections_resolved += 1
         records, total = await info.context.services.users.keyset(
             info.context.principal, after_id=after_id, limit=first + 1
         )

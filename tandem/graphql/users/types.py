@@ -53,6 +53,7 @@ class User(Node):
             )  # another owner's items are never this user's
             return ItemConnection.of(Slice([], [], has_more=False), _zero)
         loaders = info.context.loaders
+        info.context.connections_resolved += 1
         page = await loaders.items_of_owner.load(
             (self.database_id, 20 if first is None else first, after, query)
         )

@@ -1,0 +1,240 @@
+"""What an operation may ask for, decided before anything is resolved, and what it costs.
+
+Depth, aliases and root fields bound the shape of a document; the node budget
+bounds what it can return, computed GitHub's way: the product of the `first`
+arguments down each path (with the request's variables), summed over every
+connection. The same walk counts the requests an operation may need, which
+prices it against the principal's rate limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    value_from_ast_untyped,
+)
+from strawberry.extensions import SchemaExtension
+
+from tandem.domain.pages import MAX_PAGE_SIZE
+from tandem.domain.rate_limits import RateLimited, operation_cost, subject_of
+
+DEFAULT_FIRST = 20
+CONNECTIONS = frozenset({"items", "users"})  # fields paged by `first`
+TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    max_nodes: int = 50_000
+
+
+@dataclass(slots=True)
+class Analysis:
+    depth: int = 0
+    aliases: int = 0
+    root_fields: int = 0
+    nodes: int = 0
+    requests: int = 0
+    mutation: bool = False
+
+
+@dataclass(slots=True)
+class Walk:
+    fragments: dict[str, FragmentDefinitionNode]
+    variables: dict[str, Any]
+    analysis: Analysis = field(default_factory=Analysis)
+
+    def selection_set(
+        self, selections: SelectionSetNode, *, depth: int, multiplier: int, seen: frozenset[str]
+    ) -> None:
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                self.field(selection, depth=depth, multiplier=multiplier, seen=seen)
+            elif isinstance(selection, InlineFragmentNode):
+                self.selection_set(
+                    selection.selection_set, depth=depth, multiplier=multiplier, seen=seen
+                )
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in seen:
+                    self.selection_set(
+                        fragment.selection_set,
+                        depth=depth,
+                        multiplier=multiplier,
+                        seen=seen | {name},
+                    )
+
+    def field(self, node: FieldNode, *, depth: int, multiplier: int, seen: frozenset[str]) -> None:
+        name = node.name.value
+        if name.startswith("__"):  # introspection is bounded by the schema, not the caller
+            return
+        analysis = self.analysis
+        if node.alias is not None:
+            analysis.aliases += 1
+        if depth == 1:
+            analysis.root_fields += 1
+        analysis.depth = max(analysis.depth, depth)
+        if name in CONNECTIONS:
+            first = self.int_argument(node, "first", DEFAULT_FIRST)
+            analysis.requests += multiplier
+            multiplier *= first
+            analysis.nodes += multiplier
+        elif name == "nodes":
+            analysis.requests += multiplier
+            multiplier *= self.list_length(node, "ids")
+            analysis.nodes += multiplier
+        if node.selection_set is not None:
+            self.selection_set(
+                node.selection_set, depth=depth + 1, multiplier=multiplier, seen=seen
+            )
+
+    def argument(self, node: FieldNode, name: str) -> ValueNode | None:
+        for argument in node.arguments or ():
+            if argument.name.value == name:
+                return argument.value
+        return None
+
+    def int_argument(self, node: FieldNode, name: str, default: int) -> int:
+        value = self.argument(node, name)
+        if value is None:
+            return default
+        number = value_from_ast_untyped(value, self.variables)
+        if not isinstance(number, int) or isinstance(number, bool):
+            return default
+        # Out-of-range values are refused by the domain; price them at what they could ask.
+        return max(0, min(number, MAX_PAGE_SIZE * 1000))
+
+    def list_length(self, node: FieldNode, name: str) -> int:
+        value = self.argument(node, name)
+        if isinstance(value, ListValueNode):
+            return len(value.values)
+        if isinstance(value, VariableNode):
+            given = self.variables.get(value.name.value)
+            return len(given) if isinstance(given, list) else 1
+        return 1
+
+
+def analyse(
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any],
+) -> Analysis:
+    walk = Walk(fragments=fragments, variables=variables)
+    walk.analysis.mutation = operation.operation == OperationType.MUTATION
+    walk.selection_set(operation.selection_set, depth=1, multiplier=1, seen=frozenset())
+    return walk.analysis
+
+
+def violations(analysis: Analysis, limits: Limits) -> list[str]:
+    problems = []
+    if analysis.depth > limits.max_depth:
+        problems.append(f"depth {analysis.depth} exceeds {limits.max_depth}")
+    if analysis.aliases > limits.max_aliases:
+        problems.append(f"{analysis.aliases} aliases exceed {limits.max_aliases}")
+    if analysis.root_fields > limits.max_root_fields:
+        problems.append(f"{analysis.root_fields} root fields exceed {limits.max_root_fields}")
+    if analysis.nodes > limits.max_nodes:
+        problems.append(f"it could return {analysis.nodes} nodes; the budget is {limits.max_nodes}")
+    return problems
+
+
+class OperationLimits(SchemaExtension):
+    """Refuse an operation over the limits, charge its cost, report it in `extensions.cost`.
+
+    Runs when execution starts (the variables are known then) and before any
+    resolver: an operation it refuses touches nothing.
+    """
+
+    def __init__(self, *, limits: Limits) -> None:
+        self.limits = limits
+        self.requested: int | None = None
+        self.mutation = False
+        self.quota: Any = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        operation = _operation(document, context.operation_name) if document else None
+        if document is not None and operation is not None:
+            fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            analysis = analyse(operation, fragments, context.variables or {})
+            problems = violations(analysis, self.limits)
+            if problems:
+                context.result = _refusal(
+                    "The query is too complex: " + "; ".join(problems) + ".", TOO_COMPLEX
+                )
+            else:
+                await self._charge(analysis)
+        yield
+
+    async def _charge(self, analysis: Analysis) -> None:
+        context = self.execution_context
+        graphql_context = context.context
+        limiter = graphql_context.services.rate_limiter
+        cost = operation_cost(analysis.requests, mutation=analysis.mutation)
+        self.requested, self.mutation = cost, analysis.mutation
+        if limiter is None:
+            return
+        principal = graphql_context.principal
+        subject = subject_of(principal.user_id if principal else None, graphql_context.address)
+        try:
+            self.quota = await limiter.charge(subject, cost)
+        except RateLimited as error:
+            self.quota = error.quota
+            context.result = _refusal(error.message, "RATE_LIMITED")
+            response = graphql_context.response
+            if response is not None:
+                response.status_code = 429
+                response.headers["Retry-After"] = str(error.retry_after)
+        if self.quota is not None:
+            graphql_context.request.scope.setdefault("state", {})["rate_limit"] = self.quota
+
+    def get_results(self) -> dict[str, Any]:
+        if self.requested is None:
+            return {}
+        graphql_context = self.execution_context.context
+        actual = operation_cost(graphql_context.connections_resolved, mutation=self.mutation)
+        cost: dict[str, Any] = {"requestedQueryCost": self.requested, "actualQueryCost": actual}
+        if self.quota is not None:
+            cost["throttleStatus"] = {
+                "maximumAvailable": self.quota.limit,
+                "currentlyAvailable": self.quota.remaining,
+                "resetAt": self.quota.reset_at,
+            }
+        return {"cost": cost}
+
+
+def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _refusal(message: str, code: str) -> GraphQLExecutionResult:
+    return GraphQLExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": code})]
+    )
