@@ -119,10 +119,16 @@ class UserRepository:
         return result.first() is not None
 
     async def other_active_admins(self, user_id: int) -> int:
-        """How many active admins there are besides this user (locked, so two demotions queue)."""
+        """How many active admins there are besides this user (locked, so two demotions queue).
+
+        Every active admin is locked, this user included, in id order: two admins demoting
+        themselves at once then wait for each other instead of deadlocking.
+        """
         statement = (
             select(User.id)
-            .where(User.role == "admin", User.is_active.is_(True), User.id != user_id)
+            .where(User.role == "admin", User.is_active.is_(True))
+            .order_by(User.id)
             .with_for_update()
         )
-        return len((await self._connection.execute(statement)).all())
+        admin_ids = (await self._connection.execute(statement)).scalars().all()
+        return sum(1 for admin_id in admin_ids if admin_id != user_id)
