@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -308,6 +309,18 @@ async def test_reusing_a_spent_refresh_token_revokes_its_whole_family(client, se
     assert_oauth_error(await refresh(client, second["refresh_token"]), "invalid_grant")
     for access_token in (ada.access_token, first["access_token"], second["access_token"]):
         assert not await works(client, access_token)
+
+
+async def test_one_refresh_token_presented_twice_at_once_wins_only_once(client, services):
+    ada = await make_account(services, client)
+    responses = await asyncio.gather(
+        refresh(client, ada.refresh_token), refresh(client, ada.refresh_token)
+    )
+    assert sorted(r.status_code for r in responses) == [200, 400]
+    # The second presentation was a reuse, so the winner's new pair is revoked with the family.
+    winner = next(r for r in responses if r.status_code == 200).json()
+    assert not await works(client, winner["access_token"])
+    assert_oauth_error(await refresh(client, winner["refresh_token"]), "invalid_grant")
 
 
 async def test_reuse_revokes_only_the_login_it_came_from(client, services):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import httpx
@@ -413,6 +414,25 @@ async def test_an_admin_may_step_down_once_another_is_active(client, services):
     # Now `other` is the last one.
     last = await client.patch(f"{USERS}/{other.id}", json={"role": "member"}, headers=other.headers)
     assert_problem(last, 409, "CONFLICT")
+
+
+@pytest.mark.parametrize("attempt", range(6))
+async def test_two_last_admins_stepping_down_at_once_leave_one_admin(client, services, attempt):
+    # Each sees the other as "another active admin"; only one may go. The loser gets a 409,
+    # never a 500 from a deadlock. Interleavings vary, hence several attempts.
+    first = await make_account(services, client, role="admin")
+    second = await make_account(services, client, role="admin")
+    responses = await asyncio.gather(
+        *(
+            client.patch(f"{USERS}/{admin.id}", json={"role": "member"}, headers=admin.headers)
+            for admin in (first, second)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+    roles = [
+        (await client.get(ME, headers=admin.headers)).json()["role"] for admin in (first, second)
+    ]
+    assert sorted(roles) == ["admin", "member"]
 
 
 async def test_an_admin_may_leave_once_another_is_active(client, services):
