@@ -61,12 +61,13 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 def _with_services(settings: Settings, work: Callable[[Services], Awaitable[None]]) -> None:
     """Run `work` against the migrated database, then close it."""
+    url = migrate(settings)  # before our loop starts: migrating runs an event loop of its own
 
     async def run() -> None:
         from tandem.app import services_for
         from tandem.persistence.database import Database
 
-        database = Database(migrate(settings), pool_size=2)
+        database = Database(url, pool_size=2)
         try:
             await work(services_for(settings, database))
         finally:
@@ -152,3 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"tandem: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     args.handler(args, settings)
+
+
+if __name__ == "__main__":
+    main()

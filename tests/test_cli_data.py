@@ -1,0 +1,73 @@
+"""The data commands, run as a user runs them: `tandem create-user` and `tandem seed-demo`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tandem.cli import DEMO_PASSWORD
+from tests.factories import login
+
+TANDEM = [sys.executable, "-m", "tandem.cli"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tandem(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [*TANDEM, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+async def test_create_user_makes_an_admin_who_can_sign_in(client, database_url):
+    done = tandem(
+        "create-user",
+        "--email",
+        "Root@Example.com",
+        "--name",
+        "Root",
+        "--password",
+        "a long root password",
+        "--role",
+        "admin",
+        database_url=database_url,
+    )
+    assert done.returncode == 0, done.stderr
+    tokens = await login(client, "root@example.com", "a long root password")
+    me = await client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert me.json()["role"] == "admin"
+
+    again = tandem(
+        "create-user",
+        "--email",
+        "root@example.com",
+        "--name",
+        "Root",
+        "--password",
+        "a long root password",
+        database_url=database_url,
+    )
+    assert (
+        again.returncode == 1
+        and "already exists" in again.stderr
+        and "Traceback" not in again.stderr
+    )
+
+
+async def test_seed_demo_loads_users_and_items_once(client, database_url):
+    first = tandem("seed-demo", database_url=database_url)
+    assert first.returncode == 0, first.stderr
+    assert "3 users, 7 items" in first.stdout
+    second = tandem("seed-demo", database_url=database_url)
+    assert "0 users, 0 items" in second.stdout  # running it again changes nothing
+
+    tokens = await login(client, "grace@example.com", DEMO_PASSWORD)
+    listed = await client.get(
+        "/api/v1/items", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    # Every published or archived item, and none of the two drafts (they are not Grace's).
+    assert listed.json()["total"] == 5
