@@ -158,7 +158,8 @@ class ItemService:
         caller = signed_in(principal, scope=ITEMS_WRITE)
         values = clean_item_fields(asdict(command))
         async with self._database.transaction() as uow:
-            item = await uow.items.get_visible(item_id, caller.viewer)
+            # Locked: a concurrent writer finishes first, and we compare against its result.
+            item = await uow.items.get_visible(item_id, caller.viewer, for_update=True)
             if item is None:
                 raise _not_found(item_id)
             _check_owner(caller, item)
@@ -178,7 +179,7 @@ class ItemService:
         """Delete an item and return what it was (webhooks and events need its ids)."""
         caller = signed_in(principal, scope=ITEMS_WRITE)
         async with self._database.transaction() as uow:
-            item = await uow.items.get_visible(item_id, caller.viewer)
+            item = await uow.items.get_visible(item_id, caller.viewer, for_update=True)
             if item is None:
                 raise _not_found(item_id)
             _check_owner(caller, item)

@@ -161,8 +161,13 @@ class ItemRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def get_visible(self, item_id: int, viewer: Viewer) -> ItemRecord | None:
+    async def get_visible(
+        self, item_id: int, viewer: Viewer, *, for_update: bool = False
+    ) -> ItemRecord | None:
+        """The item if the viewer may see it; `for_update` locks it until the transaction ends."""
         statement = filtered(select(*COLUMNS).where(Item.id == item_id), viewer, ItemFilters())
+        if for_update:
+            statement = statement.with_for_update()
         row = (await self._connection.execute(statement)).first()
         return None if row is None else record(row)
 
