@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from decimal import Decimal
 from typing import Any
@@ -629,6 +630,50 @@ async def test_delete_with_a_current_if_match_deletes(client, services):
     etag = (await client.get(url(item), headers=ada.headers)).headers["etag"]
     response = await client.delete(url(item), headers={**ada.headers, "If-Match": etag})
     assert response.status_code == 204
+
+
+# Concurrent writers: interleavings vary, hence several attempts of each.
+
+
+@pytest.mark.parametrize("attempt", range(4))
+async def test_two_patches_at_once_without_if_match_both_apply(client, services, attempt):
+    # No precondition was sent, so none can fail: the last write wins, each bumps the version.
+    ada = await make_account(services, client)
+    item = await make_item(client, ada)
+    responses = await asyncio.gather(
+        client.patch(url(item), json={"title": "A"}, headers=ada.headers),
+        client.patch(url(item), json={"description": "B"}, headers=ada.headers),
+    )
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    after = (await client.get(url(item), headers=ada.headers)).json()
+    assert (after["title"], after["description"], after["version"]) == ("A", "B", 3)
+
+
+@pytest.mark.parametrize("attempt", range(4))
+async def test_two_patches_at_once_with_the_same_if_match_apply_once(client, services, attempt):
+    ada = await make_account(services, client)
+    item = await make_item(client, ada)
+    etag = (await client.get(url(item), headers=ada.headers)).headers["etag"]
+    conditional = {**ada.headers, "If-Match": etag}
+    responses = await asyncio.gather(
+        client.patch(url(item), json={"title": "A"}, headers=conditional),
+        client.patch(url(item), json={"title": "B"}, headers=conditional),
+    )
+    assert sorted(r.status_code for r in responses) == [200, 412]
+    assert (await client.get(url(item), headers=ada.headers)).json()["version"] == 2
+
+
+@pytest.mark.parametrize("attempt", range(4))
+async def test_a_patch_racing_a_delete_is_applied_first_or_finds_nothing(client, services, attempt):
+    ada = await make_account(services, client)
+    item = await make_item(client, ada)
+    patch, delete = await asyncio.gather(
+        client.patch(url(item), json={"title": "A"}, headers=ada.headers),
+        client.delete(url(item), headers=ada.headers),
+    )
+    assert delete.status_code == 204, delete.text
+    assert patch.status_code in (200, 404), patch.text
+    assert (await client.get(url(item), headers=ada.headers)).status_code == 404
 
 
 # --- Deleting -------------------------------------------------------------------------------
