@@ -101,6 +101,13 @@ async def test_emails_are_unique_whatever_their_case(client):
     assert_problem(response, 409, "CONFLICT")
 
 
+async def test_two_registrations_of_one_email_at_once_create_one_account(client):
+    responses = await asyncio.gather(
+        register(client, email="ada@example.com"), register(client, email="ADA@example.com")
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409]
+
+
 async def test_sign_in_ignores_the_email_case(client):
     await register(client, email="Ada@Example.com")
     assert await login(client, "ada@EXAMPLE.com")
@@ -165,7 +172,7 @@ async def test_server_owned_fields_are_refused_and_never_applied(client, extra):
 # --- The password grant ---------------------------------------------------------------------
 
 
-async def test_the_password_grant_issues_a_bearer_token_pair(client, services):
+async def test_the_password_grant_issues_a_bearer_token_pair(client, services, settings):
     ada = await make_account(services, client)
     response = await token_request(
         client, grant_type="password", username=ada.user.email, password=PASSWORD
@@ -174,7 +181,7 @@ async def test_the_password_grant_issues_a_bearer_token_pair(client, services):
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
     assert body["token_type"] == "bearer"
-    assert isinstance(body["expires_in"], int) and body["expires_in"] > 0
+    assert body["expires_in"] == settings.access_token_ttl_seconds
     assert body["refresh_token"] and body["refresh_token"] != body["access_token"]
     assert isinstance(body["scope"], str)
     assert response.headers["cache-control"] == "no-store"
@@ -194,6 +201,7 @@ async def test_the_access_token_carries_the_contract_claims(client, services, se
     assert header["alg"] == "HS256"
     assert set(REQUIRED_CLAIMS) <= set(claims)
     assert claims["sub"] == str(ada.id)
+    assert claims["exp"] - claims["iat"] == settings.access_token_ttl_seconds
 
 
 async def test_a_wrong_password_and_an_unknown_email_look_the_same(client, services):

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event, text
 
 from tandem.app import create_app, services_for
 from tandem.config import Settings
@@ -157,10 +158,16 @@ async def test_a_sane_request_id_is_echoed(client):
     assert response.json()["request_id"] == "trace-42.a:b_c"
 
 
+async def test_a_request_id_of_128_characters_is_still_sane(client):
+    incoming = "r" * 128
+    response = await client.get("/healthz", headers={"X-Request-ID": incoming})
+    assert response.headers["x-request-id"] == incoming
+
+
 @pytest.mark.parametrize(
     "incoming",
-    ["has spaces in it", "x" * 500, "<script>", "semi;colon"],
-    ids=["spaces", "500-chars", "markup", "semicolon"],
+    ["has spaces in it", "x" * 500, "r" * 129, "<script>", "semi;colon"],
+    ids=["spaces", "500-chars", "129-chars", "markup", "semicolon"],
 )
 async def test_an_insane_request_id_is_replaced(client, incoming):
     response = await client.get("/api/v1/nope", headers={"X-Request-ID": incoming})
@@ -236,3 +243,26 @@ async def test_readyz_answers_503_when_the_database_is_unreachable(settings: Set
     assert_problem(response, 503, "UNAVAILABLE")
     assert int(response.headers["retry-after"]) > 0
     assert alive.status_code == 200
+
+
+async def test_readyz_answers_503_when_the_database_is_not_migrated(
+    settings: Settings, services: Services, database_url: str
+):
+    # The same server and database, but looking at an empty schema: reachable, not migrated.
+    async with services.database.transaction() as uow:
+        await uow.connection.execute(text("CREATE SCHEMA IF NOT EXISTS readyz_unmigrated"))
+    database = Database(database_url, pool_size=1)
+
+    @event.listens_for(database.engine.sync_engine, "connect")
+    def _look_at_the_empty_schema(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.run_async(
+            lambda connection: connection.execute("SET search_path TO readyz_unmigrated")
+        )
+
+    app = create_app(settings, services=services_for(settings, database))
+    try:
+        async with await client_for(app) as client:
+            response = await client.get("/readyz")
+    finally:
+        await database.dispose()
+    assert_problem(response, 503, "UNAVAILABLE")
