@@ -27,6 +27,15 @@ format: $(STAMP)
 	$(BIN)/ruff format tandem tests
 	$(BIN)/ruff check --fix tandem tests
 
+# Tandem against a hand-written floor app, one worker each (bench/, docs/performance.md).
+# wrk is installed where we may (root with apt-get); without it a Python client drives the load.
+# Options pass through: make bench BENCH_ARGS="--profile" (py-spy flame graphs, installed on demand).
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& timeout 180 apt-get install -y -qq wrk >/dev/null 2>&1; } \
+		|| echo "bench: wrk is not installed; the Python load generator will drive the load"
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 schema: $(STAMP)
 	$(BIN)/tandem export-openapi > openapi.json
 	$(BIN)/tandem export-schema > schema.graphql
