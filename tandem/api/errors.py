@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from tandem.api.problems import STATUS_FOR_CODE, code_for_status, problem
 from tandem.domain.errors import DomainError, FieldError, InvalidToken, ValidationFailed
@@ -61,15 +62,36 @@ async def http_error(request: Request, error: Exception) -> Response:
     detail = error.detail if isinstance(error.detail, str) else "The request failed."
     if status == 404 and detail == "Not Found":
         detail = f"No route {request.url.path}."
-    elif status == 405:
+    headers = dict(error.headers or {})
+    if status == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
+        # Starlette names only the first matching route's methods; RFC 9110 wants them all.
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return problem(
         request,
         status=status,
         code=code_for_status(status),
         detail=detail,
-        headers=dict(error.headers or {}),
+        headers=headers,
     )
+
+
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route fully matches at this path, asking the router method by method."""
+    base = {
+        key: request.scope[key] for key in ("type", "path", "root_path") if key in request.scope
+    }
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**base, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
