@@ -243,7 +243,8 @@ async def test_a_draft_is_not_found_by_another_member(client, services):
         url(draft), json={"title": "x"}, headers={**bob.headers, "If-Match": '"nope"'}
     )
     delete = await client.delete(url(draft), headers={**bob.headers, "If-Match": etag})
-    for response in (read, patch, stale, delete):
+    conditional = await client.get(url(draft), headers={**bob.headers, "If-None-Match": etag})
+    for response in (read, patch, stale, delete, conditional):
         assert_problem(response, 404, "NOT_FOUND")
         assert "Secret" not in response.text
     # And the answer is the very one an id that never existed gets.
