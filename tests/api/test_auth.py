@@ -555,6 +555,14 @@ async def test_a_header_that_is_not_bearer_token_is_refused(client, services, he
     assert_unauthenticated(response, bad_token=True)
 
 
+async def test_the_bearer_scheme_is_case_insensitive(client, services):
+    # RFC 9110 §11.1: auth schemes are case-insensitive.
+    ada = await make_account(services, client)
+    for scheme in ("bearer", "BEARER"):
+        response = await client.get(ME, headers={"Authorization": f"{scheme} {ada.access_token}"})
+        assert response.status_code == 200
+
+
 async def test_no_header_on_a_protected_route_is_a_401_without_invalid_token(client):
     response = await client.get(ME)
     assert_unauthenticated(response, bad_token=False)
