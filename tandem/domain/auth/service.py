@@ -49,7 +49,7 @@ class AuthService:
 
         Repeated failures for one account or from one `address` are throttled (RATE_LIMITED).
         """
-        await self._throttle.check(email, address)
+        await self._throttle.attempt(email, address)
         async with self._database.reader() as uow:
             # No stored email holds NUL (PostgreSQL text cannot): such a username is unknown.
             credentials = None if NUL in email else await uow.users.credentials(email.strip())
@@ -59,9 +59,8 @@ class AuthService:
             password[: MAX_PASSWORD_LENGTH + 1],
         )
         if not ok or credentials is None or not credentials.is_active:
-            await self._throttle.failed(email, address)
-            raise InvalidGrant(BAD_CREDENTIALS)
-        await self._throttle.succeeded(email)
+            raise InvalidGrant(BAD_CREDENTIALS)  # the attempt already counts as a failure
+        await self._throttle.succeeded(email, address)
         async with self._database.transaction() as uow:
             family_id = await uow.tokens.open_family(credentials.id)
             return await self._issue(uow, user_id=credentials.id, family_id=family_id)

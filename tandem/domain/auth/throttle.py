@@ -12,6 +12,7 @@ import time
 from tandem.domain.rate_limits import CounterStore, RateLimited
 
 TOO_MANY = "Too many failed sign-ins; wait before trying again."
+NO_LIMIT = 2**62  # a refund (a negative hit) is never refused
 
 
 class LoginThrottle:
@@ -33,19 +34,30 @@ class LoginThrottle:
             keys["address"] = f"login:address:{address}"
         return keys
 
-    async def check(self, email: str, address: str | None) -> None:
-        """RATE_LIMITED when either counter has reached its limit (looking costs nothing)."""
+    async def attempt(self, email: str, address: str | None) -> None:
+        """Count an attempt as a failure before the password is checked; RATE_LIMITED if full.
+
+        Counting first, in one atomic step per counter, is what stops a burst of concurrent
+        guesses: were the count only raised after a failure, every guess in flight would pass
+        the check before the first failure was recorded.
+        """
+        counted: list[str] = []
         for kind, key in self._keys(email, address).items():
             hit = await self._store.hit(
-                key, 0, limit=self._limits[kind] - 1, window_seconds=self._window
+                key, 1, limit=self._limits[kind], window_seconds=self._window
             )
             if not hit.accepted:
+                for done in counted:  # refused here: the attempt counts nowhere
+                    await self._refund(done)
                 raise RateLimited(TOO_MANY, retry_after=math.ceil(hit.reset_at - time.time()))
+            counted.append(key)
 
-    async def failed(self, email: str, address: str | None) -> None:
-        for kind, key in self._keys(email, address).items():
-            await self._store.hit(key, 1, limit=self._limits[kind] * 2, window_seconds=self._window)
+    async def succeeded(self, email: str, address: str | None) -> None:
+        """A correct password clears the account's count and takes back the address's one."""
+        keys = self._keys(email, address)
+        await self._store.reset(keys["account"], window_seconds=self._window)
+        if "address" in keys:
+            await self._refund(keys["address"])
 
-    async def succeeded(self, email: str) -> None:
-        """A correct password clears the account's count (not the address's)."""
-        await self._store.reset(self._keys(email, None)["account"], window_seconds=self._window)
+    async def _refund(self, key: str) -> None:
+        await self._store.hit(key, -1, limit=NO_LIMIT, window_seconds=self._window)
