@@ -18,7 +18,7 @@ INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPA
 
 def run_tandem(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
     env = {name: os.environ[name] for name in INHERITED if name in os.environ}
-    return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+    return subprocess.run(  # our own console script, fixed arguments
         [str(TANDEM), *args],
         cwd=cwd,  # away from the repository, so no `.env` is read
         env={**env, **settings},

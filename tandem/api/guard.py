@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from tandem.domain.errors import InvalidToken
-from tandem.domain.principal import Principal
+from tandem.domain.principal import Principal, signed_in
 from tandem.domain.services import Services
 
 # Declared for OpenAPI's "Authorize" button; the parsing below is ours, so a bad header is a 401.
@@ -35,4 +35,14 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal | None, Depends(current_principal)]
+
+
+async def require_signed_in(principal: CurrentPrincipal) -> None:
+    """Run before the body is read, so an anonymous caller hears 401 before anything else.
+
+    The rule is the domain's (`signed_in`); this only asks it first.
+    """
+    signed_in(principal)
+
+
 AppServices = Annotated[Services, Depends(services_of)]

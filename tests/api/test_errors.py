@@ -274,3 +274,16 @@ async def test_readyz_answers_503_when_the_database_is_not_migrated(
     finally:
         await database.dispose()
     assert_problem(response, 503, "UNAVAILABLE")
+
+
+async def test_an_anonymous_caller_hears_401_before_any_complaint_about_its_input(client):
+    """Whoever may not call a route learns nothing about what it would accept."""
+    for method, path, body in [
+        ("POST", "/api/v1/items", {"title": "", "colour": "red"}),
+        ("PATCH", "/api/v1/items/1", {"price": "-1"}),
+        ("PATCH", "/api/v1/users/me", {"name": ""}),
+        ("GET", "/api/v1/items?size=0&sort=nonsense", None),
+    ]:
+        response = await client.request(method, path, json=body)
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.json()["code"] == "UNAUTHENTICATED"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tandem.api.guard import AppServices, CurrentPrincipal
+from tandem.api.guard import AppServices, CurrentPrincipal, require_signed_in
 from tandem.api.items.schemas import (
     ItemCreate,
     ItemOut,
@@ -28,7 +28,7 @@ from tandem.domain.principal import Principal
 from tandem.domain.services import Services
 from tandem.persistence.items.repository import SortKey
 
-router = APIRouter(prefix="/items", tags=["items"])
+router = APIRouter(prefix="/items", tags=["items"], dependencies=[Depends(require_signed_in)])
 ItemId = Path(ge=1, le=2**63 - 1)
 IfMatch = Annotated[str | None, Header(description="An ETag from a read: 412 when stale")]
 IfNoneMatch = Annotated[str | None, Header(description="An ETag: 304 when still current")]
