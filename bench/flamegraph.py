@@ -72,13 +72,111 @@ COLOURS = {
 }
 
 
-def library_of(frame: str) -> str:
+def split_frame(frame: str) -> tuple[str, str]:
+    """(function, file) of a py-spy frame `function (file)`."""
     match = _FRAME.match(frame)
-    path = match.group("file") if match else frame
+    return (match.group("function"), match.group("file")) if match else (frame, "")
+
+
+def library_of(frame: str) -> str:
+    path = split_frame(frame)[1] or frame
     for prefix, name in LIBRARIES:
         if path.startswith(prefix) or f"/{prefix}" in path:
             return name
     return "stdlib"
+
+
+# Frames that only run when a pooled connection is opened or closed (pool overflow churn):
+# connecting, SQLAlchemy's per-connection set-up, asyncpg's type introspection, and the
+# re-preparing of statements on a connection that has none cached yet.
+CHURN_FRAMES = {
+    ("connect", "asyncpg/connection.py"),
+    ("Connection.close", "asyncpg/connection.py"),
+    ("Connection._prepare", "asyncpg/connection.py"),
+    ("Connection._introspect_types", "asyncpg/connection.py"),
+    ("Pool._create_connection", "sqlalchemy/pool/base.py"),
+    ("_ConnectionRecord.__connect", "sqlalchemy/pool/base.py"),
+    ("_ConnectionRecord._ConnectionRecord__connect", "sqlalchemy/pool/base.py"),
+    ("_ConnectionRecord.__close", "sqlalchemy/pool/base.py"),
+    ("AsyncAdapt_dbapi_connection.create", "sqlalchemy/connectors/asyncio.py"),
+}
+CHURN_FILES = ("asyncpg/connect_utils.py",)
+# Where SQLAlchemy stops building a statement and starts executing it.
+EXECUTE_FRAMES = (
+    "AsyncConnection.execute",
+    "AsyncConnection.scalar",
+    "greenlet_spawn",
+    "Connection.execute",
+    "Connection._execute_clauseelement",
+)
+# Borrowing a pooled connection and giving it back (per `async with engine.connect()`).
+CHECKOUT_FRAMES = {
+    "Engine.connect",
+    "Engine.raw_connection",
+    "Connection.__init__",
+    "Connection.close",
+    "AsyncEngine.connect",
+    "AsyncConnection.start",
+    "AsyncConnection.close",
+    "AsyncConnection.__aexit__",
+    "StartableContext.__aenter__",
+    "_run_to_completion",
+}
+THREAD_POOL_FILES = ("anyio/", "threading.py", "concurrent/futures/")
+
+COST_CENTRES = (
+    "connection churn (open, set up, re-prepare, close)",
+    "sync dependency: thread-pool hop",
+    "JWT decode (PyJWT)",
+    "SQLAlchemy: pool checkout and return",
+    "SQLAlchemy: building statements",
+    "SQLAlchemy: executing (cache key, compiled cache, events, rows)",
+    "asyncpg (driver, protocol)",
+    "GraphQL (strawberry, graphql-core, dataloaders)",
+    "FastAPI, Starlette, pydantic",
+    "application code (tandem/, or bench/floor.py)",
+    "HTTP server and event loop (uvicorn, uvloop)",
+)
+
+
+def effective_library(stack: tuple[str, ...]) -> str:
+    """The library of the deepest frame that is not the standard library (or greenlet)."""
+    for frame in reversed(stack):
+        library = library_of(frame)
+        if library not in ("stdlib", "greenlet"):
+            return library
+    return "stdlib"
+
+
+def cost_centre(stack: tuple[str, ...]) -> str:
+    """One design-level bucket per sample; the first rule that matches wins."""
+    frames = [split_frame(frame) for frame in stack]
+    if any(f in CHURN_FRAMES or path.startswith(CHURN_FILES) for f in frames for path in [f[1]]):
+        return COST_CENTRES[0]
+    if any(path.startswith(THREAD_POOL_FILES) or fn == "run_in_threadpool" for fn, path in frames):
+        return COST_CENTRES[1]
+    if any(path.startswith("jwt/") for _, path in frames):
+        return COST_CENTRES[2]
+    library = effective_library(stack)
+    if library == "sqlalchemy":
+        if any(fn in EXECUTE_FRAMES for fn, _ in frames):
+            return COST_CENTRES[5]
+        if any(
+            path.startswith("sqlalchemy/pool/")
+            or (fn in CHECKOUT_FRAMES and path.startswith("sqlalchemy/"))
+            for fn, path in frames
+        ):
+            return COST_CENTRES[3]
+        return COST_CENTRES[4]
+    if library == "asyncpg":
+        return COST_CENTRES[6]
+    if library in ("strawberry", "graphql-core", "aiodataloader"):
+        return COST_CENTRES[7]
+    if library in ("fastapi", "starlette", "pydantic"):
+        return COST_CENTRES[8]
+    if library.startswith("tandem") or library == "bench":
+        return COST_CENTRES[9]
+    return COST_CENTRES[10]
 
 
 @dataclass
@@ -129,17 +227,27 @@ class Profile:
                 counts[frame] += count
         return counts
 
-    def by_library(self) -> Counter[str]:
-        """Self time attributed to the library whose code was running."""
+    def cost_centres(self) -> Counter[str]:
         counts: Counter[str] = Counter()
         for stack, count in self.stacks.items():
-            counts[library_of(stack[-1])] += count
+            counts[cost_centre(stack)] += count
+        return counts
+
+    def by_library(self) -> Counter[str]:
+        """Self time by library; standard-library frames count for the library that called them."""
+        counts: Counter[str] = Counter()
+        for stack, count in self.stacks.items():
+            counts[effective_library(stack)] += count
         return counts
 
     def summary(self, *, title: str, top: int = 25) -> str:
         samples = self.samples or 1
         lines = [f"# {title}: {self.samples} samples (CPU only; idle time is not sampled)", ""]
-        lines += ["## Self time by library", ""]
+        lines += ["## Cost centres (first matching rule over the whole stack)", ""]
+        centres = self.cost_centres()
+        for name in COST_CENTRES:
+            lines.append(f"{100 * centres[name] / samples:6.1f}%  {name}")
+        lines += ["", "## Self time by library (standard library counted for its caller)", ""]
         for name, count in self.by_library().most_common():
             lines.append(f"{100 * count / samples:6.1f}%  {name}")
         lines += ["", f"## Self time, top {top} functions", ""]
@@ -177,7 +285,7 @@ def render_svg(profile: Profile, *, title: str, subtitle: str = "") -> str:
     top_margin, bottom_margin = 48, 24
     height = top_margin + depth * FRAME_HEIGHT + bottom_margin
     legend = "  ".join(
-        f"{name} {100 * count / total:.0f}%" for name, count in profile.by_library().most_common(8)
+        f"{name} {100 * count / total:.0f}%" for name, count in profile.by_library().most_common(9)
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '

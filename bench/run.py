@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.flamegraph import Profile, render_svg
-from bench.seed import ROOT, Seeded, seed
+from bench.seed import DATA_DIR, ROOT, Seeded, seed
 from bench.targets import Target, benchmark_targets, page_size_targets
 from bench.wire import StatementCounter
 
@@ -250,10 +250,10 @@ def own_cpu_seconds() -> float:
 
 
 def postmaster_pid(database_url: str) -> int | None:
-    """The embedded server's postmaster, whose backends' CPU we can read; None elsewhere."""
+    """The bench's own embedded postmaster: all its backends are ours; None for another server."""
     if os.environ.get("BENCH_DATABASE_URL"):
         return None
-    pid_file = ROOT / ".tandem" / "pgdata" / "postmaster.pid"
+    pid_file = DATA_DIR / "pgdata" / "postmaster.pid"
     with contextlib.suppress(OSError, ValueError):
         return int(pid_file.read_text().split()[0])
     return None
@@ -591,7 +591,8 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
     lines = [
         f"Machine: {box['nproc']} CPUs ({box['cpu']}), {box['memory_gib']} GiB, "
         f"Python {box['python']}, PostgreSQL {report.get('postgres', '?')}, "
-        f"load: {config['loadgen']} ({box['wrk'] or 'python'}), {config['connections']} "
+        f"load: {box['wrk'] if config['loadgen'] == 'wrk' else 'Python client'}, "
+        f"{config['connections']} "
         f"connections, {config['rounds_done']} rounds of {config['duration']} s per server and "
         f"path, commit {box['git']['commit']}{dirty}.",
         "",

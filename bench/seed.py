@@ -2,8 +2,11 @@
 
     .venv/bin/python -m bench.seed [--users 1000] [--items 20000]
 
-By default the data goes into a fresh `tandem_bench` database on the embedded
-PostgreSQL under ./.tandem/. With BENCH_DATABASE_URL set it goes there instead,
+By default the data goes into a fresh `tandem_bench` database on an embedded
+PostgreSQL of its own, under ./.tandem/bench/ (not the development server in
+./.tandem/, which the test suite shares): every backend of that server is then
+the bench's, so its CPU can be read from /proc and nobody else's queries count.
+With BENCH_DATABASE_URL set the data goes there instead,
 and that database's `public` schema is dropped and rebuilt first: never point it
 at data you want to keep.
 
@@ -33,6 +36,7 @@ import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "tandem_bench"
+DATA_DIR = ROOT / ".tandem" / "bench"
 SEED = 20_261_125
 # The bench principal is a member (not an admin), so the draft visibility rule is exercised.
 PRINCIPAL_ID = 2
@@ -309,7 +313,7 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def prepare_database() -> str:
-    """A fresh, migrated database: BENCH_DATABASE_URL, or `tandem_bench` on the embedded server."""
+    """A fresh, migrated database: BENCH_DATABASE_URL, or `tandem_bench` on the bench's server."""
     from tandem.persistence import migrate
 
     url = os.environ.get("BENCH_DATABASE_URL")
@@ -319,7 +323,7 @@ def prepare_database() -> str:
     else:
         from tandem.persistence import embedded
 
-        url = embedded.start(ROOT / ".tandem").ensure_database(DATABASE, fresh=True)
+        url = embedded.start(DATA_DIR).ensure_database(DATABASE, fresh=True)
     migrate.upgrade(url)
     return url
 
