@@ -98,7 +98,7 @@ class Walk:
             analysis.requests += multiplier
             multiplier *= first
             analysis.nodes += multiplier
-        elif name == "nodes":
+        elif name == "nodes" and depth == 1:  # Query.nodes(ids:), not a connection's `nodes`
             analysis.requests += multiplier
             multiplier *= self.list_length(node, "ids")
             analysis.nodes += multiplier
@@ -138,7 +138,13 @@ def analyse(
     fragments: dict[str, FragmentDefinitionNode],
     variables: dict[str, Any],
 ) -> Analysis:
-    walk = Walk(fragments=fragments, variables=variables)
+    # A variable the request leaves out takes its default, in the resolvers and so here.
+    defaults = {
+        definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+        for definition in operation.variable_definitions or ()
+        if definition.default_value is not None
+    }
+    walk = Walk(fragments=fragments, variables={**defaults, **variables})
     walk.analysis.mutation = operation.operation == OperationType.MUTATION
     walk.selection_set(operation.selection_set, depth=1, multiplier=1, seen=frozenset())
     return walk.analysis
