@@ -63,6 +63,12 @@ def check_page(page: int, size: int) -> None:
         raise ValidationFailed.one(("page",), "is too large", "less_than_equal")
 
 
+def check_ids(count: int, *, loc: str = "ids") -> None:
+    """A lookup by ids is bounded like a page: at most MAX_PAGE_SIZE ids at once."""
+    if count > MAX_PAGE_SIZE:
+        raise ValidationFailed.one((loc,), f"at most {MAX_PAGE_SIZE} ids", "too_long")
+
+
 def check_first(first: int, *, loc: str = "first") -> None:
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise ValidationFailed.one((loc,), f"must be between 1 and {MAX_PAGE_SIZE}", "range")

@@ -7,6 +7,7 @@ import asyncio
 import strawberry
 
 from tandem.domain import global_ids
+from tandem.domain.pages import check_ids
 from tandem.graphql.context import Info
 from tandem.graphql.items.types import Item
 from tandem.graphql.relay import Node
@@ -35,6 +36,9 @@ class NodeQueries:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await _resolve(info, id)
 
-    @strawberry.field(description="Objects by global ID, in order; null where you may not see one.")
+    @strawberry.field(
+        description="Objects by global ID (at most 100), in order; null where you may not see one."
+    )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        check_ids(len(ids))
         return list(await asyncio.gather(*(_resolve(info, global_id) for global_id in ids)))
