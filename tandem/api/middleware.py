@@ -12,6 +12,7 @@ import re
 import uuid
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.api.problems import MEDIA_TYPE, problem_body
@@ -20,6 +21,7 @@ from tandem.domain.rate_limits import Quota
 _logger = logging.getLogger("tandem.api")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MAX_BODY_BYTES = 1024 * 1024
+GRAPHQL_PATH = "/graphql"
 
 
 class BodyTooLarge(Exception):
@@ -95,7 +97,9 @@ class RequestContext:
         except TimeoutError:
             _logger.warning("request timed out [request_id=%s]", request_id)
             if not started:
-                await _send_problem(
+                # GraphQL clients read `errors[].extensions.code`, not a problem document.
+                answer = _send_graphql_error if _is_graphql(scope) else _send_problem
+                await answer(
                     send_with_id,
                     503,
                     "UNAVAILABLE",
@@ -142,6 +146,23 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _is_graphql(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    return path == GRAPHQL_PATH or path.startswith(GRAPHQL_PATH + "/")
+
+
+async def _send_graphql_error(
+    send: Any, status: int, code: str, message: str, request_id: str, *, retry_after: int = 0
+) -> None:
+    error = {"message": message, "extensions": {"code": code, "request_id": request_id}}
+    body = orjson.dumps({"errors": [error]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send_problem(
