@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tandem.domain.auth.passwords import PasswordHasher, check_password_rules
+from tandem.domain.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    PasswordHasher,
+    check_password_rules,
+)
 from tandem.domain.errors import Conflict, NotFound, ValidationFailed
 from tandem.domain.pages import Page, check_page
 from tandem.domain.principal import USERS_READ, USERS_WRITE, Principal, signed_in
@@ -103,6 +107,12 @@ class UserService:
             if command.current_password is UNSET:
                 raise ValidationFailed.one(
                     ("current_password",), "is required to set a new password", "missing"
+                )
+            if len(command.current_password) > MAX_PASSWORD_LENGTH:  # refused before hashing
+                raise ValidationFailed.one(
+                    ("current_password",),
+                    f"must be at most {MAX_PASSWORD_LENGTH} characters",
+                    "string_too_long",
                 )
             async with self._database.reader() as uow:
                 current_hash = await uow.users.password_hash(caller.user_id)
