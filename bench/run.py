@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.run [--duration 7] [--rounds 3] [--connections 16]
     .venv/bin/python -m bench.run --profile            # then profile Tandem with py-spy
     .venv/bin/python -m bench.run --no-measure --profile
+    .venv/bin/python -m bench.run --ref HEAD          # a commit, not the working tree
 
 Steps: seed a fresh database (bench/seed.py); start Tandem and the floor
 (bench/floor.py) with uvicorn, one worker, uvloop + httptools, no access log;
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import io
 import json
 import os
 import platform
@@ -28,6 +30,8 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -37,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.flamegraph import Profile, render_svg
-from bench.seed import DATA_DIR, ROOT, Seeded, seed
+from bench.seed import DATA_DIR, ROOT, Seeded
 from bench.targets import Target, benchmark_targets, page_size_targets
 from bench.wire import StatementCounter
 
@@ -68,6 +72,71 @@ def log(message: str) -> None:
     print(f"[{time.monotonic() - _started:5.0f}s] {message}", file=sys.stderr, flush=True)
 
 
+# --- which Tandem -----------------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """Where Tandem's code comes from: the working tree, or `git archive` of a revision."""
+
+    label: str
+    path: Path | None = None  # None: the working tree (the editable install)
+
+    def env(self) -> dict[str, str]:
+        if self.path is None:
+            return {}
+        # PYTHONPATH comes before the editable install's finder, as long as the current
+        # directory is not the repository (so Tandem's processes run from `path`).
+        return {"PYTHONPATH": os.pathsep.join([str(self.path), str(ROOT)])}
+
+    @property
+    def cwd(self) -> Path:
+        return self.path or ROOT
+
+
+def source_of(ref: str | None) -> Source:
+    commit = _git()["commit"]
+    if ref is None:
+        dirty = " + uncommitted changes in tandem/" if _git()["tandem_dirty"] else ""
+        return Source(f"working tree at {commit}{dirty}")
+    resolved = subprocess.run(  # noqa: S603
+        ["git", "rev-parse", "--short", f"{ref}^{{commit}}"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if resolved.returncode != 0:
+        raise SystemExit(f"bench: {ref!r} is not a revision of this repository")
+    sha = resolved.stdout.strip()
+    path = Path(tempfile.mkdtemp(prefix=f"tandem-bench-{sha}-"))
+    archive = subprocess.run(  # noqa: S603
+        ["git", "archive", "--format=tar", sha, "tandem"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(path, filter="data")
+    return Source(f"commit {sha} ({ref}), exported with git archive", path)
+
+
+def seed_with(source: Source, *, users: int, items: int) -> Seeded:
+    """Seed in a child process that imports Tandem from `source` (migrations, token codec)."""
+    finished = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "bench.seed", "--users", str(users), "--items", str(items)],
+        cwd=source.cwd,
+        env={**os.environ, **source.env()},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise SystemExit(f"bench: seeding failed:\n{finished.stderr[-3000:]}")
+    return Seeded(**json.loads(finished.stdout))
+
+
 # --- servers ---------------------------------------------------------------------------------
 
 
@@ -96,7 +165,13 @@ def free_port() -> int:
 
 
 def start_server(
-    kind: str, *, seeded: Seeded, database_url: str, extra_env: dict[str, str], tag: str
+    kind: str,
+    *,
+    seeded: Seeded,
+    database_url: str,
+    extra_env: dict[str, str],
+    tag: str,
+    source: Source,
 ) -> Server:
     app = ["tandem.app:create_app", "--factory"] if kind == "tandem" else ["bench.floor:app"]
     port = free_port()
@@ -127,12 +202,17 @@ def start_server(
         "RATE_LIMIT": "off",  # the contract's default (5000/hour) would answer 429 within seconds
         "LOG_LEVEL": "warning",
         **(extra_env if kind == "tandem" else {}),
+        **(source.env() if kind == "tandem" else {}),
     }
     log_path = RESULTS / "logs" / f"{kind}-{tag}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+            command,
+            cwd=source.cwd if kind == "tandem" else ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     return Server(kind, port, process, log_path)
 
@@ -278,6 +358,39 @@ def postgres_cpu_seconds(postmaster: int | None) -> float | None:
     return ticks / CLOCK_TICKS
 
 
+class SessionCounter:
+    """Connections opened to the bench database (pg_stat_database.sessions), read on demand.
+
+    A backend reports its session when it exits, so the connections a pool opens and
+    closes during a run are all counted; long-lived pooled ones were counted at warm-up.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        import asyncio
+
+        import asyncpg
+
+        from bench.seed import asyncpg_dsn
+
+        self._loop = asyncio.new_event_loop()
+        self._connection = self._loop.run_until_complete(asyncpg.connect(asyncpg_dsn(database_url)))
+
+    def sessions(self) -> int:
+        async def read() -> int:
+            await self._connection.execute("SELECT pg_stat_clear_snapshot()")
+            value = await self._connection.fetchval(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+            )
+            return int(value or 0)
+
+        return self._loop.run_until_complete(read())
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._loop.run_until_complete(self._connection.close())
+        self._loop.close()
+
+
 # --- load ----------------------------------------------------------------------------------
 
 
@@ -362,6 +475,7 @@ class Run:
     cpu_seconds: float
     db_cpu_seconds: float | None
     loadgen_cpu_seconds: float
+    connections_opened: int | None
     other_cpu_seconds: float  # everything else on the machine: other work shares our cores
     errors: int
 
@@ -375,8 +489,10 @@ def measure(
     connections: int,
     loadgen: str,
     postmaster: int | None,
+    sessions: SessionCounter | None,
     round_number: int,
 ) -> Run:
+    sessions_before = sessions.sessions() if sessions else None
     cpu_before = cpu_seconds(server.pid)
     db_before = postgres_cpu_seconds(postmaster)
     busy_before = machine_busy_seconds()
@@ -394,6 +510,8 @@ def measure(
     busy = machine_busy_seconds() - busy_before
     loadgen = children_cpu_seconds() - load_before
     own = own_cpu_seconds() - own_before
+    time.sleep(0.3)  # let the last closed connections report themselves
+    opened = None if sessions is None or sessions_before is None else sessions.sessions()
     if server.process.poll() is not None:
         raise SystemExit(f"bench: {server.kind} died during a run:\n{server.log_tail()}")
     elapsed = result["duration_us"] / 1e6
@@ -411,6 +529,7 @@ def measure(
         cpu_seconds=round(cpu_after - cpu_before, 3),
         db_cpu_seconds=None if db is None else round(db, 3),
         loadgen_cpu_seconds=round(loadgen, 3),
+        connections_opened=None if opened is None else opened - (sessions_before or 0),
         other_cpu_seconds=round(max(0.0, other), 3),
         errors=sum(result["errors"].values()),
     )
@@ -565,6 +684,9 @@ def summarise(runs: list[Run], target: Target) -> dict[str, Any]:
             "db_cpu_per_1k": None
             if any(d is None for d in db) or not requests
             else 1000 * sum(d for d in db if d is not None) / requests,
+            "connections_per_1k": None
+            if any(r.connections_opened is None for r in mine) or not requests
+            else 1000 * sum(r.connections_opened or 0 for r in mine) / requests,
             "errors": sum(r.errors for r in mine),
             "rounds": len(mine),
             "other_cores": sum(r.other_cpu_seconds for r in mine) / sum(r.seconds for r in mine),
@@ -594,11 +716,12 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
         f"load: {box['wrk'] if config['loadgen'] == 'wrk' else 'Python client'}, "
         f"{config['connections']} "
         f"connections, {config['rounds_done']} rounds of {config['duration']} s per server and "
-        f"path, commit {box['git']['commit']}{dirty}.",
+        f"path; Tandem: {report.get('tandem', box['git']['commit'] + dirty)}.",
         "",
         "| path | Tandem req/s | floor req/s | ratio (range) | target | p50 ms T / F "
-        "| p99 ms T / F | CPU s/1k req T / F | DB CPU s/1k T / F | SQL/req T / F |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| p99 ms T / F | CPU s/1k req T / F | DB CPU s/1k T / F | DB conns opened/1k T / F "
+        "| SQL/req T / F |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for target in targets:
         summary = report["summary"].get(target.name)
@@ -606,7 +729,8 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
         sql = " / ".join(_fmt(statements.get(kind, {}).get("statements"), 2) for kind in SERVERS)
         if summary is None or len(summary["servers"]) < 2:
             lines.append(
-                f"| {target.label} | not available | | | ≥ {target.target_ratio} | | | | | {sql} |"
+                f"| {target.label} | not available | | | ≥ {target.target_ratio} "
+                f"| | | | | | {sql} |"
             )
             continue
         t, f = summary["servers"]["tandem"], summary["servers"]["floor"]
@@ -619,7 +743,9 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
             f"**{summary['ratio']:.2f}**{spread} | ≥ {target.target_ratio} {verdict} | "
             f"{t['p50_ms']:.1f} / {f['p50_ms']:.1f} | {t['p99_ms']:.1f} / {f['p99_ms']:.1f} | "
             f"{_fmt(t['cpu_per_1k'], 2)} / {_fmt(f['cpu_per_1k'], 2)} | "
-            f"{_fmt(t['db_cpu_per_1k'], 2)} / {_fmt(f['db_cpu_per_1k'], 2)} | {sql}{errors} |"
+            f"{_fmt(t['db_cpu_per_1k'], 2)} / {_fmt(f['db_cpu_per_1k'], 2)} | "
+            f"{_fmt(t['connections_per_1k'], 0)} / {_fmt(f['connections_per_1k'], 0)} | "
+            f"{sql}{errors} |"
         )
     sizes = report.get("page_sizes", {})
     if any(name.endswith("-list") for name in sizes):
@@ -762,6 +888,9 @@ class Options:
     profile_seconds: int
     profile_floor: bool
     profile_dir: Path
+    ref: str | None = None
+    users: int = 1_000
+    items: int = 20_000
     only: list[str] = field(default_factory=list)
     tandem_env: dict[str, str] = field(default_factory=dict)
 
@@ -782,6 +911,11 @@ def parse_options(argv: list[str] | None) -> Options:
     parser.add_argument("--profile-floor", action="store_true", help="profile the floor too")
     parser.add_argument("--profile-dir", type=Path, default=FLAMEGRAPHS)
     parser.add_argument("--only", action="append", default=[], help="a path name; repeatable")
+    parser.add_argument(
+        "--ref", help="measure this git revision of tandem/ instead of the working tree"
+    )
+    parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument(
         "--tandem-env",
         action="append",
@@ -806,6 +940,9 @@ def parse_options(argv: list[str] | None) -> Options:
         profile_floor=args.profile_floor,
         profile_dir=args.profile_dir,
         only=args.only,
+        ref=args.ref,
+        users=args.users,
+        items=args.items,
         tandem_env=extra,
     )
 
@@ -813,8 +950,27 @@ def parse_options(argv: list[str] | None) -> Options:
 def main(argv: list[str] | None = None) -> None:
     options = parse_options(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    log(f"seeding (load generator: {options.loadgen})")
-    seeded = seed()
+    source = source_of(options.ref)
+    log(f"Tandem from the {source.label}; load generator: {options.loadgen}")
+    try:
+        _bench(options, source)
+    finally:
+        if source.path is not None:
+            shutil.rmtree(source.path, ignore_errors=True)
+
+
+def _hold_embedded_server() -> None:
+    """Start (or join) the bench's embedded server and keep it up while this process lives."""
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return
+    from tandem.persistence import embedded
+
+    embedded.start(DATA_DIR)
+
+
+def _bench(options: Options, source: Source) -> None:
+    _hold_embedded_server()
+    seeded = seed_with(source, users=options.users, items=options.items)
     log(f"seeded {seeded.users} users and {seeded.items} items in {seeded.seconds} s")
     targets = benchmark_targets(seeded.item_ids)
     if options.only:
@@ -823,6 +979,7 @@ def main(argv: list[str] | None = None) -> None:
     report: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
+        "tandem": source.label,
         "postgres": postgres_version(seeded.database_url),
         "config": {
             "duration": options.duration,
@@ -843,6 +1000,7 @@ def main(argv: list[str] | None = None) -> None:
         "summary": {},
     }
 
+    monitor: SessionCounter | None = None
     # 1. Correctness and SQL statements, through the counting proxy.
     counter = StatementCounter(seeded.database_url).start()
     counted = [
@@ -852,6 +1010,7 @@ def main(argv: list[str] | None = None) -> None:
             database_url=counter.url,
             extra_env=options.tandem_env,
             tag="count",
+            source=source,
         )
         for kind in SERVERS
     ]
@@ -863,6 +1022,7 @@ def main(argv: list[str] | None = None) -> None:
             database_url=seeded.database_url,
             extra_env=options.tandem_env,
             tag="timed",
+            source=source,
         )
         for kind in SERVERS
     ]
@@ -895,6 +1055,7 @@ def main(argv: list[str] | None = None) -> None:
 
         # 3. Timed runs, alternating servers; rounds outermost so a cut-short run stays fair.
         postmaster = postmaster_pid(seeded.database_url)
+        monitor = SessionCounter(seeded.database_url)
         with running(timed) as (tandem, floor):
             servers = {"tandem": tandem, "floor": floor}
             if options.measure and targets_ok:
@@ -925,6 +1086,7 @@ def main(argv: list[str] | None = None) -> None:
                                 connections=options.connections,
                                 loadgen=options.loadgen,
                                 postmaster=postmaster,
+                                sessions=monitor,
                                 round_number=number,
                             )
                             report["runs"].append(asdict(run))
@@ -960,6 +1122,8 @@ def main(argv: list[str] | None = None) -> None:
                         )
     finally:
         counter.stop()
+        if monitor is not None:
+            monitor.close()
         for server in counted + timed:
             stop_server(server)
 
