@@ -40,7 +40,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.flamegraph import Profile, render_svg
+from bench.flamegraph import COST_CENTRES, Profile, render_svg
 from bench.seed import DATA_DIR, ROOT, Seeded
 from bench.targets import Target, benchmark_targets, page_size_targets
 from bench.wire import StatementCounter
@@ -790,6 +790,43 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def profile_table(report: dict[str, Any], targets: list[Target]) -> str:
+    """Tandem's CPU per request split by cost centre: profile shares times measured CPU."""
+    profiles = report.get("profiles") or {}
+    shown = [t for t in targets if f"tandem/{t.name}" in profiles]
+    if not shown:
+        return ""
+
+    def cpu(kind: str, target: Target) -> float | None:
+        summary = report["summary"].get(target.name, {}).get("servers", {}).get(kind, {})
+        value: float | None = summary.get("cpu_per_1k")
+        return value
+
+    lines = [
+        "",
+        "Where Tandem's CPU goes: share of py-spy samples (GIL holder), and that share of the "
+        "CPU per request measured above, in ms:",
+        "",
+        "| cost centre | " + " | ".join(t.name for t in shown) + " |",
+        "| --- |" + " ---: |" * len(shown),
+    ]
+    for name in COST_CENTRES:
+        cells = []
+        for target in shown:
+            share = profiles[f"tandem/{target.name}"]["centres"][name]
+            total = cpu("tandem", target)
+            ms = f"{share * total:.2f} ms " if total is not None else ""
+            cells.append(f"{ms}({100 * share:.0f}%)" if share >= 0.005 else "")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    totals = [cpu("tandem", t) for t in shown]
+    floors = [cpu("floor", t) for t in shown]
+    tandem_cells = " | ".join(f"**{_fmt(v, 2)} ms**" for v in totals)
+    floor_cells = " | ".join(f"{_fmt(v, 2)} ms" for v in floors)
+    lines.append(f"| **Tandem CPU per request** | {tandem_cells} |")
+    lines.append(f"| floor CPU per request | {floor_cells} |")
+    return "\n".join(lines) + "\n"
+
+
 # --- profiling ---------------------------------------------------------------------------------
 
 
@@ -1117,9 +1154,14 @@ def _bench(options: Options, source: Source) -> None:
                             out_dir=options.profile_dir,
                             prefix="" if kind == "tandem" else "floor-",
                         )
-                        report.setdefault("profiles", {})[f"{kind}/{target.name}"] = (
-                            recorded.samples
-                        )
+                        centres = recorded.cost_centres()
+                        report.setdefault("profiles", {})[f"{kind}/{target.name}"] = {
+                            "samples": recorded.samples,
+                            "centres": {
+                                name: centres[name] / (recorded.samples or 1)
+                                for name in COST_CENTRES
+                            },
+                        }
     finally:
         counter.stop()
         if monitor is not None:
@@ -1128,7 +1170,7 @@ def _bench(options: Options, source: Source) -> None:
             stop_server(server)
 
     report["seconds"] = round(time.monotonic() - _started, 1)
-    table = markdown(report, targets)
+    table = markdown(report, targets) + profile_table(report, targets)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for name in (stamp, "latest"):
         (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2, default=str))
