@@ -103,4 +103,4 @@ async def _empty_tables(services: Services, counters: MemoryCounters) -> AsyncIt
     yield
     counters.clear()
     async with services.database.transaction() as uow:
-        await uow.connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await uow.connection.raw.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")

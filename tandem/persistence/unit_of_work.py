@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from tandem.persistence.auth.repository import TokenRepository
 from tandem.persistence.items.repository import ItemRepository
+from tandem.persistence.sql import Connection
 from tandem.persistence.users.repository import UserRepository
 
 
@@ -14,7 +13,7 @@ class UnitOfWork:
 
     __slots__ = ("connection", "items", "tokens", "users")
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.users = UserRepository(connection)
         self.items = ItemRepository(connection)

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
 
 from tandem.app import create_app, services_for
 from tandem.config import Settings
@@ -258,14 +257,10 @@ async def test_readyz_answers_503_when_the_database_is_not_migrated(
 ):
     # The same server and database, but looking at an empty schema: reachable, not migrated.
     async with services.database.transaction() as uow:
-        await uow.connection.execute(text("CREATE SCHEMA IF NOT EXISTS readyz_unmigrated"))
-    database = Database(database_url, pool_size=1)
-
-    @event.listens_for(database.engine.sync_engine, "connect")
-    def _look_at_the_empty_schema(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        dbapi_connection.run_async(
-            lambda connection: connection.execute("SET search_path TO readyz_unmigrated")
-        )
+        await uow.connection.raw.execute("CREATE SCHEMA IF NOT EXISTS readyz_unmigrated")
+    # asyncpg takes unknown URL parameters as server settings: this one hides the real schema.
+    separator = "&" if "?" in database_url else "?"
+    database = Database(f"{database_url}{separator}search_path=readyz_unmigrated", pool_size=1)
 
     app = create_app(settings, services=services_for(settings, database))
     try:

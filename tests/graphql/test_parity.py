@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from tandem.domain import global_ids
 from tests.conftest import TABLES
@@ -315,4 +314,4 @@ async def test_rest_and_graphql_agree(case: Case, client, services):
 
 async def _reset(services) -> None:
     async with services.database.transaction() as uow:
-        await uow.connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await uow.connection.raw.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")

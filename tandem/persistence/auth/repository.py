@@ -6,11 +6,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    LargeBinary,
+    Uuid,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tandem.persistence.auth.models import RefreshToken, RevokedAccessToken, TokenFamily
+from tandem.persistence.sql import Connection, compile_query
 from tandem.persistence.users.models import User
 
 
@@ -36,42 +48,100 @@ class SpentRefreshToken:
     family_revoked: bool
 
 
+_USER_ID = bindparam("user_id", type_=BigInteger)
+_FAMILY_ID = bindparam("family_id", type_=Uuid)
+_TOKEN_HASH = bindparam("token_hash", type_=LargeBinary)
+
+# One statement for the guard; a token without a family compares with NULL and matches none.
+_PRINCIPAL = compile_query(
+    select(
+        User.id,
+        User.role,
+        User.is_active,
+        exists()
+        .where(TokenFamily.id == _FAMILY_ID, TokenFamily.revoked_at.is_not(None))
+        .correlate(None),
+        exists().where(RevokedAccessToken.jti == bindparam("jti", type_=Uuid)),
+    ).where(User.id == _USER_ID)
+)
+_OPEN_FAMILY = compile_query(insert(TokenFamily).values(id=_FAMILY_ID, user_id=_USER_ID))
+_ADD_REFRESH_TOKEN = compile_query(
+    insert(RefreshToken).values(
+        family_id=_FAMILY_ID,
+        token_hash=_TOKEN_HASH,
+        expires_at=bindparam("expires_at", type_=DateTime(timezone=True)),
+    )
+)
+_LOCK_REFRESH_TOKEN = compile_query(
+    select(
+        RefreshToken.id,
+        RefreshToken.family_id,
+        TokenFamily.user_id,
+        RefreshToken.used_at.is_not(None),
+        RefreshToken.expires_at <= func.now(),
+        TokenFamily.revoked_at.is_not(None),
+    )
+    .join(TokenFamily, TokenFamily.id == RefreshToken.family_id)
+    .where(RefreshToken.token_hash == _TOKEN_HASH)
+    .with_for_update(of=RefreshToken)
+)
+_SPEND_REFRESH_TOKEN = compile_query(
+    update(RefreshToken)
+    .where(RefreshToken.id == bindparam("token_id", type_=BigInteger))
+    .values(used_at=func.now())
+)
+_FAMILY_OF = compile_query(
+    select(RefreshToken.family_id).where(RefreshToken.token_hash == _TOKEN_HASH)
+)
+_REVOKE_FAMILY = compile_query(
+    update(TokenFamily)
+    .where(TokenFamily.id == _FAMILY_ID, TokenFamily.revoked_at.is_(None))
+    .values(revoked_at=func.now())
+)
+# `keep` is the caller's own family, or NULL to revoke them all (`id IS DISTINCT FROM NULL`).
+_REVOKE_USER_FAMILIES = compile_query(
+    update(TokenFamily)
+    .where(
+        TokenFamily.user_id == _USER_ID,
+        TokenFamily.revoked_at.is_(None),
+        TokenFamily.id.is_distinct_from(bindparam("keep", type_=Uuid)),
+    )
+    .values(revoked_at=func.now())
+)
+_REVOKE_ACCESS_TOKEN = compile_query(
+    pg_insert(RevokedAccessToken)
+    .values(
+        jti=bindparam("jti", type_=Uuid),
+        expires_at=bindparam("expires_at", type_=DateTime(timezone=True)),
+    )
+    .on_conflict_do_nothing(index_elements=[RevokedAccessToken.jti])
+)
+# Entries for tokens that have expired anyway are no longer needed.
+_FORGET_EXPIRED = compile_query(
+    delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < func.now())
+)
+
+
 class TokenRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
     async def principal(
         self, *, user_id: int, family_id: uuid.UUID | None, jti: uuid.UUID
     ) -> PrincipalRow | None:
-        family_revoked = (
-            exists()
-            .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_not(None))
-            .correlate(None)
-            if family_id is not None
-            else literal(False)
-        )
-        statement = select(
-            User.id,
-            User.role,
-            User.is_active,
-            family_revoked,
-            exists().where(RevokedAccessToken.jti == jti),
-        ).where(User.id == user_id)
-        row = (await self._connection.execute(statement)).first()
+        row = await self._connection.row(_PRINCIPAL, user_id=user_id, family_id=family_id, jti=jti)
         return None if row is None else PrincipalRow(*row)
 
     async def open_family(self, user_id: int) -> uuid.UUID:
         family_id = uuid.uuid4()
-        await self._connection.execute(insert(TokenFamily).values(id=family_id, user_id=user_id))
+        await self._connection.execute(_OPEN_FAMILY, family_id=family_id, user_id=user_id)
         return family_id
 
     async def add_refresh_token(
         self, *, family_id: uuid.UUID, token_hash: bytes, expires_at: datetime
     ) -> None:
         await self._connection.execute(
-            insert(RefreshToken).values(
-                family_id=family_id, token_hash=token_hash, expires_at=expires_at
-            )
+            _ADD_REFRESH_TOKEN, family_id=family_id, token_hash=token_hash, expires_at=expires_at
         )
 
     async def spend_refresh_token(self, token_hash: bytes) -> SpentRefreshToken | None:
@@ -79,59 +149,27 @@ class TokenRepository:
 
         The row is locked, so two concurrent presentations of one token cannot both win.
         """
-        statement = (
-            select(
-                RefreshToken.id,
-                RefreshToken.family_id,
-                TokenFamily.user_id,
-                RefreshToken.used_at.is_not(None),
-                RefreshToken.expires_at <= func.now(),
-                TokenFamily.revoked_at.is_not(None),
-            )
-            .join(TokenFamily, TokenFamily.id == RefreshToken.family_id)
-            .where(RefreshToken.token_hash == token_hash)
-            .with_for_update(of=RefreshToken)
-        )
-        row = (await self._connection.execute(statement)).first()
+        row = await self._connection.row(_LOCK_REFRESH_TOKEN, token_hash=token_hash)
         if row is None:
             return None
         token_id, family_id, user_id, already_used, expired, family_revoked = row
         if not already_used:
-            await self._connection.execute(
-                update(RefreshToken).where(RefreshToken.id == token_id).values(used_at=func.now())
-            )
+            await self._connection.execute(_SPEND_REFRESH_TOKEN, token_id=token_id)
         return SpentRefreshToken(family_id, user_id, already_used, expired, family_revoked)
 
     async def family_of(self, token_hash: bytes) -> uuid.UUID | None:
-        statement = select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash)
-        family_id: uuid.UUID | None = (await self._connection.execute(statement)).scalar()
+        family_id: uuid.UUID | None = await self._connection.value(
+            _FAMILY_OF, token_hash=token_hash
+        )
         return family_id
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
-        await self._connection.execute(
-            update(TokenFamily)
-            .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
-            .values(revoked_at=func.now())
-        )
+        await self._connection.execute(_REVOKE_FAMILY, family_id=family_id)
 
     async def revoke_user_families(self, user_id: int, *, keep: uuid.UUID | None = None) -> None:
         """Revoke every login of this user, except `keep` (the caller's own) if given."""
-        statement = (
-            update(TokenFamily)
-            .where(TokenFamily.user_id == user_id, TokenFamily.revoked_at.is_(None))
-            .values(revoked_at=func.now())
-        )
-        if keep is not None:
-            statement = statement.where(TokenFamily.id != keep)
-        await self._connection.execute(statement)
+        await self._connection.execute(_REVOKE_USER_FAMILIES, user_id=user_id, keep=keep)
 
     async def revoke_access_token(self, *, jti: uuid.UUID, expires_at: datetime) -> None:
-        await self._connection.execute(
-            pg_insert(RevokedAccessToken)
-            .values(jti=jti, expires_at=expires_at)
-            .on_conflict_do_nothing(index_elements=[RevokedAccessToken.jti])
-        )
-        # Entries for tokens that have expired anyway are no longer needed.
-        await self._connection.execute(
-            delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < func.now())
-        )
+        await self._connection.execute(_REVOKE_ACCESS_TOKEN, jti=jti, expires_at=expires_at)
+        await self._connection.execute(_FORGET_EXPIRED)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ARRAY, BigInteger, Integer, any_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tandem.persistence.sql import Connection, Query, as_params, compile_query, settable
 from tandem.persistence.users.models import User
 
 
@@ -40,6 +41,57 @@ _COLUMNS = (
     User.created_at,
     User.updated_at,
 )
+_TABLE = User.__table__
+_ID = bindparam("user_id", type_=BigInteger)
+
+_ADD = compile_query(
+    insert(User)
+    .values(settable(_TABLE, ["email", "name", "password_hash", "role"]))
+    .on_conflict_do_nothing(index_elements=[func.lower(User.email)])
+    .returning(*_COLUMNS)
+)
+_GET = compile_query(select(*_COLUMNS).where(User.id == _ID))
+_GET_MANY = compile_query(
+    select(*_COLUMNS).where(User.id == any_(bindparam("user_ids", type_=ARRAY(BigInteger))))
+)
+_CREDENTIALS = compile_query(
+    select(User.id, User.password_hash, User.is_active).where(
+        func.lower(User.email) == func.lower(bindparam("email"))
+    )
+)
+_PASSWORD_HASH = compile_query(select(User.password_hash).where(User.id == _ID))
+_COUNT = compile_query(select(func.count()).select_from(User))
+_PAGE = compile_query(
+    select(*_COLUMNS)
+    .order_by(User.id)
+    .offset(bindparam("offset", type_=BigInteger))
+    .limit(bindparam("limit", type_=Integer))
+)
+_AFTER = compile_query(
+    select(*_COLUMNS)
+    .where(User.id > bindparam("after_id", type_=BigInteger))
+    .order_by(User.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+_DELETE = compile_query(delete(User).where(User.id == _ID).returning(User.id))
+# Every active admin is locked, this user included, in id order: two admins demoting
+# themselves at once then wait for each other instead of deadlocking.
+_LOCK_ADMINS = compile_query(
+    select(User.id)
+    .where(User.role == "admin", User.is_active.is_(True))
+    .order_by(User.id)
+    .with_for_update()
+)
+
+
+@lru_cache(maxsize=64)
+def _update(names: tuple[str, ...]) -> Query:
+    return compile_query(
+        update(User)
+        .where(User.id == _ID)
+        .values({**settable(_TABLE, names), "updated_at": func.now()})
+        .returning(*_COLUMNS)
+    )
 
 
 def _record(row: Any) -> UserRecord:
@@ -47,88 +99,55 @@ def _record(row: Any) -> UserRecord:
 
 
 class UserRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
     async def add(
         self, *, email: str, name: str, password_hash: str, role: str
     ) -> UserRecord | None:
         """Insert a user; None when the email (case-insensitively) is taken."""
-        statement = (
-            insert(User)
-            .values(email=email, name=name, password_hash=password_hash, role=role)
-            .on_conflict_do_nothing(index_elements=[func.lower(User.email)])
-            .returning(*_COLUMNS)
-        )
-        row = (await self._connection.execute(statement)).first()
+        given = {"email": email, "name": name, "password_hash": password_hash, "role": role}
+        row = await self._connection.row(_ADD, **as_params(given))
         return None if row is None else _record(row)
 
     async def get(self, user_id: int) -> UserRecord | None:
-        row = (await self._connection.execute(select(*_COLUMNS).where(User.id == user_id))).first()
+        row = await self._connection.row(_GET, user_id=user_id)
         return None if row is None else _record(row)
 
     async def get_many(self, user_ids: list[int]) -> list[UserRecord]:
         """The users with these ids, in no particular order (missing ids are skipped)."""
-        rows = await self._connection.execute(select(*_COLUMNS).where(User.id.in_(user_ids)))
-        return [_record(row) for row in rows]
+        return [_record(row) for row in await self._connection.rows(_GET_MANY, user_ids=user_ids)]
 
     async def credentials(self, email: str) -> UserCredentials | None:
-        statement = select(User.id, User.password_hash, User.is_active).where(
-            func.lower(User.email) == email.lower()
-        )
-        row = (await self._connection.execute(statement)).first()
+        row = await self._connection.row(_CREDENTIALS, email=email)
         return None if row is None else UserCredentials(*row)
 
     async def password_hash(self, user_id: int) -> str | None:
-        statement = select(User.password_hash).where(User.id == user_id)
-        value: str | None = (await self._connection.execute(statement)).scalar()
+        value: str | None = await self._connection.value(_PASSWORD_HASH, user_id=user_id)
         return value
 
     async def page(self, *, offset: int, limit: int) -> tuple[list[UserRecord], int]:
-        total = (await self._connection.execute(select(func.count()).select_from(User))).scalar()
-        rows = await self._connection.execute(
-            select(*_COLUMNS).order_by(User.id).offset(offset).limit(limit)
-        )
-        return [_record(row) for row in rows], int(total or 0)
+        total = await self.count()
+        rows = await self._connection.rows(_PAGE, offset=offset, limit=limit)
+        return [_record(row) for row in rows], total
 
     async def keyset(self, *, after_id: int | None, limit: int) -> list[UserRecord]:
         """Users in id order after `after_id`, for cursor pagination."""
-        statement = select(*_COLUMNS).order_by(User.id).limit(limit)
-        if after_id is not None:
-            statement = statement.where(User.id > after_id)
-        return [_record(row) for row in await self._connection.execute(statement)]
+        rows = await self._connection.rows(_AFTER, after_id=after_id or 0, limit=limit)
+        return [_record(row) for row in rows]
 
     async def count(self) -> int:
-        total = (await self._connection.execute(select(func.count()).select_from(User))).scalar()
-        return int(total or 0)
+        return int(await self._connection.value(_COUNT) or 0)
 
     async def update(self, user_id: int, values: dict[str, Any]) -> UserRecord | None:
-        statement = (
-            update(User)
-            .where(User.id == user_id)
-            .values(**values, updated_at=func.now())
-            .returning(*_COLUMNS)
-        )
-        row = (await self._connection.execute(statement)).first()
+        query = _update(tuple(sorted(values)))
+        row = await self._connection.row(query, user_id=user_id, **as_params(values))
         return None if row is None else _record(row)
 
     async def delete(self, user_id: int) -> bool:
-        result = await self._connection.execute(
-            delete(User).where(User.id == user_id).returning(User.id)
-        )
-        return result.first() is not None
+        return await self._connection.row(_DELETE, user_id=user_id) is not None
 
     async def other_active_admins(self, user_id: int) -> int:
-        """How many active admins there are besides this user (locked, so two demotions queue).
-
-        Every active admin is locked, this user included, in id order: two admins demoting
-        themselves at once then wait for each other instead of deadlocking.
-        """
-        statement = (
-            select(User.id)
-            .where(User.role == "admin", User.is_active.is_(True))
-            .order_by(User.id)
-            .with_for_update()
-        )
-        admin_ids = (await self._connection.execute(statement)).scalars().all()
-        return sum(1 for admin_id in admin_ids if admin_id != user_id)
+        """How many active admins there are besides this user (locked, so two demotions queue)."""
+        rows = await self._connection.rows(_LOCK_ADMINS)
+        return sum(1 for row in rows if row[0] != user_id)
