@@ -718,10 +718,10 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
         f"connections, {config['rounds_done']} rounds of {config['duration']} s per server and "
         f"path; Tandem: {report.get('tandem', box['git']['commit'] + dirty)}.",
         "",
-        "| path | Tandem req/s | floor req/s | ratio (range) | target | p50 ms T / F "
+        "| path | Tandem req/s | floor req/s | ratio (range) | target | CPU ratio | p50 ms T / F "
         "| p99 ms T / F | CPU s/1k req T / F | DB CPU s/1k T / F | DB conns opened/1k T / F "
         "| SQL/req T / F |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for target in targets:
         summary = report["summary"].get(target.name)
@@ -730,7 +730,7 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
         if summary is None or len(summary["servers"]) < 2:
             lines.append(
                 f"| {target.label} | not available | | | ≥ {target.target_ratio} "
-                f"| | | | | | {sql} |"
+                f"| | | | | | | {sql} |"
             )
             continue
         t, f = summary["servers"]["tandem"], summary["servers"]["floor"]
@@ -738,15 +738,26 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
         spread = f" ({min(ratios):.2f} to {max(ratios):.2f})" if len(ratios) > 1 else ""
         verdict = "✅" if summary["ratio"] >= (target.target_ratio or 0) else "❌"
         errors = " ⚠ errors" if t["errors"] or f["errors"] else ""
+        cpu_ratio = (
+            f["cpu_per_1k"] / t["cpu_per_1k"] if t["cpu_per_1k"] and f["cpu_per_1k"] else None
+        )
         lines.append(
             f"| {target.label} | {t['rps']:.0f} | {f['rps']:.0f} | "
             f"**{summary['ratio']:.2f}**{spread} | ≥ {target.target_ratio} {verdict} | "
+            f"{_fmt(cpu_ratio, 2)} | "
             f"{t['p50_ms']:.1f} / {f['p50_ms']:.1f} | {t['p99_ms']:.1f} / {f['p99_ms']:.1f} | "
             f"{_fmt(t['cpu_per_1k'], 2)} / {_fmt(f['cpu_per_1k'], 2)} | "
             f"{_fmt(t['db_cpu_per_1k'], 2)} / {_fmt(f['db_cpu_per_1k'], 2)} | "
             f"{_fmt(t['connections_per_1k'], 0)} / {_fmt(f['connections_per_1k'], 0)} | "
             f"{sql}{errors} |"
         )
+    lines += [
+        "",
+        "ratio: Tandem's req/s over the floor's (medians over rounds; the range is per round). "
+        "CPU ratio: the floor's CPU per request over Tandem's, which other load on the machine "
+        "barely moves. CPU: the server process; DB CPU: the bench's PostgreSQL, all backends. "
+        "SQL/req: statements counted on the wire (Execute + simple Query).",
+    ]
     sizes = report.get("page_sizes", {})
     if any(name.endswith("-list") for name in sizes):
         lines += ["", "Tandem's SQL statements per request by page size (must stay constant):", ""]
