@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable
+from functools import cached_property
 from typing import TypeVar
 
 from aiodataloader import DataLoader
@@ -46,13 +47,27 @@ async def _grouped(
 
 
 class Loaders:
+    """Each loader is built on first use: a request pays only for the relations it asks for."""
+
     def __init__(self, services: Services, principal: Principal | None) -> None:
         self._services = services
         self._principal = principal
-        self.user = DataLoader[int, UserRecord | None](self._users)
-        self.item = DataLoader[int, ItemRecord | None](self._items)
-        self.items_of_owner = DataLoader[OwnerSliceKey, Slice[ItemRecord]](self._owner_slices)
-        self.item_count_of_owner = DataLoader[OwnerCountKey, int](self._owner_counts)
+
+    @cached_property
+    def user(self) -> DataLoader[int, UserRecord | None]:
+        return DataLoader(self._users)
+
+    @cached_property
+    def item(self) -> DataLoader[int, ItemRecord | None]:
+        return DataLoader(self._items)
+
+    @cached_property
+    def items_of_owner(self) -> DataLoader[OwnerSliceKey, Slice[ItemRecord]]:
+        return DataLoader(self._owner_slices)
+
+    @cached_property
+    def item_count_of_owner(self) -> DataLoader[OwnerCountKey, int]:
+        return DataLoader(self._owner_counts)
 
     async def _users(self, ids: list[int]) -> list[UserRecord | None]:
         found = {u.id: u for u in await self._services.users.get_many(self._principal, ids)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from fastapi import Request
 from starlette.responses import JSONResponse
@@ -52,6 +53,10 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             code = TRANSPORT_CODES.get(error.reason, "BAD_REQUEST")
             body = {"errors": [{"message": error.reason, "extensions": {"code": code}}]}
             return JSONResponse(body, status_code=error.status_code)
+
+    def encode_json(self, data: object) -> bytes:
+        """orjson, not the standard library: scalars are already serialized to JSON types."""
+        return orjson.dumps(data)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
