@@ -32,7 +32,8 @@ class UserView:
 
 
 def sees_private(principal: Principal, user_id: int) -> bool:
-    return principal.is_admin or principal.user_id == user_id
+    """Yourself always; anyone else as an administrator whose token may read users."""
+    return principal.user_id == user_id or (principal.is_admin and USERS_READ in principal.scopes)
 
 
 class UserService:
