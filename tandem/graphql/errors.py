@@ -7,6 +7,7 @@ errors never reach a schema extension's post-processing.
 from __future__ import annotations
 
 import logging
+import re
 
 from graphql import GraphQLError
 
@@ -15,6 +16,14 @@ from tandem.domain.errors import DomainError, ValidationFailed
 _logger = logging.getLogger("tandem.graphql")
 
 GRAPHQL_CODES = {"VALIDATION_FAILED": "BAD_USER_INPUT"}
+# graphql-core quotes the input it refuses ("found: {'password': ...}", "non string value: 1").
+_INVALID_VALUE = re.compile(r"^(.*? has invalid value[^:]*): (.*)$", re.DOTALL)
+_QUOTED_INPUT = re.compile(
+    r"(?:,? but encountered error .*|[,.]?\s*[Ff]ound: .*|(?<=value): .*)$", re.DOTALL
+)
+_ENUM_VALUE = re.compile(r"^Value .* does not exist in ('[^']*' enum\.)", re.DOTALL)
+# "Did you mean 'first'?": hints that rebuild the schema name by name without introspection.
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 MASKED_MESSAGE = "Something went wrong on our side; quote the request id if you report it."
 
 
@@ -40,10 +49,31 @@ def code_for(error: GraphQLError) -> str:
     return "INTERNAL"
 
 
+def without_input(message: str) -> str:
+    """graphql-core's message less the input it quotes (a password, say): the reason stays."""
+    prefix = ""
+    match = _INVALID_VALUE.match(message)
+    if match:
+        prefix, message = match.group(1) + ": ", match.group(2)
+    message = _ENUM_VALUE.sub(r"The value does not exist in \1", message)
+    reason = _QUOTED_INPUT.sub("", message).rstrip()
+    if reason and not reason.endswith((".", "?")):
+        reason += "."
+    return prefix + reason
+
+
 def with_code(
-    error: GraphQLError, *, request_id: str | None, mask_unexpected: bool
+    error: GraphQLError,
+    *,
+    request_id: str | None,
+    mask_unexpected: bool,
+    hide_suggestions: bool = False,
 ) -> GraphQLError:
-    """The error with a stable `extensions.code`; an unexpected one is logged here, once."""
+    """The error with a stable `extensions.code`; an unexpected one is logged here, once.
+
+    No message repeats the input it refuses; with `hide_suggestions` (outside development)
+    none suggests a name of the schema either.
+    """
     code = code_for(error)
     extensions = {**(error.extensions or {}), "code": code}
     original = error.original_error
@@ -52,6 +82,12 @@ def with_code(
             {"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in original.errors
         ]
     message = error.message
+    if code in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED") and not isinstance(
+        original, DomainError
+    ):
+        message = without_input(message)
+    if hide_suggestions:
+        message = _SUGGESTION.sub("", message)
     if code == "INTERNAL":
         _logger.error(
             "unhandled error in %s [request_id=%s]",

@@ -45,6 +45,7 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             tags=["graphql"],
         )
         self.mask_unexpected = not development
+        self.hide_suggestions = not development
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
@@ -64,7 +65,12 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         if result.errors:
             request_id = request.scope.get("state", {}).get("request_id")
             result.errors = [
-                with_code(error, request_id=request_id, mask_unexpected=self.mask_unexpected)
+                with_code(
+                    error,
+                    request_id=request_id,
+                    mask_unexpected=self.mask_unexpected,
+                    hide_suggestions=self.hide_suggestions,
+                )
                 for error in result.errors
             ]
         return await super().process_result(request, result)
