@@ -17,13 +17,14 @@ from tandem.api.middleware import RequestContext
 from tandem.api.rate_limit import charge_rest_call
 from tandem.api.users.router import router as users_router
 from tandem.config import Settings, get_settings
-from tandem.domain.rate_limits import CounterStore
+from tandem.domain.rate_limits import CounterStore, Quota
 from tandem.domain.services import AuthPolicy, Services, build_services
 from tandem.graphql.router import TandemGraphQLRouter
 from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
 
 API_PREFIX = "/api/v1"
+QUOTA_HEADERS = list(Quota(limit=0, used=0, reset_at=0).headers())
 DESCRIPTION = """\
 Tandem's REST face, for partners. Every error is `application/problem+json`
 (RFC 9457) with a stable `code`; every response carries `X-Request-ID`.
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
-            expose_headers=["ETag", "Location", "X-Request-ID"],
+            # Browsers hide any other header from scripts: the quota and when to retry included.
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After", *QUOTA_HEADERS],
         )
     app.add_middleware(RequestContext, timeout_seconds=settings.request_timeout_seconds)
     logging.getLogger("tandem").setLevel(settings.log_level.upper())
