@@ -249,3 +249,19 @@ async def test_a_token_lacking_the_scope_a_function_needs_is_refused(
     assert item.status_code == 200 and item.json()["version"] == 1
     only_that = bearer(forge(settings, ada, scope=scope))
     assert served(await call(client, world, only_that))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="node()/nodes() load users through the same loader as Item.owner, which needs no "
+    "scope; whether an items-only token may read user nodes is a design decision.",
+)
+async def test_node_honours_users_read_like_user_does(client, services, settings):
+    ada = await make_account(services, client)
+    bob = await make_account(services, client)
+    items_only = bearer(forge(settings, bob, scope=f"{ITEMS_READ} {ITEMS_WRITE}"))
+    query = "query($id: ID!) { user(id: $id) { name } node(id: $id) { ... on User { name } } }"
+    variables = {"id": global_ids.encode("User", ada.id)}
+    body = (await graphql(client, query, variables, headers=items_only)).json()
+    assert codes(body) == ["FORBIDDEN"]  # user(id:) refuses, as REST's GET /users/{id} does
+    assert body["data"]["node"] is None
