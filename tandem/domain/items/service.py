@@ -18,6 +18,7 @@ from tandem.domain.pages import Page, Slice, check_first, check_page
 from tandem.domain.principal import ITEMS_READ, ITEMS_WRITE, Principal, signed_in
 from tandem.persistence.database import Database
 from tandem.persistence.items.repository import SORT_KEYS, ItemFilters, ItemRecord
+from tandem.persistence.unit_of_work import UnitOfWork
 
 STALE = "The item has changed since you read it (version {current}); read it again."
 
@@ -158,13 +159,7 @@ class ItemService:
         caller = signed_in(principal, scope=ITEMS_WRITE)
         values = clean_item_fields(asdict(command))
         async with self._database.transaction() as uow:
-            # Locked: a concurrent writer finishes first, and we compare against its result.
-            item = await uow.items.get_visible(item_id, caller.viewer, for_update=True)
-            if item is None:
-                raise _not_found(item_id)
-            _check_owner(caller, item)
-            if expected_version is not None and expected_version != item.version:
-                raise PreconditionFailed(STALE.format(current=item.version))
+            item = await _writable(uow, caller, item_id, expected_version)
             changes = _changes(item, values)
             if not changes:
                 return item
@@ -179,15 +174,26 @@ class ItemService:
         """Delete an item and return what it was (webhooks and events need its ids)."""
         caller = signed_in(principal, scope=ITEMS_WRITE)
         async with self._database.transaction() as uow:
-            item = await uow.items.get_visible(item_id, caller.viewer, for_update=True)
-            if item is None:
-                raise _not_found(item_id)
-            _check_owner(caller, item)
-            if expected_version is not None and expected_version != item.version:
-                raise PreconditionFailed(STALE.format(current=item.version))
+            item = await _writable(uow, caller, item_id, expected_version)
             if not await uow.items.delete(item_id, expected_version=item.version):
                 raise PreconditionFailed(STALE.format(current="newer"))
             return item
+
+
+async def _writable(
+    uow: UnitOfWork, caller: Principal, item_id: int, expected_version: int | None
+) -> ItemRecord:
+    """The item, locked, if the caller may change it and it is still at `expected_version`.
+
+    Locked first: a concurrent writer finishes before we compare against its result.
+    """
+    item = await uow.items.get_visible(item_id, caller.viewer, for_update=True)
+    if item is None:
+        raise _not_found(item_id)
+    _check_owner(caller, item)
+    if expected_version is not None and expected_version != item.version:
+        raise PreconditionFailed(STALE.format(current=item.version))
+    return item
 
 
 def _changes(item: ItemRecord, values: dict[str, Any]) -> dict[str, Any]:
