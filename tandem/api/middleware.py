@@ -21,6 +21,10 @@ from tandem.domain.rate_limits import Quota
 _logger = logging.getLogger("tandem.api")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MAX_BODY_BYTES = 1024 * 1024
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+# An answer to a signed-in caller is theirs alone: no shared cache may keep it, and a
+# client's copy is revalidated (If-None-Match) before reuse.
+PRIVATE = (b"cache-control", b"private, no-cache")
 GRAPHQL_PATH = "/graphql"
 
 
@@ -48,13 +52,17 @@ class RequestContext:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
+        authorized = any(name == b"authorization" for name, _ in scope["headers"])
         started = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), header, *_quota_headers(state)]
+                headers = [*message.get("headers", []), header, NOSNIFF, *_quota_headers(state)]
+                if authorized and not any(name == b"cache-control" for name, _ in headers):
+                    headers.append(PRIVATE)
+                message["headers"] = headers
             await send(message)
 
         if scope["type"] == "websocket":

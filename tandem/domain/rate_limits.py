@@ -96,6 +96,13 @@ class RateLimiter:
             )
         return quota
 
+    async def refund(self, subject: str, points: int) -> Quota:
+        """Give back points charged for work that was then refused."""
+        hit = await self._store.hit(
+            f"rate:{subject}", -points, limit=self.points, window_seconds=self.window_seconds
+        )
+        return Quota(limit=self.points, used=max(0, hit.used), reset_at=math.ceil(hit.reset_at))
+
 
 def subject_of(user_id: int | None, address: str | None) -> str:
     """Whose budget: the principal's, or the address's when anonymous."""

@@ -31,7 +31,13 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from tandem.domain.pages import MAX_PAGE_SIZE
-from tandem.domain.rate_limits import RateLimited, operation_cost, subject_of
+from tandem.domain.rate_limits import (
+    Quota,
+    RateLimited,
+    RateLimiter,
+    operation_cost,
+    subject_of,
+)
 
 DEFAULT_FIRST = 20
 CONNECTIONS = frozenset({"items", "users"})  # fields paged by `first`
@@ -163,18 +169,28 @@ def violations(analysis: Analysis, limits: Limits) -> list[str]:
     return problems
 
 
+ADMISSION_COST = 1
+
+
 class OperationLimits(SchemaExtension):
     """Refuse an operation over the limits, charge its cost, report it in `extensions.cost`.
 
-    Runs when execution starts (the variables are known then) and before any
-    resolver: an operation it refuses touches nothing.
+    Every operation pays one point before it is even parsed, so documents that
+    fail to parse, validate or pass the limits are not free, and a spent budget
+    is refused before any work. The rest of the cost is charged when execution
+    starts (the variables are known then), before any resolver runs.
     """
 
     def __init__(self, *, limits: Limits) -> None:
         self.limits = limits
         self.requested: int | None = None
+        self.paid = 0
         self.mutation = False
         self.quota: Any = None
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        await self._spend(ADMISSION_COST)  # RATE_LIMITED here stops the operation unparsed
+        yield
 
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
@@ -197,26 +213,50 @@ class OperationLimits(SchemaExtension):
         yield
 
     async def _charge(self, analysis: Analysis) -> None:
-        context = self.execution_context
-        graphql_context = context.context
-        limiter = graphql_context.services.rate_limiter
         cost = operation_cost(analysis.requests, mutation=analysis.mutation)
         self.requested, self.mutation = cost, analysis.mutation
-        if limiter is None:
-            return
+        try:
+            await self._spend(cost - self.paid)
+        except RateLimited as error:
+            # A refusal spends nothing: the admission point goes back.
+            await self._refund()
+            self.execution_context.result = _refusal(error.message, "RATE_LIMITED")
+
+    def _budget(self) -> tuple[RateLimiter | None, str]:
+        """The rate limiter (None when off) and whose budget this operation spends."""
+        graphql_context = self.execution_context.context
         principal = graphql_context.principal
         subject = subject_of(principal.user_id if principal else None, graphql_context.address)
+        return graphql_context.services.rate_limiter, subject
+
+    def _publish(self, quota: Quota | None) -> None:
+        """The quota goes into the response's X-RateLimit headers (see RequestContext)."""
+        self.quota = quota
+        if quota is not None:
+            request = self.execution_context.context.request
+            request.scope.setdefault("state", {})["rate_limit"] = quota
+
+    async def _refund(self) -> None:
+        limiter, subject = self._budget()
+        if limiter is not None and self.paid:
+            self._publish(await limiter.refund(subject, self.paid))
+            self.paid = 0
+
+    async def _spend(self, points: int) -> None:
+        """Charge the caller's budget; on refusal answer 429 with Retry-After, and re-raise."""
+        limiter, subject = self._budget()
+        if limiter is None or points <= 0:
+            return
         try:
-            self.quota = await limiter.charge(subject, cost)
+            self._publish(await limiter.charge(subject, points))
+            self.paid += points
         except RateLimited as error:
-            self.quota = error.quota
-            context.result = _refusal(error.message, "RATE_LIMITED")
-            response = graphql_context.response
+            self._publish(error.quota)
+            response = self.execution_context.context.response
             if response is not None:
                 response.status_code = 429
                 response.headers["Retry-After"] = str(error.retry_after)
-        if self.quota is not None:
-            graphql_context.request.scope.setdefault("state", {})["rate_limit"] = self.quota
+            raise
 
     def get_results(self) -> dict[str, Any]:
         if self.requested is None:

@@ -8,6 +8,7 @@ import strawberry
 
 from tandem.domain import global_ids
 from tandem.domain.pages import check_ids
+from tandem.domain.users.service import may_look_up
 from tandem.graphql.context import Info
 from tandem.graphql.items.types import Item
 from tandem.graphql.relay import Node
@@ -25,6 +26,9 @@ async def _resolve(info: Info, global_id: str) -> Node | None:
         item = await loaders.item.load(number)
         return Item.of(item) if item is not None else None
     if type_name == "User":
+        principal = info.context.principal
+        if principal is not None and not may_look_up(principal, number):
+            return None
         user = await loaders.user.load(number)
         return User.of(user) if user is not None else None
     return None

@@ -558,11 +558,6 @@ async def test_every_charged_response_carries_the_quota(settings, services):
         assert "cost" in response.json()["extensions"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A GraphQL document refused before execution (parse, validation, QUERY_TOO_COMPLEX) "
-    "is not charged and carries no quota: the charge happens in OperationLimits.on_execute.",
-)
 async def test_a_refused_graphql_document_still_costs_a_point(settings, services):
     await fresh_window(HOURLY)
     ada = await make_user(services)

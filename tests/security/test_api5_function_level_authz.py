@@ -251,11 +251,6 @@ async def test_a_token_lacking_the_scope_a_function_needs_is_refused(
     assert served(await call(client, world, only_that))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node()/nodes() load users through the same loader as Item.owner, which needs no "
-    "scope; whether an items-only token may read user nodes is a design decision.",
-)
 async def test_node_honours_users_read_like_user_does(client, services, settings):
     ada = await make_account(services, client)
     bob = await make_account(services, client)

@@ -270,11 +270,6 @@ async def test_token_answers_are_never_cached(client, services):
     assert response.headers["pragma"] == "no-cache"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="No response carries X-Content-Type-Options: nosniff (the middleware sets no "
-    "security headers); recommended, not added here.",
-)
 async def test_responses_forbid_content_sniffing(client, services):
     ada = await make_account(services, client)
     for response in (
@@ -283,3 +278,16 @@ async def test_responses_forbid_content_sniffing(client, services):
         await graphql(client, "{ me { id } }", headers=ada.headers),
     ):
         assert response.headers.get("x-content-type-options") == "nosniff"
+
+
+async def test_answers_to_signed_in_callers_are_never_kept_by_shared_caches(client, services):
+    ada = await make_account(services, client)
+    mine = await client.get("/api/v1/users/me", headers=ada.headers)
+    assert mine.headers["cache-control"] == "private, no-cache"
+    token = await client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": ada.refresh_token},
+    )
+    assert token.headers["cache-control"] == "no-store"  # a route's own policy wins
+    anonymous = await client.get("/healthz")
+    assert "cache-control" not in anonymous.headers

@@ -36,6 +36,14 @@ def sees_private(principal: Principal, user_id: int) -> bool:
     return principal.user_id == user_id or (principal.is_admin and USERS_READ in principal.scopes)
 
 
+def may_look_up(principal: Principal, user_id: int) -> bool:
+    """Looking a user up by id needs `users:read`, unless it is yourself.
+
+    (An item's owner is part of the item: reading it needs only `items:read`.)
+    """
+    return principal.user_id == user_id or USERS_READ in principal.scopes
+
+
 class UserService:
     def __init__(self, *, database: Database, hasher: PasswordHasher) -> None:
         self._database = database
