@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -31,10 +32,13 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Slice(Generic[T]):
-    """A keyset slice: the rows after a cursor, and whether more follow."""
+    """A keyset slice: the rows after a cursor, whether more follow, and their cursors.
+
+    Cursors are made on demand (`cursor_of`): most clients never ask for them.
+    """
 
     items: list[T]
-    cursors: list[str]
+    cursor_of: Callable[[T], str]
     has_more: bool
 
 

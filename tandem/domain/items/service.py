@@ -7,6 +7,7 @@ change is FORBIDDEN.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -86,8 +87,7 @@ class ItemService:
             rows = await uow.items.keyset_page(
                 caller.viewer, filters, sort=query.sort, position=position, limit=first + 1
             )
-        items = rows[:first]
-        return Slice(items, [cursors.encode(i, query.sort) for i in items], len(rows) > first)
+        return Slice(rows[:first], _cursor_maker(query), len(rows) > first)
 
     async def slices_by_owner(
         self,
@@ -115,12 +115,9 @@ class ItemService:
         by_owner: dict[int, list[ItemRecord]] = {owner_id: [] for owner_id in owner_ids}
         for row in rows:
             by_owner[row.owner_id].append(row)
+        cursor_of = _cursor_maker(query)
         return {
-            owner_id: Slice(
-                items[:first],
-                [cursors.encode(item, query.sort) for item in items[:first]],
-                len(items) > first,
-            )
+            owner_id: Slice(items[:first], cursor_of, len(items) > first)
             for owner_id, items in by_owner.items()
         }
 
@@ -178,6 +175,13 @@ class ItemService:
             if not await uow.items.delete(item_id, expected_version=item.version):
                 raise PreconditionFailed(STALE.format(current="newer"))
             return item
+
+
+def _cursor_maker(query: ItemQuery) -> Callable[[ItemRecord], str]:
+    def cursor_of(item: ItemRecord) -> str:
+        return cursors.encode(item, query.sort)
+
+    return cursor_of
 
 
 async def _writable(

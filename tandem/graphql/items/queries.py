@@ -39,4 +39,4 @@ class ItemQueries:
         async def count() -> int:
             return await services.items.count(principal, query)
 
-        return ItemConnection.of(page, count)
+        return await ItemConnection.of(info, page, count)

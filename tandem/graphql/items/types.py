@@ -14,8 +14,10 @@ from tandem.domain import global_ids
 from tandem.domain.errors import NotFound
 from tandem.domain.pages import Slice
 from tandem.graphql.context import Info
+from tandem.graphql.lookahead import selects
 from tandem.graphql.relay import Node, PageInfo
 from tandem.persistence.items.repository import ItemRecord
+from tandem.persistence.users.repository import UserRecord
 
 if TYPE_CHECKING:
     from tandem.graphql.users.types import User
@@ -50,11 +52,18 @@ class Item(Node):
     updated_at: datetime
     version: int
     owner_id: strawberry.Private[int]
+    owner_record: strawberry.Private[UserRecord | None] = None
 
     @strawberry.field
-    async def owner(
-        self, info: Info
-    ) -> Annotated[User, strawberry.lazy("tandem.graphql.users.types")]:
+    def owner(self, info: Info) -> Annotated[User, strawberry.lazy("tandem.graphql.users.types")]:
+        """Synchronous when the page preloaded its owners (no task per item); else a load."""
+        from tandem.graphql.users.types import User
+
+        if self.owner_record is not None:
+            return User.of(self.owner_record)
+        return self._load_owner(info)  # type: ignore[return-value]  # graphql-core awaits it
+
+    async def _load_owner(self, info: Info) -> User:
         from tandem.graphql.users.types import User
 
         owner = await info.context.loaders.user.load(self.owner_id)
@@ -63,7 +72,7 @@ class Item(Node):
         return User.of(owner)
 
     @classmethod
-    def of(cls, item: ItemRecord) -> Item:
+    def of(cls, item: ItemRecord, owner: UserRecord | None = None) -> Item:
         return cls(
             id=strawberry.ID(global_ids.encode("Item", item.id)),
             database_id=item.id,
@@ -76,6 +85,7 @@ class Item(Node):
             updated_at=item.updated_at,
             version=item.version,
             owner_id=item.owner_id,
+            owner_record=owner,
         )
 
 
@@ -87,21 +97,52 @@ class ItemEdge:
 
 @strawberry.type
 class ItemConnection:
-    edges: list[ItemEdge]
+    @strawberry.field
+    def edges(self) -> list[ItemEdge]:
+        cursor_of = self.page.cursor_of
+        return [
+            ItemEdge(cursor=cursor_of(record), node=node)
+            for record, node in zip(self.page.items, self.nodes, strict=True)
+        ]
+
     nodes: list[Item]
-    page_info: PageInfo
+    page: strawberry.Private[Slice[ItemRecord]]
     counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    def page_info(self) -> PageInfo:
+        items, cursor_of = self.page.items, self.page.cursor_of
+        cursors = [cursor_of(items[0]), cursor_of(items[-1])] if items else []
+        return PageInfo.forward(cursors, has_more=self.page.has_more)
 
     @strawberry.field(description="How many items match, across all pages (costs a count).")
     async def total_count(self) -> int:
         return await self.counter()
 
     @classmethod
-    def of(cls, page: Slice[ItemRecord], counter: Callable[[], Awaitable[int]]) -> ItemConnection:
-        nodes = [Item.of(item) for item in page.items]
-        return cls(
-            edges=[ItemEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
-            nodes=nodes,
-            page_info=PageInfo.forward(page.cursors, has_more=page.has_more),
-            counter=counter,
-        )
+    async def of(
+        cls,
+        info: Info,
+        page: Slice[ItemRecord],
+        counter: Callable[[], Awaitable[int]],
+        *,
+        owner: UserRecord | None = None,
+    ) -> ItemConnection:
+        """The connection; when the query selects owners, they are loaded for the page at once.
+
+        `owner`: every item's owner, when the caller knows it (a user's own items).
+        """
+        owners: dict[int, UserRecord] = {owner.id: owner} if owner is not None else {}
+        if page.items and not owners and _selects_owner(info):
+            owner_ids = sorted({item.owner_id for item in page.items})
+            loaded = await info.context.loaders.user.load_many(owner_ids)
+            owners = {user.id: user for user in loaded if user is not None}
+        nodes = [Item.of(item, owners.get(item.owner_id)) for item in page.items]
+        return cls(nodes=nodes, page=page, counter=counter)
+
+
+def _selects_owner(info: Info) -> bool:
+    fields = info.selected_fields
+    return selects(fields, "items", "nodes", "owner") or selects(
+        fields, "items", "edges", "node", "owner"
+    )
