@@ -139,6 +139,28 @@ COST_CENTRES = (
 )
 
 
+# Short names for the one-line legend of a flame graph.
+SHORT = dict(
+    zip(
+        COST_CENTRES,
+        (
+            "pool churn",
+            "thread-pool hop",
+            "JWT",
+            "SQLAlchemy pool",
+            "SQLAlchemy build",
+            "SQLAlchemy execute",
+            "asyncpg",
+            "GraphQL",
+            "FastAPI/Starlette/pydantic",
+            "app code",
+            "server + event loop",
+        ),
+        strict=True,
+    )
+)
+
+
 def effective_library(stack: tuple[str, ...]) -> str:
     """The library of the deepest frame that is not the standard library (or greenlet)."""
     for frame in reversed(stack):
@@ -189,6 +211,13 @@ class Node:
 @dataclass
 class Profile:
     stacks: Counter[tuple[str, ...]]
+    requests: float | None = None  # served while sampling, when the caller knows
+
+    def gil_ms_per_request(self, rate_hz: int) -> float | None:
+        """Sampled time per request: samples / rate / requests (None without a request count)."""
+        if not self.requests:
+            return None
+        return 1000 * self.samples / rate_hz / self.requests
 
     @classmethod
     def read(cls, path: Path) -> Profile:
@@ -282,10 +311,15 @@ def render_svg(profile: Profile, *, title: str, subtitle: str = "") -> str:
         return deepest
 
     depth = walk(root, 0, 0.0) + 1
-    top_margin, bottom_margin = 48, 24
+    top_margin, bottom_margin = 48, 40
     height = top_margin + depth * FRAME_HEIGHT + bottom_margin
     legend = "  ".join(
         f"{name} {100 * count / total:.0f}%" for name, count in profile.by_library().most_common(9)
+    )
+    centres = "  ".join(
+        f"{SHORT[name]} {100 * count / total:.0f}%"
+        for name, count in profile.cost_centres().most_common()
+        if count / total >= 0.005
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
@@ -296,6 +330,7 @@ def render_svg(profile: Profile, *, title: str, subtitle: str = "") -> str:
         f"{html.escape(title)}</text>",
         f'<text x="{WIDTH / 2}" y="36" text-anchor="middle" fill="#555">'
         f"{html.escape(subtitle)}</text>",
+        f'<text x="4" y="{height - 24}" fill="#333">cost centres: {html.escape(centres)}</text>',
         f'<text x="4" y="{height - 8}" fill="#333">self time by library: '
         f"{html.escape(legend)}</text>",
     ]
@@ -324,11 +359,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("raw", type=Path, help="collapsed stacks, as `py-spy record -f raw` writes")
     parser.add_argument("--svg", type=Path)
     parser.add_argument("--title", default="profile")
+    parser.add_argument("--subtitle", default="")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
     profile = Profile.read(args.raw)
     if args.svg:
-        args.svg.write_text(render_svg(profile, title=args.title))
+        args.svg.write_text(render_svg(profile, title=args.title, subtitle=args.subtitle))
     print(profile.summary(title=args.title, top=args.top))
 
 

@@ -693,13 +693,23 @@ def summarise(runs: list[Run], target: Target) -> dict[str, Any]:
         }
     ratio = None
     ratios: list[float] = []
+    cpu_ratios: list[float] = []
     if len(by_server) == 2 and by_server["floor"]["rps"]:
         ratio = by_server["tandem"]["rps"] / by_server["floor"]["rps"]
         for number in sorted({r.round for r in runs if r.target == target.name}):
-            pair = {r.server: r.rps for r in runs if r.target == target.name and r.round == number}
-            if pair.get("floor") and "tandem" in pair:
-                ratios.append(pair["tandem"] / pair["floor"])
-    return {"servers": by_server, "ratio": ratio, "round_ratios": ratios}
+            pair = {r.server: r for r in runs if r.target == target.name and r.round == number}
+            if len(pair) == 2 and pair["floor"].rps and pair["tandem"].requests:
+                ratios.append(pair["tandem"].rps / pair["floor"].rps)
+                floor_cpu = pair["floor"].cpu_seconds / max(pair["floor"].requests, 1)
+                tandem_cpu = pair["tandem"].cpu_seconds / pair["tandem"].requests
+                if tandem_cpu:
+                    cpu_ratios.append(floor_cpu / tandem_cpu)
+    return {
+        "servers": by_server,
+        "ratio": ratio,
+        "round_ratios": ratios,
+        "round_cpu_ratios": cpu_ratios,
+    }
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -741,10 +751,12 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
         cpu_ratio = (
             f["cpu_per_1k"] / t["cpu_per_1k"] if t["cpu_per_1k"] and f["cpu_per_1k"] else None
         )
+        by_round = summary.get("round_cpu_ratios") or []
+        cpu_spread = f" ({min(by_round):.2f} to {max(by_round):.2f})" if len(by_round) > 1 else ""
         lines.append(
             f"| {target.label} | {t['rps']:.0f} | {f['rps']:.0f} | "
             f"**{summary['ratio']:.2f}**{spread} | ≥ {target.target_ratio} {verdict} | "
-            f"{_fmt(cpu_ratio, 2)} | "
+            f"{_fmt(cpu_ratio, 2)}{cpu_spread} | "
             f"{t['p50_ms']:.1f} / {f['p50_ms']:.1f} | {t['p99_ms']:.1f} / {f['p99_ms']:.1f} | "
             f"{_fmt(t['cpu_per_1k'], 2)} / {_fmt(f['cpu_per_1k'], 2)} | "
             f"{_fmt(t['db_cpu_per_1k'], 2)} / {_fmt(f['db_cpu_per_1k'], 2)} | "
@@ -831,10 +843,13 @@ def profile_table(report: dict[str, Any], targets: list[Target]) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     totals = [cpu("tandem", t) for t in shown]
     floors = [cpu("floor", t) for t in shown]
+    gil = [profiles[f"tandem/{t.name}"].get("gil_ms_per_request") for t in shown]
     tandem_cells = " | ".join(f"**{_fmt(v, 2)} ms**" for v in totals)
     floor_cells = " | ".join(f"{_fmt(v, 2)} ms" for v in floors)
     lines.append(f"| **Tandem CPU per request** | {tandem_cells} |")
     lines.append(f"| floor CPU per request | {floor_cells} |")
+    gil_cells = " | ".join(f"{_fmt(v, 2)} ms" for v in gil)
+    lines.append(f"| Tandem GIL time per request while profiled (check) | {gil_cells} |")
     return "\n".join(lines) + "\n"
 
 
@@ -869,11 +884,13 @@ def profile(
     """Sample the server under load with py-spy (only the thread holding the GIL)."""
     py_spy = ensure_py_spy()
     raw = RESULTS / f"profile-{prefix}{target.name}.txt"
+    load_seconds = seconds + 3
     load = subprocess.Popen(  # noqa: S603
-        _load_command(target, server.port, token, seconds + 3, connections, loadgen),
+        _load_command(target, server.port, token, load_seconds, connections, loadgen),
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         time.sleep(1.0)
@@ -901,11 +918,19 @@ def profile(
         )
     finally:
         try:
-            load.wait(timeout=seconds + 30)
+            output, _ = load.communicate(timeout=seconds + 30)
         except subprocess.TimeoutExpired:
             load.kill()
-            load.wait(timeout=5)
+            output, _ = load.communicate(timeout=5)
     recorded = Profile.read(raw)
+    marker = "BENCH-JSON "
+    served = [
+        json.loads(line.removeprefix(marker))
+        for line in output.splitlines()
+        if line.startswith(marker)
+    ]
+    # Requests served while py-spy sampled, at the load's average rate.
+    recorded.requests = served[0]["requests"] * seconds / load_seconds if served else None
     who = "Tandem" if server.kind == "tandem" else "the floor"
     title = f"{who}: {target.label.replace('`', '')}"
     subtitle = (
@@ -1168,6 +1193,7 @@ def _bench(options: Options, source: Source) -> None:
                         centres = recorded.cost_centres()
                         report.setdefault("profiles", {})[f"{kind}/{target.name}"] = {
                             "samples": recorded.samples,
+                            "gil_ms_per_request": recorded.gil_ms_per_request(250),
                             "centres": {
                                 name: centres[name] / (recorded.samples or 1)
                                 for name in COST_CENTRES
