@@ -30,6 +30,8 @@ OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     },
 }
 FormField = Annotated[str | None, Form()]
+# These run the guard (a bad token is a 401) but need no token: `{}` makes the bearer optional.
+ANONYMOUS_ALLOWED: dict[str, Any] = {"security": [{}]}
 
 
 def oauth_error(error: str, description: str, *, status: int = 400) -> Response:
@@ -43,6 +45,7 @@ def oauth_error(error: str, description: str, *, status: int = 400) -> Response:
     response_model=UserPrivate,
     responses=problems(401, 409),
     summary="Create an account",
+    openapi_extra=ANONYMOUS_ALLOWED,
 )
 async def register(
     body: UserRegister,
@@ -60,6 +63,7 @@ async def register(
     response_model=TokenResponse,
     responses=OAUTH_ERRORS,
     summary="Issue tokens (password or refresh_token grant)",
+    openapi_extra=ANONYMOUS_ALLOWED,
 )
 async def token(
     request: Request,
@@ -100,7 +104,11 @@ async def token(
 
 
 @router.post(
-    "/revoke", responses=OAUTH_ERRORS, summary="Revoke an access or refresh token (RFC 7009)"
+    "/revoke",
+    response_class=Response,  # an empty 200, as RFC 7009 §2.2 answers
+    responses={200: {"description": "Revoked, or was never valid"}, **OAUTH_ERRORS},
+    summary="Revoke an access or refresh token (RFC 7009)",
+    openapi_extra=ANONYMOUS_ALLOWED,
 )
 async def revoke(
     services: AppServices,
