@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Form
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,10 +19,9 @@ from tandem.api.rate_limit import client_address
 from tandem.api.responses import json_response
 from tandem.api.schemas import Problem, problems
 from tandem.api.users.schemas import UserPrivate, UserRegister, private
-from tandem.domain.errors import InvalidGrant
+from tandem.domain.errors import InvalidGrant, InvalidToken
 from tandem.domain.users.commands import RegisterUser
 
-router = APIRouter(prefix="/auth", tags=["auth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error"},
@@ -34,9 +37,43 @@ FormField = Annotated[str | None, Form()]
 ANONYMOUS_ALLOWED: dict[str, Any] = {"security": [{}]}
 
 
-def oauth_error(error: str, description: str, *, status: int = 400) -> Response:
+def oauth_error(
+    error: str, description: str, *, status: int = 400, headers: dict[str, str] | None = None
+) -> Response:
     body = orjson.dumps({"error": error, "error_description": description})
-    return Response(body, status_code=status, media_type="application/json", headers=NO_STORE)
+    headers = {**NO_STORE, **(headers or {})}
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+class OAuthRoute(APIRoute):
+    """RFC 6749 §5.2 all the way, even for what fails before the endpoint runs.
+
+    A form FastAPI cannot parse or validate is `invalid_request`; a bad bearer token, which
+    the guard refuses on every route, is the 401 `invalid_client` that §5.2 prescribes for
+    a client that tried to authenticate with the Authorization header and failed.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_oauth(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except InvalidToken as error:
+                challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                return oauth_error("invalid_client", error.message, status=401, headers=challenge)
+            except RequestValidationError:
+                return oauth_error("invalid_request", "The form fields must be plain text.")
+            except HTTPException as error:
+                if error.status_code != 400:
+                    raise
+                return oauth_error("invalid_request", "The body is not a readable form.")
+
+        return handle_oauth
+
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+oauth = APIRouter(route_class=OAuthRoute)
 
 
 @router.post(
@@ -58,7 +95,7 @@ async def register(
     return json_response(private(user), status=201)
 
 
-@router.post(
+@oauth.post(
     "/token",
     response_model=TokenResponse,
     responses=OAUTH_ERRORS,
@@ -103,7 +140,7 @@ async def token(
     return json_response(response, headers=NO_STORE)
 
 
-@router.post(
+@oauth.post(
     "/revoke",
     response_class=Response,  # an empty 200, as RFC 7009 §2.2 answers
     responses={200: {"description": "Revoked, or was never valid"}, **OAUTH_ERRORS},
@@ -120,3 +157,6 @@ async def revoke(
         return oauth_error("invalid_request", "token is required.")
     await services.auth.revoke(token)
     return Response(status_code=200, headers=NO_STORE)
+
+
+router.include_router(oauth)
