@@ -42,8 +42,12 @@ class PageOut(BaseModel, Generic[T]):
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for the problem documents a route may answer."""
+    """OpenAPI `responses` entries for the problem documents a route may answer.
+
+    Every route may answer 422 (its input) and 429: each REST call is charged to the
+    caller's rate limit.
+    """
     return {
         status: {"model": Problem, "content": {"application/problem+json": {}}}
-        for status in (*statuses, 422)
+        for status in (*statuses, 422, 429)
     }

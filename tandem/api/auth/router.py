@@ -80,7 +80,7 @@ oauth = APIRouter(route_class=OAuthRoute)
     "/register",
     status_code=201,
     response_model=UserPrivate,
-    responses=problems(401, 409),
+    responses=problems(400, 401, 409),
     summary="Create an account",
     openapi_extra=ANONYMOUS_ALLOWED,
 )

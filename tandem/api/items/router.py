@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.requests import Request
@@ -32,9 +32,12 @@ router = APIRouter(prefix="/items", tags=["items"], dependencies=[Depends(requir
 ItemId = Path(ge=1, le=2**63 - 1)
 IfMatch = Annotated[str | None, Header(description="An ETag from a read: 412 when stale")]
 IfNoneMatch = Annotated[str | None, Header(description="An ETag: 304 when still current")]
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not Modified: the copy `If-None-Match` names is current (no body)"}
+}
 
 
-@router.get("", response_model=PageOut[ItemOut], responses=problems(401))
+@router.get("", response_model=PageOut[ItemOut], responses={**NOT_MODIFIED, **problems(401)})
 async def list_items(
     request: Request,
     principal: CurrentPrincipal,
@@ -61,7 +64,7 @@ async def list_items(
     return conditional(request, out.model_dump_json().encode())
 
 
-@router.post("", status_code=201, response_model=ItemOut, responses=problems(401, 403))
+@router.post("", status_code=201, response_model=ItemOut, responses=problems(400, 401, 403))
 async def create_item(
     request: Request, body: ItemCreate, principal: CurrentPrincipal, services: AppServices
 ) -> Response:
@@ -73,7 +76,7 @@ async def create_item(
     )
 
 
-@router.get("/{item_id}", response_model=ItemOut, responses=problems(401, 404))
+@router.get("/{item_id}", response_model=ItemOut, responses={**NOT_MODIFIED, **problems(401, 404)})
 async def read_item(
     request: Request,
     principal: CurrentPrincipal,
@@ -85,7 +88,7 @@ async def read_item(
     return conditional(request, item_out(item).model_dump_json().encode(), tag=etag(item))
 
 
-@router.patch("/{item_id}", response_model=ItemOut, responses=problems(401, 403, 404, 412))
+@router.patch("/{item_id}", response_model=ItemOut, responses=problems(400, 401, 403, 404, 412))
 async def update_item(
     body: ItemUpdate,
     principal: CurrentPrincipal,

@@ -30,7 +30,7 @@ async def read_me(principal: CurrentPrincipal, services: AppServices) -> Respons
     return json_response(private(await services.users.me(principal)))
 
 
-@router.patch("/me", response_model=UserPrivate, responses=problems(401))
+@router.patch("/me", response_model=UserPrivate, responses=problems(400, 401))
 async def update_me(
     body: UserUpdateMe, principal: CurrentPrincipal, services: AppServices
 ) -> Response:
@@ -76,7 +76,7 @@ async def read_user(
     return json_response(private(view.user) if view.private else public(view.user))
 
 
-@router.patch("/{user_id}", response_model=UserPrivate, responses=problems(401, 403, 404, 409))
+@router.patch("/{user_id}", response_model=UserPrivate, responses=problems(400, 401, 403, 404, 409))
 async def update_user(
     body: UserUpdate, principal: CurrentPrincipal, services: AppServices, user_id: int = UserId
 ) -> Response:
