@@ -6,7 +6,12 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from tandem.domain.pages import MAX_OFFSET, MAX_PAGE_SIZE
+
 T = TypeVar("T")
+# The last page number whose offset PostgreSQL can take at any page size: documented, so a
+# client never meets the domain's "page is too large" for a page the schema calls valid.
+MAX_PAGE = MAX_OFFSET // MAX_PAGE_SIZE + 1
 
 
 class Input(BaseModel):

@@ -19,7 +19,7 @@ from tandem.api.items.schemas import (
     version_in,
 )
 from tandem.api.responses import conditional, json_response
-from tandem.api.schemas import PageOut, problems
+from tandem.api.schemas import MAX_PAGE, PageOut, problems
 from tandem.domain.errors import PreconditionFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
 from tandem.domain.items.rules import Q_MAX_LENGTH, TAG_MAX_LENGTH
@@ -42,7 +42,7 @@ async def list_items(
     request: Request,
     principal: CurrentPrincipal,
     services: AppServices,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     owner_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     status: Status | None = None,

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from tandem.api.schemas import Input
 from tandem.domain import global_ids
@@ -54,11 +55,12 @@ class ItemCreate(ItemInput):
 
 
 class ItemUpdate(ItemInput):
-    title: Title | None = None
+    # A title or status may be left out, never cleared: null is refused, so not documented.
+    title: Title | SkipJsonSchema[None] = None
     description: Description | None = None
     price: Price | None = None
     tags: Tags | None = None
-    status: Status | None = None
+    status: Status | SkipJsonSchema[None] = None
 
 
 class ItemOut(BaseModel):

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from tandem.api.guard import AppServices, CurrentPrincipal, require_signed_in
 from tandem.api.responses import json_response
-from tandem.api.schemas import PageOut, problems
+from tandem.api.schemas import MAX_PAGE, PageOut, problems
 from tandem.api.users.schemas import (
     UserPrivate,
     UserPublic,
@@ -50,7 +50,7 @@ async def delete_me(principal: CurrentPrincipal, services: AppServices) -> Respo
 async def list_users(
     principal: CurrentPrincipal,
     services: AppServices,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> Response:
     """Every user, oldest first (administrators only)."""
