@@ -11,28 +11,43 @@ from tandem.domain.errors import InvalidToken
 from tandem.domain.principal import Principal, signed_in
 from tandem.domain.services import Services
 
-# Declared for OpenAPI's "Authorize" button; the parsing below is ours, so a bad header is a 401.
-bearer_scheme = HTTPBearer(auto_error=False, description="An access token from /auth/token.")
-
 
 def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-async def current_principal(
-    request: Request, _: Annotated[object, Depends(bearer_scheme)] = None
-) -> Principal | None:
-    """No header: anonymous. A bad, expired or revoked token: 401, never quietly anonymous."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _sep, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise InvalidToken("The Authorization header must be 'Bearer <access token>'.")
-    return await services_of(request).auth.authenticate(token)
+async def app_services(request: Request) -> Services:
+    """The dependency form of `services_of`: `async`, so FastAPI never sends it to a thread."""
+    services: Services = request.app.state.services
+    return services
 
+
+class BearerGuard(HTTPBearer):
+    """OpenAPI's bearer scheme (the "Authorize" button) and the guard, as one dependency.
+
+    The header parsing is ours, not HTTPBearer's, so a malformed header is a 401 in
+    the contract's format; being one dependency keeps it cheap on every request.
+    """
+
+    async def __call__(self, request: Request) -> Principal | None:  # type: ignore[override]
+        """No header: anonymous. A bad, expired or revoked token: 401, never quietly anonymous."""
+        header = request.headers.get("authorization")
+        if header is None:
+            return None
+        scheme, _sep, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise InvalidToken("The Authorization header must be 'Bearer <access token>'.")
+        return await services_of(request).auth.authenticate(token)
+
+
+# The scheme keeps HTTPBearer's name, so the published OpenAPI document names it as before.
+current_principal = BearerGuard(
+    auto_error=False,
+    scheme_name="HTTPBearer",
+    description="An access token from /auth/token.",
+)
 
 CurrentPrincipal = Annotated[Principal | None, Depends(current_principal)]
 
@@ -45,4 +60,4 @@ async def require_signed_in(principal: CurrentPrincipal) -> None:
     signed_in(principal)
 
 
-AppServices = Annotated[Services, Depends(services_of)]
+AppServices = Annotated[Services, Depends(app_services)]
