@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,9 @@ ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068: refresh or reset tokens can never pass for one
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "iss", "aud", "scope"]
 LEEWAY_SECONDS = 10
+# Verified tokens remembered, so a caller's next request skips parsing and HMAC. Only a
+# token that passed every check gets in, so junk cannot fill it; the oldest goes first.
+VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,8 @@ class AccessTokenCodec:
         self._issuer = issuer
         self._audience = audience
         self.ttl_seconds = ttl_seconds
+        # token -> (usable until, its claims)
+        self._verified: dict[str, tuple[float, AccessClaims]] = {}
 
     def issue(
         self, *, user_id: int, scopes: frozenset[str], family_id: uuid.UUID | None
@@ -76,7 +82,25 @@ class AccessTokenCodec:
         return IssuedAccessToken(token=token, expires_in=self.ttl_seconds)
 
     def decode(self, token: str) -> AccessClaims:
-        """Verify signature, algorithm, type and every claim; InvalidToken otherwise."""
+        """Verify signature, algorithm, type and every claim; InvalidToken otherwise.
+
+        A token verified before is taken from memory until it expires: its signature and
+        claims cannot have changed, and the set of keys is fixed for this process's life.
+        Revocation is not decided here; the guard asks the database on every request.
+        """
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            usable_until, claims = remembered
+            if time.time() < usable_until:
+                return claims
+            del self._verified[token]
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (claims.expires_at.timestamp() + LEEWAY_SECONDS, claims)
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != ACCESS_TOKEN_TYPE:
