@@ -13,7 +13,7 @@ from tandem.api import health
 from tandem.api.auth.router import router as auth_router
 from tandem.api.errors import install_error_handlers
 from tandem.api.items.router import router as items_router
-from tandem.api.middleware import RequestContext
+from tandem.api.middleware import ConnectionLease, RequestContext
 from tandem.api.rate_limit import charge_rest_call
 from tandem.api.users.router import router as users_router
 from tandem.config import Settings, get_settings
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for router in (auth_router, users_router, items_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(charge_rest_call)])
     app.include_router(TandemGraphQLRouter(settings), prefix="/graphql")
+    app.add_middleware(ConnectionLease)  # innermost: CORS preflights borrow nothing
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -4,6 +4,13 @@
 ends, so a failed commit raises before any response is sent. `reader()` runs
 outside any transaction (asyncpg's autocommit), so a read costs its statements
 and no BEGIN/ROLLBACK round trips.
+
+Within a `Lease` (one per HTTP request), those blocks share one connection,
+borrowed on first use and returned when the request ends, instead of one pool
+round trip each: the guard's lookup and the use case's statements run on the
+same connection. A block that opens while another holds the lease's
+connection (nested, or concurrent like GraphQL's loaders) borrows from the
+pool as before, so no two operations ever share a connection at once.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar, Token
 
 import asyncpg
 
@@ -29,6 +37,46 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     No code here uses LISTEN, advisory locks, session SETs or temporary tables; the
     prepared statements a connection keeps are what makes the next request fast.
     """
+
+
+class Lease:
+    """One connection for a whole request, borrowed on first use; see the module's docstring."""
+
+    __slots__ = ("_pool", "_raw", "_reset", "busy")
+
+    def __init__(self) -> None:
+        self._pool: asyncpg.Pool | None = None
+        self._raw: asyncpg.Connection | None = None
+        self._reset: Token[Lease | None] | None = None
+        self.busy = False
+
+    @classmethod
+    def open(cls) -> Lease:
+        """Start a lease for the code that runs from here in this context (and tasks it starts)."""
+        lease = cls()
+        lease._reset = _LEASE.set(lease)
+        return lease
+
+    async def connection(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
+        """The lease's connection, if it is free and from `pool`; None means "use the pool"."""
+        if self.busy or (self._pool is not None and self._pool is not pool):
+            return None
+        if self._raw is None:
+            self._raw = await pool.acquire()
+            self._pool = pool
+        return self._raw
+
+    async def close(self) -> None:
+        """End the lease and give its connection back to the pool."""
+        if self._reset is not None:
+            _LEASE.reset(self._reset)
+            self._reset = None
+        raw, self._raw = self._raw, None
+        if raw is not None and self._pool is not None:
+            await self._pool.release(raw)
+
+
+_LEASE: ContextVar[Lease | None] = ContextVar("tandem_lease", default=None)
 
 
 class Database:
@@ -55,15 +103,29 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
-        pool = self._pool or await self.pool()
-        async with pool.acquire() as raw, raw.transaction():
+        async with self._borrow() as raw, raw.transaction():
             yield UnitOfWork(Connection(raw, self.observers))
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:
-        pool = self._pool or await self.pool()
-        async with pool.acquire() as raw:
+        async with self._borrow() as raw:
             yield UnitOfWork(Connection(raw, self.observers))
+
+    @asynccontextmanager
+    async def _borrow(self) -> AsyncIterator[asyncpg.Connection]:
+        """The request's leased connection when free, else one from the pool."""
+        pool = self._pool or await self.pool()
+        lease = _LEASE.get()
+        raw = None if lease is None else await lease.connection(pool)
+        if lease is None or raw is None:
+            async with pool.acquire() as pooled:
+                yield pooled
+            return
+        lease.busy = True
+        try:
+            yield raw
+        finally:
+            lease.busy = False
 
     async def is_ready(self) -> bool:
         """Reachable and migrated to the newest revision this code knows."""
