@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from tandem.graphql.items.mutations import ItemMutations
 from tandem.graphql.items.queries import ItemQueries
 from tandem.graphql.items.types import Item
-from tandem.graphql.limits import Limits, OperationLimits
+from tandem.graphql.limits import Limits
 from tandem.graphql.nodes import NodeQueries
+from tandem.graphql.operation import OperationGate, validation_rules
 from tandem.graphql.users.mutations import UserMutations
 from tandem.graphql.users.queries import UserQueries
 from tandem.graphql.users.types import User
-
-# Bounded, so a flood of distinct documents cannot grow memory without limit.
-DOCUMENT_CACHE_SIZE = 512
 
 
 @strawberry.type
@@ -53,21 +44,19 @@ def build_schema(
     max_tokens: int = 2000,
     max_batch: int = 10,
 ) -> strawberry.Schema:
-    """The schema; extensions are passed as factories, so no request shares an instance."""
-    extensions: list[Any] = [
-        partial(MaxTokensLimiter, max_token_count=max_tokens),  # before the parser cache
-        partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
-        partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
-        partial(OperationLimits, limits=limits or Limits()),
-    ]
-    if not development:
-        extensions.append(DisableIntrospection)
+    """The schema; its one extension is passed as a factory, so no request shares an instance."""
+    gate = partial(
+        OperationGate,
+        limits=limits or Limits(),
+        max_tokens=max_tokens,
+        rules=validation_rules(introspection=development),
+    )
     config = StrawberryConfig(
         disable_field_suggestions=not development,
         batching_config={"max_operations": max_batch},
     )
     return TandemSchema(
-        query=Query, mutation=Mutation, types=[Item, User], extensions=extensions, config=config
+        query=Query, mutation=Mutation, types=[Item, User], extensions=[gate], config=config
     )
 
 
