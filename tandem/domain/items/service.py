@@ -18,8 +18,9 @@ from tandem.domain.items.rules import check_query, clean_item_fields
 from tandem.domain.pages import Page, Slice, check_first, check_page
 from tandem.domain.principal import ITEMS_READ, ITEMS_WRITE, Principal, signed_in
 from tandem.persistence.database import Database
-from tandem.persistence.items.repository import SORT_KEYS, ItemFilters, ItemRecord
+from tandem.persistence.items.repository import SORT_KEYS, ItemFilters, ItemRecord, Keyset, Viewer
 from tandem.persistence.unit_of_work import UnitOfWork
+from tandem.persistence.users.repository import UserRecord
 
 STALE = "The item has changed since you read it (version {current}); read it again."
 
@@ -31,6 +32,17 @@ def _not_found(item_id: int) -> NotFound:
 def _filters(query: ItemQuery) -> ItemFilters:
     check_query(status=query.status, q=query.q, sort=query.sort, sort_keys=SORT_KEYS, tag=query.tag)
     return ItemFilters(owner_id=query.owner_id, status=query.status, tag=query.tag, q=query.q)
+
+
+def _keyset_request(
+    principal: Principal | None, query: ItemQuery, first: int, after: str | None, loc: str
+) -> tuple[Viewer, ItemFilters, Keyset | None]:
+    """Who reads, what they filter on and where they start: checked before any statement."""
+    caller = signed_in(principal, scope=ITEMS_READ)
+    filters = _filters(query)
+    check_first(first)
+    position = cursors.decode(after, query.sort, loc=loc) if after else None
+    return caller.viewer, filters, position
 
 
 def _check_owner(caller: Principal, item: ItemRecord) -> None:
@@ -49,6 +61,17 @@ class ItemService:
         if item is None:
             raise _not_found(item_id)
         return item
+
+    async def get_with_owner(
+        self, principal: Principal | None, item_id: int
+    ) -> tuple[ItemRecord, UserRecord]:
+        """`get`, and the item's owner from the same statement, for callers that show both."""
+        caller = signed_in(principal, scope=ITEMS_READ)
+        async with self._database.reader() as uow:
+            found = await uow.items.get_visible_with_owner(item_id, caller.viewer)
+        if found is None:
+            raise _not_found(item_id)
+        return found
 
     async def get_many(self, principal: Principal | None, item_ids: list[int]) -> list[ItemRecord]:
         """The visible items among `item_ids`, for batch loaders; unseen ones are left out."""
@@ -79,15 +102,26 @@ class ItemService:
         loc: str = "after",
     ) -> Slice[ItemRecord]:
         """Keyset pagination: up to `first` items after the cursor, stable under inserts."""
-        caller = signed_in(principal, scope=ITEMS_READ)
-        filters = _filters(query)
-        check_first(first)
-        position = cursors.decode(after, query.sort, loc=loc) if after else None
+        viewer, filters, position = _keyset_request(principal, query, first, after, loc)
         async with self._database.reader() as uow:
             rows = await uow.items.keyset_page(
-                caller.viewer, filters, sort=query.sort, position=position, limit=first + 1
+                viewer, filters, sort=query.sort, position=position, limit=first + 1
             )
         return Slice(rows[:first], _cursor_maker(query), len(rows) > first)
+
+    async def slice_with_owners(
+        self, principal: Principal | None, query: ItemQuery, *, first: int, after: str | None
+    ) -> tuple[Slice[ItemRecord], dict[int, UserRecord]]:
+        """`slice`, and the owners of its items (by id) from the same statement."""
+        viewer, filters, position = _keyset_request(principal, query, first, after, "after")
+        async with self._database.reader() as uow:
+            rows = await uow.items.keyset_page_with_owners(
+                viewer, filters, sort=query.sort, position=position, limit=first + 1
+            )
+        page = rows[:first]
+        owners = {owner.id: owner for _, owner in page}
+        items = [item for item, _ in page]
+        return Slice(items, _cursor_maker(query), len(rows) > first), owners
 
     async def slices_by_owner(
         self,

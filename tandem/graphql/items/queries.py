@@ -6,7 +6,8 @@ import strawberry
 
 from tandem.graphql.context import Info
 from tandem.graphql.items.inputs import ItemFilter, item_query
-from tandem.graphql.items.types import Item, ItemConnection, ItemOrder
+from tandem.graphql.items.types import Item, ItemConnection, ItemOrder, selects_owner
+from tandem.graphql.lookahead import selects
 from tandem.graphql.relay import database_id
 
 
@@ -14,8 +15,11 @@ from tandem.graphql.relay import database_id
 class ItemQueries:
     @strawberry.field(description="An item you may see; null with NOT_FOUND otherwise.")
     async def item(self, info: Info, id: strawberry.ID) -> Item | None:
-        services = info.context.services
-        return Item.of(await services.items.get(info.context.principal, database_id(id, "Item")))
+        services, principal = info.context.services, info.context.principal
+        item_id = database_id(id, "Item")
+        if selects(info.selected_fields, "item", "owner"):  # one statement for both
+            return Item.of(*await services.items.get_with_owner(principal, item_id))
+        return Item.of(await services.items.get(principal, item_id))
 
     @strawberry.field(
         description="Items you may see, newest first unless `orderBy` says otherwise."
@@ -32,11 +36,15 @@ class ItemQueries:
         services = info.context.services
         query = item_query(filter, order_by)
         info.context.connections_resolved += 1
-        page = await services.items.slice(
-            principal, query, first=20 if first is None else first, after=after
-        )
+        size = 20 if first is None else first
 
         async def count() -> int:
             return await services.items.count(principal, query)
 
-        return await ItemConnection.of(info, page, count)
+        if selects_owner(info):  # the page and its owners in one statement
+            page, owners = await services.items.slice_with_owners(
+                principal, query, first=size, after=after
+            )
+            return ItemConnection.of(page, count, owners=owners)
+        page = await services.items.slice(principal, query, first=size, after=after)
+        return ItemConnection.of(page, count)

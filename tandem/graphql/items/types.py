@@ -120,29 +120,23 @@ class ItemConnection:
         return await self.counter()
 
     @classmethod
-    async def of(
+    def of(
         cls,
-        info: Info,
         page: Slice[ItemRecord],
         counter: Callable[[], Awaitable[int]],
         *,
-        owner: UserRecord | None = None,
+        owners: dict[int, UserRecord] | None = None,
     ) -> ItemConnection:
-        """The connection; when the query selects owners, they are loaded for the page at once.
-
-        `owner`: every item's owner, when the caller knows it (a user's own items).
-        """
-        owners: dict[int, UserRecord] = {owner.id: owner} if owner is not None else {}
-        if page.items and not owners and _selects_owner(info):
-            owner_ids = sorted({item.owner_id for item in page.items})
-            loaded = await info.context.loaders.user.load_many(owner_ids)
-            owners = {user.id: user for user in loaded if user is not None}
-        nodes = [Item.of(item, owners.get(item.owner_id)) for item in page.items]
+        """The connection; `owners` by id, when they came with the page (else loaded per item)."""
+        found = owners or {}
+        nodes = [Item.of(item, found.get(item.owner_id)) for item in page.items]
         return cls(nodes=nodes, page=page, counter=counter)
 
 
-def _selects_owner(info: Info) -> bool:
+def selects_owner(info: Info) -> bool:
+    """Whether the connection this field returns selects its items' owners."""
     fields = info.selected_fields
-    return selects(fields, "items", "nodes", "owner") or selects(
-        fields, "items", "edges", "node", "owner"
+    name = fields[0].name if fields else ""
+    return selects(fields, name, "nodes", "owner") or selects(
+        fields, name, "edges", "node", "owner"
     )

@@ -34,6 +34,9 @@ from sqlalchemy import (
 
 from tandem.persistence.items.models import Item
 from tandem.persistence.sql import Connection, Query, as_params, compile_query, settable
+from tandem.persistence.users import repository as users
+from tandem.persistence.users.models import User
+from tandem.persistence.users.repository import UserRecord
 
 SortKey = Literal["created_at", "-created_at", "title", "-title", "price", "-price"]
 SORT_KEYS: tuple[SortKey, ...] = ("created_at", "-created_at", "title", "-title", "price", "-price")
@@ -97,6 +100,22 @@ COLUMNS = (
 
 def record(row: Any) -> ItemRecord:
     return ItemRecord(*row)
+
+
+_ITEM_WIDTH = len(COLUMNS)
+
+
+def with_owner(row: Any) -> tuple[ItemRecord, UserRecord]:
+    """A row of `COLUMNS` followed by the owner's columns (`owned`)."""
+    values = tuple(row)
+    return ItemRecord(*values[:_ITEM_WIDTH]), UserRecord(*values[_ITEM_WIDTH:])
+
+
+def selected(owners: bool) -> Statement:
+    """The item's columns; with `owners`, its owner's too, from the same statement (a join)."""
+    if not owners:
+        return select(*COLUMNS)
+    return select(*COLUMNS, *users.COLUMNS).join(User, User.id == Item.owner_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +220,8 @@ _LIMIT = bindparam("limit", type_=Integer)
 
 
 @lru_cache(maxsize=8)
-def _get_visible(is_admin: bool, for_update: bool) -> Query:
-    statement = filtered(select(*COLUMNS).where(Item.id == _ITEM_ID), is_admin, Shape())
+def _get_visible(is_admin: bool, for_update: bool, owners: bool = False) -> Query:
+    statement = filtered(selected(owners).where(Item.id == _ITEM_ID), is_admin, Shape())
     return compile_query(statement.with_for_update() if for_update else statement)
 
 
@@ -224,8 +243,10 @@ def _offset_page(is_admin: bool, shape: Shape, sort: SortKey) -> Query:
 
 
 @lru_cache(maxsize=512)
-def _keyset_page(is_admin: bool, shape: Shape, sort: SortKey, positioned: bool) -> Query:
-    statement = filtered(select(*COLUMNS), is_admin, shape).order_by(*order_clauses(sort))
+def _keyset_page(
+    is_admin: bool, shape: Shape, sort: SortKey, positioned: bool, owners: bool = False
+) -> Query:
+    statement = filtered(selected(owners), is_admin, shape).order_by(*order_clauses(sort))
     if positioned:
         statement = after(statement, sort)
     return compile_query(statement.limit(_LIMIT))
@@ -300,6 +321,14 @@ class ItemRepository:
         row = await self._connection.row(query, item_id=item_id, viewer_id=viewer.user_id)
         return None if row is None else record(row)
 
+    async def get_visible_with_owner(
+        self, item_id: int, viewer: Viewer
+    ) -> tuple[ItemRecord, UserRecord] | None:
+        """The item if the viewer may see it, with its owner, in one statement."""
+        query = _get_visible(viewer.is_admin, False, True)
+        row = await self._connection.row(query, item_id=item_id, viewer_id=viewer.user_id)
+        return None if row is None else with_owner(row)
+
     async def get_many_visible(self, item_ids: list[int], viewer: Viewer) -> list[ItemRecord]:
         query = _get_many_visible(viewer.is_admin)
         rows = await self._connection.rows(query, item_ids=item_ids, viewer_id=viewer.user_id)
@@ -331,6 +360,21 @@ class ItemRepository:
         query = _keyset_page(viewer.is_admin, shape, sort, position is not None)
         rows = await self._connection.rows(query, limit=limit, **params, **_position(position))
         return [record(row) for row in rows]
+
+    async def keyset_page_with_owners(
+        self,
+        viewer: Viewer,
+        filters: ItemFilters,
+        *,
+        sort: SortKey,
+        position: Keyset | None,
+        limit: int,
+    ) -> list[tuple[ItemRecord, UserRecord]]:
+        """`keyset_page`, each item with its owner, in one statement."""
+        shape, params = shape_and_params(viewer, filters)
+        query = _keyset_page(viewer.is_admin, shape, sort, position is not None, True)
+        rows = await self._connection.rows(query, limit=limit, **params, **_position(position))
+        return [with_owner(row) for row in rows]
 
     async def keyset_pages_by_owner(
         self,

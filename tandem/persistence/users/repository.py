@@ -32,7 +32,7 @@ class UserCredentials:
     is_active: bool
 
 
-_COLUMNS = (
+COLUMNS = (
     User.id,
     User.email,
     User.name,
@@ -48,11 +48,11 @@ _ADD = compile_query(
     insert(User)
     .values(settable(_TABLE, ["email", "name", "password_hash", "role"]))
     .on_conflict_do_nothing(index_elements=[func.lower(User.email)])
-    .returning(*_COLUMNS)
+    .returning(*COLUMNS)
 )
-_GET = compile_query(select(*_COLUMNS).where(User.id == _ID))
+_GET = compile_query(select(*COLUMNS).where(User.id == _ID))
 _GET_MANY = compile_query(
-    select(*_COLUMNS).where(User.id == any_(bindparam("user_ids", type_=ARRAY(BigInteger))))
+    select(*COLUMNS).where(User.id == any_(bindparam("user_ids", type_=ARRAY(BigInteger))))
 )
 _CREDENTIALS = compile_query(
     select(User.id, User.password_hash, User.is_active).where(
@@ -62,13 +62,13 @@ _CREDENTIALS = compile_query(
 _PASSWORD_HASH = compile_query(select(User.password_hash).where(User.id == _ID))
 _COUNT = compile_query(select(func.count()).select_from(User))
 _PAGE = compile_query(
-    select(*_COLUMNS)
+    select(*COLUMNS)
     .order_by(User.id)
     .offset(bindparam("offset", type_=BigInteger))
     .limit(bindparam("limit", type_=Integer))
 )
 _AFTER = compile_query(
-    select(*_COLUMNS)
+    select(*COLUMNS)
     .where(User.id > bindparam("after_id", type_=BigInteger))
     .order_by(User.id)
     .limit(bindparam("limit", type_=Integer))
@@ -90,11 +90,11 @@ def _update(names: tuple[str, ...]) -> Query:
         update(User)
         .where(User.id == _ID)
         .values({**settable(_TABLE, names), "updated_at": func.now()})
-        .returning(*_COLUMNS)
+        .returning(*COLUMNS)
     )
 
 
-def _record(row: Any) -> UserRecord:
+def record(row: Any) -> UserRecord:
     return UserRecord(*row)
 
 
@@ -108,15 +108,15 @@ class UserRepository:
         """Insert a user; None when the email (case-insensitively) is taken."""
         given = {"email": email, "name": name, "password_hash": password_hash, "role": role}
         row = await self._connection.row(_ADD, **as_params(given))
-        return None if row is None else _record(row)
+        return None if row is None else record(row)
 
     async def get(self, user_id: int) -> UserRecord | None:
         row = await self._connection.row(_GET, user_id=user_id)
-        return None if row is None else _record(row)
+        return None if row is None else record(row)
 
     async def get_many(self, user_ids: list[int]) -> list[UserRecord]:
         """The users with these ids, in no particular order (missing ids are skipped)."""
-        return [_record(row) for row in await self._connection.rows(_GET_MANY, user_ids=user_ids)]
+        return [record(row) for row in await self._connection.rows(_GET_MANY, user_ids=user_ids)]
 
     async def credentials(self, email: str) -> UserCredentials | None:
         row = await self._connection.row(_CREDENTIALS, email=email)
@@ -129,12 +129,12 @@ class UserRepository:
     async def page(self, *, offset: int, limit: int) -> tuple[list[UserRecord], int]:
         total = await self.count()
         rows = await self._connection.rows(_PAGE, offset=offset, limit=limit)
-        return [_record(row) for row in rows], total
+        return [record(row) for row in rows], total
 
     async def keyset(self, *, after_id: int | None, limit: int) -> list[UserRecord]:
         """Users in id order after `after_id`, for cursor pagination."""
         rows = await self._connection.rows(_AFTER, after_id=after_id or 0, limit=limit)
-        return [_record(row) for row in rows]
+        return [record(row) for row in rows]
 
     async def count(self) -> int:
         return int(await self._connection.value(_COUNT) or 0)
@@ -142,7 +142,7 @@ class UserRepository:
     async def update(self, user_id: int, values: dict[str, Any]) -> UserRecord | None:
         query = _update(tuple(sorted(values)))
         row = await self._connection.row(query, user_id=user_id, **as_params(values))
-        return None if row is None else _record(row)
+        return None if row is None else record(row)
 
     async def delete(self, user_id: int) -> bool:
         return await self._connection.row(_DELETE, user_id=user_id) is not None
