@@ -24,7 +24,7 @@ async def _resolve(info: Info, global_id: str) -> Node | None:
     loaders = info.context.loaders
     if type_name == "Item":
         item = await loaders.item.load(number)
-        return Item.of(item) if item is not None else None
+        return Item.loading_owner(info, item) if item is not None else None
     if type_name == "User":
         principal = info.context.principal
         if principal is not None and not may_look_up(principal, number):

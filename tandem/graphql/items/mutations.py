@@ -20,7 +20,8 @@ class ItemMutations:
     @strawberry.mutation(description="Create an item owned by you.")
     async def create_item(self, info: Info, input: CreateItemInput) -> Item:
         services = info.context.services
-        return Item.of(await services.items.create(info.context.principal, create_command(input)))
+        item = await services.items.create(info.context.principal, create_command(input))
+        return Item.loading_owner(info, item)
 
     @strawberry.mutation(
         description="Change an item you own; with `expectedVersion`, only if it is still current."
@@ -38,7 +39,7 @@ class ItemMutations:
             update_command(input),
             expected_version=expected_version,
         )
-        return Item.of(item)
+        return Item.loading_owner(info, item)
 
     @strawberry.mutation(description="Delete an item you own; answers its id.")
     async def delete_item(self, info: Info, id: strawberry.ID) -> strawberry.ID:

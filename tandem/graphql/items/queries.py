@@ -9,6 +9,7 @@ from tandem.graphql.items.inputs import ItemFilter, item_query
 from tandem.graphql.items.types import Item, ItemConnection, ItemOrder, selects_owner
 from tandem.graphql.lookahead import selects
 from tandem.graphql.relay import database_id
+from tandem.graphql.users.types import User
 
 
 @strawberry.type
@@ -18,8 +19,9 @@ class ItemQueries:
         services, principal = info.context.services, info.context.principal
         item_id = database_id(id, "Item")
         if selects(info.selected_fields, "item", "owner"):  # one statement for both
-            return Item.of(*await services.items.get_with_owner(principal, item_id))
-        return Item.of(await services.items.get(principal, item_id))
+            item, owner = await services.items.get_with_owner(principal, item_id)
+            return Item.of(item, User.of(owner))
+        return Item.loading_owner(info, await services.items.get(principal, item_id))
 
     @strawberry.field(
         description="Items you may see, newest first unless `orderBy` says otherwise."
@@ -45,6 +47,6 @@ class ItemQueries:
             page, owners = await services.items.slice_with_owners(
                 principal, query, first=size, after=after
             )
-            return ItemConnection.of(page, count, owners=owners)
+            return ItemConnection.of(info, page, count, owners=owners)
         page = await services.items.slice(principal, query, first=size, after=after)
-        return ItemConnection.of(page, count)
+        return ItemConnection.of(info, page, count)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -20,6 +20,7 @@ from tandem.persistence.items.repository import ItemRecord
 from tandem.persistence.users.repository import UserRecord
 
 if TYPE_CHECKING:
+    from tandem.graphql.loaders import Loaders
     from tandem.graphql.users.types import User
 
 
@@ -40,6 +41,32 @@ class ItemOrder(enum.Enum):
     PRICE_DESC = "-price"
 
 
+class OwnerLoad:
+    """An item's owner, loaded through the request's DataLoader only if the query awaits it.
+
+    graphql-core awaits whatever awaitable a field holds, so `Item.owner` can stay a
+    plain field (no resolver, no per-item wrapper) whether the owner came with the
+    item or must be loaded; one that is never awaited costs nothing.
+    """
+
+    __slots__ = ("_loaders", "_owner_id")
+
+    def __init__(self, loaders: Loaders, owner_id: int) -> None:
+        self._loaders = loaders
+        self._owner_id = owner_id
+
+    def __await__(self) -> Generator[Any, None, User]:
+        return self._load().__await__()
+
+    async def _load(self) -> User:
+        from tandem.graphql.users.types import User
+
+        owner = await self._loaders.user.load(self._owner_id)
+        if owner is None:
+            raise NotFound("The item's owner no longer exists.")
+        return User.of(owner)
+
+
 @strawberry.type
 class Item(Node):
     database_id: int
@@ -51,28 +78,10 @@ class Item(Node):
     created_at: datetime
     updated_at: datetime
     version: int
-    owner_id: strawberry.Private[int]
-    owner_record: strawberry.Private[UserRecord | None] = None
-
-    @strawberry.field
-    def owner(self, info: Info) -> Annotated[User, strawberry.lazy("tandem.graphql.users.types")]:
-        """Synchronous when the page preloaded its owners (no task per item); else a load."""
-        from tandem.graphql.users.types import User
-
-        if self.owner_record is not None:
-            return User.of(self.owner_record)
-        return self._load_owner(info)  # type: ignore[return-value]  # graphql-core awaits it
-
-    async def _load_owner(self, info: Info) -> User:
-        from tandem.graphql.users.types import User
-
-        owner = await info.context.loaders.user.load(self.owner_id)
-        if owner is None:
-            raise NotFound("The item's owner no longer exists.")
-        return User.of(owner)
+    owner: Annotated[User, strawberry.lazy("tandem.graphql.users.types")]
 
     @classmethod
-    def of(cls, item: ItemRecord, owner: UserRecord | None = None) -> Item:
+    def of(cls, item: ItemRecord, owner: User | OwnerLoad) -> Item:
         return cls(
             id=strawberry.ID(global_ids.encode("Item", item.id)),
             database_id=item.id,
@@ -84,9 +93,13 @@ class Item(Node):
             created_at=item.created_at,
             updated_at=item.updated_at,
             version=item.version,
-            owner_id=item.owner_id,
-            owner_record=owner,
+            owner=owner,  # type: ignore[arg-type]  # an OwnerLoad is awaited into a User
         )
+
+    @classmethod
+    def loading_owner(cls, info: Info, item: ItemRecord) -> Item:
+        """The item; its owner is loaded (batched with the request's other loads) if asked for."""
+        return cls.of(item, OwnerLoad(info.context.loaders, item.owner_id))
 
 
 @strawberry.type
@@ -122,21 +135,27 @@ class ItemConnection:
     @classmethod
     def of(
         cls,
+        info: Info,
         page: Slice[ItemRecord],
         counter: Callable[[], Awaitable[int]],
         *,
         owners: dict[int, UserRecord] | None = None,
     ) -> ItemConnection:
-        """The connection; `owners` by id, when they came with the page (else loaded per item)."""
-        found = owners or {}
-        nodes = [Item.of(item, found.get(item.owner_id)) for item in page.items]
+        """The connection; `owners` by id when they came with the page, else loaded if asked for."""
+        from tandem.graphql.users.types import User
+
+        users = {owner_id: User.of(record) for owner_id, record in (owners or {}).items()}
+        loaders = info.context.loaders
+        nodes = [
+            Item.of(item, users.get(item.owner_id) or OwnerLoad(loaders, item.owner_id))
+            for item in page.items
+        ]
         return cls(nodes=nodes, page=page, counter=counter)
 
 
 def selects_owner(info: Info) -> bool:
     """Whether the connection this field returns selects its items' owners."""
-    fields = info.selected_fields
-    name = fields[0].name if fields else ""
+    fields, name = info.selected_fields, info.field_name
     return selects(fields, name, "nodes", "owner") or selects(
         fields, name, "edges", "node", "owner"
     )

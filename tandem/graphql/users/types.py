@@ -51,7 +51,7 @@ class User(Node):
             check_first(
                 20 if first is None else first
             )  # another owner's items are never this user's
-            return ItemConnection.of(Slice([], str, has_more=False), _zero)
+            return ItemConnection.of(info, Slice([], str, has_more=False), _zero)
         loaders = info.context.loaders
         info.context.connections_resolved += 1
         page = await loaders.items_of_owner.load(
@@ -61,7 +61,7 @@ class User(Node):
         async def count() -> int:
             return await loaders.item_count_of_owner.load((self.database_id, query))
 
-        return ItemConnection.of(page, count, owners={self.database_id: self.record})
+        return ItemConnection.of(info, page, count, owners={self.database_id: self.record})
 
     def _private(self, info: Info) -> bool:
         principal = info.context.principal
