@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tandem.api import health
@@ -14,7 +14,6 @@ from tandem.api.auth.router import router as auth_router
 from tandem.api.errors import install_error_handlers
 from tandem.api.items.router import router as items_router
 from tandem.api.middleware import ConnectionLease, RequestContext
-from tandem.api.rate_limit import charge_rest_call
 from tandem.api.users.router import router as users_router
 from tandem.config import Settings, get_settings
 from tandem.domain.rate_limits import CounterStore, Quota
@@ -94,8 +93,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services
     install_error_handlers(app)
     app.include_router(health.router)
-    for router in (auth_router, users_router, items_router):
-        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(charge_rest_call)])
+    for router in (auth_router, users_router, items_router):  # each charges its calls
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(TandemGraphQLRouter(settings), prefix="/graphql")
     app.add_middleware(ConnectionLease)  # innermost: CORS preflights borrow nothing
     if settings.cors_origins:

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from tandem.domain.errors import InvalidToken
-from tandem.domain.principal import Principal, signed_in
+from tandem.domain.principal import Principal
 from tandem.domain.services import Services
 
 
@@ -50,14 +50,6 @@ current_principal = BearerGuard(
 )
 
 CurrentPrincipal = Annotated[Principal | None, Depends(current_principal)]
-
-
-async def require_signed_in(principal: CurrentPrincipal) -> None:
-    """Run before the body is read, so an anonymous caller hears 401 before anything else.
-
-    The rule is the domain's (`signed_in`); this only asks it first.
-    """
-    signed_in(principal)
 
 
 AppServices = Annotated[Services, Depends(app_services)]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from tandem.api.auth.schemas import OAuthErrorBody, TokenResponse
 from tandem.api.guard import AppServices, CurrentPrincipal
-from tandem.api.rate_limit import client_address
+from tandem.api.rate_limit import charge_rest_call, client_address
 from tandem.api.responses import json_response
 from tandem.api.schemas import Problem, problems
 from tandem.api.users.schemas import UserPrivate, UserRegister, private
@@ -72,7 +72,7 @@ class OAuthRoute(APIRoute):
         return handle_oauth
 
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(charge_rest_call)])
 oauth = APIRouter(route_class=OAuthRoute)
 
 

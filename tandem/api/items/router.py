@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tandem.api.guard import AppServices, CurrentPrincipal, require_signed_in
+from tandem.api.guard import AppServices, CurrentPrincipal
 from tandem.api.items.schemas import (
     ItemCreate,
     ItemOut,
@@ -18,6 +18,7 @@ from tandem.api.items.schemas import (
     item_out,
     version_in,
 )
+from tandem.api.rate_limit import charge_signed_in_call
 from tandem.api.responses import conditional, json_response
 from tandem.api.schemas import MAX_PAGE, PageOut, problems
 from tandem.domain.errors import PreconditionFailed
@@ -28,7 +29,7 @@ from tandem.domain.principal import Principal
 from tandem.domain.services import Services
 from tandem.persistence.items.repository import SortKey
 
-router = APIRouter(prefix="/items", tags=["items"], dependencies=[Depends(require_signed_in)])
+router = APIRouter(prefix="/items", tags=["items"], dependencies=[Depends(charge_signed_in_call)])
 ItemId = Path(ge=1, le=2**63 - 1)
 IfMatch = Annotated[str | None, Header(description="An ETag from a read: 412 when stale")]
 IfNoneMatch = Annotated[str | None, Header(description="An ETag: 304 when still current")]

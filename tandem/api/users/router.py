@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
-from tandem.api.guard import AppServices, CurrentPrincipal, require_signed_in
+from tandem.api.guard import AppServices, CurrentPrincipal
+from tandem.api.rate_limit import charge_signed_in_call
 from tandem.api.responses import json_response
 from tandem.api.schemas import MAX_PAGE, PageOut, problems
 from tandem.api.users.schemas import (
@@ -21,7 +22,7 @@ from tandem.api.users.schemas import (
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.users.commands import UpdateMe, UpdateUser
 
-router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(require_signed_in)])
+router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(charge_signed_in_call)])
 UserId = Path(ge=1, le=2**63 - 1)
 
 
