@@ -8,6 +8,8 @@ import strawberry
 
 from tandem.domain import global_ids
 from tandem.domain.errors import NotFound
+from tandem.domain.principal import signed_in
+from tandem.graphql.context import Info
 
 
 @strawberry.interface(description="An object with a global ID, equal to its REST `node_id`.")
@@ -33,8 +35,12 @@ class PageInfo:
         )
 
 
-def database_id(global_id: str, type_name: str) -> int:
-    """The database id behind a global ID of `type_name`; NOT_FOUND for any other."""
+def database_id(info: Info, global_id: str, type_name: str) -> int:
+    """The database id behind a global ID of `type_name`; NOT_FOUND for any other.
+
+    An anonymous caller hears UNAUTHENTICATED first, whatever the id, as on REST.
+    """
+    signed_in(info.context.principal)
     number = global_ids.decode_as(global_id, type_name)
     if number is None:
         raise NotFound(f"No {type_name} with id {global_id!r}.")

@@ -237,6 +237,21 @@ async def test_anonymous_callers_may_introspect_but_not_read_data(client, servic
         assert codes(await gql(client, query)) == ["UNAUTHENTICATED"], query
 
 
+@pytest.mark.parametrize(
+    "operation",
+    [
+        '{ item(id: "bogus") { id } }',
+        '{ user(id: "bogus") { id } }',
+        'mutation { deleteItem(id: "bogus") }',
+        'mutation { updateItem(id: "SXRlbTox", input: {title: "x"}) { id } }',
+    ],
+)
+async def test_anonymous_callers_hear_unauthenticated_before_anything_about_an_id(
+    client, operation
+):
+    assert codes(await gql(client, operation)) == ["UNAUTHENTICATED"]
+
+
 @pytest.mark.parametrize("header", ["Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer "])
 async def test_a_bad_token_is_401_on_graphql_too(client, header):
     response = await client.post(

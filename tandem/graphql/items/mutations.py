@@ -35,7 +35,7 @@ class ItemMutations:
     ) -> Item:
         item = await info.context.services.items.update(
             info.context.principal,
-            database_id(id, "Item"),
+            database_id(info, id, "Item"),
             update_command(input),
             expected_version=expected_version,
         )
@@ -43,5 +43,7 @@ class ItemMutations:
 
     @strawberry.mutation(description="Delete an item you own; answers its id.")
     async def delete_item(self, info: Info, id: strawberry.ID) -> strawberry.ID:
-        await info.context.services.items.delete(info.context.principal, database_id(id, "Item"))
+        await info.context.services.items.delete(
+            info.context.principal, database_id(info, id, "Item")
+        )
         return id

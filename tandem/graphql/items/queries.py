@@ -17,7 +17,7 @@ class ItemQueries:
     @strawberry.field(description="An item you may see; null with NOT_FOUND otherwise.")
     async def item(self, info: Info, id: strawberry.ID) -> Item | None:
         services, principal = info.context.services, info.context.principal
-        item_id = database_id(id, "Item")
+        item_id = database_id(info, id, "Item")
         if selects(info.selected_fields, "item", "owner"):  # one statement for both
             item, owner = await services.items.get_with_owner(principal, item_id)
             return Item.of(item, User.of(owner))

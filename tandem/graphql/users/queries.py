@@ -19,7 +19,7 @@ class UserQueries:
     @strawberry.field(description="A user by global ID; null with NOT_FOUND when there is none.")
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
         view = await info.context.services.users.get(
-            info.context.principal, database_id(id, "User")
+            info.context.principal, database_id(info, id, "User")
         )
         return User.of(view.user)
 
