@@ -29,6 +29,7 @@ DESCRIPTION = """\
 Tandem's REST face, for partners. Every error is `application/problem+json`
 (RFC 9457) with a stable `code`; every response carries `X-Request-ID`.
 Authenticate with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`.
+The GraphQL face, `/graphql`, is described by its own schema, not here.
 """
 
 

@@ -42,7 +42,9 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             context_getter=get_context,
             graphql_ide="graphiql" if development else None,
             allow_queries_via_get=True,
-            tags=["graphql"],
+            # The GraphQL face is described by its own schema (schema.graphql, introspection);
+            # OpenAPI would describe it wrongly, as one opaque JSON operation.
+            include_in_schema=False,
         )
         self.mask_unexpected = not development
         self.hide_suggestions = not development
