@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     graphql_max_root_fields: int = Field(default=20, ge=1)
     graphql_max_nodes: int = Field(default=50_000, ge=1)
     graphql_max_batch: int = Field(default=10, ge=1, le=100)
+    # A manifest {"<sha256>": "<document>"} a client may name by hash (tandem/graphql/trusted.py);
+    # with GRAPHQL_TRUSTED_ONLY, the only documents this server runs.
+    graphql_trusted_documents: Path | None = None
+    graphql_trusted_only: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -108,6 +112,12 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip().startswith("["):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _allow_list_needs_a_manifest(self) -> Settings:
+        if self.graphql_trusted_only and self.graphql_trusted_documents is None:
+            raise ValueError("GRAPHQL_TRUSTED_ONLY needs GRAPHQL_TRUSTED_DOCUMENTS (a manifest)")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

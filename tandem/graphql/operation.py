@@ -7,7 +7,9 @@ introspection off, limits and cost) is measured in docs/performance.md. In order
 
 1. `on_operation`: caps the tokens the parser will read, turns introspection
    off in production, and charges one point before anything is parsed, so
-   refused documents are not free and a spent budget is refused before any work.
+   refused documents are not free and a spent budget is refused before any work;
+   then takes a trusted document named by its hash, or refuses an untrusted one
+   in allow-list mode (tandem/graphql/trusted.py).
 2. `on_parse` and `on_validate`: parse and validate through bounded caches,
    so a hot document is parsed and validated once.
 3. `on_execute`: refuses an operation over the limits (tandem/graphql/limits.py)
@@ -36,6 +38,7 @@ from tandem.domain.rate_limits import (
     subject_of,
 )
 from tandem.graphql.limits import Analysis, Limits, analyse, violations
+from tandem.graphql.trusted import TrustedDocuments
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 ADMISSION_COST = 1
@@ -50,11 +53,17 @@ class OperationGate(SchemaExtension):
     """Caps, caches, limits and prices one operation; see the module's docstring."""
 
     def __init__(
-        self, *, limits: Limits, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]
+        self,
+        *,
+        limits: Limits,
+        max_tokens: int,
+        rules: tuple[type[ASTValidationRule], ...],
+        trusted: TrustedDocuments,
     ) -> None:
         self.limits = limits
         self.max_tokens = max_tokens
         self.rules = rules
+        self.trusted = trusted
         self.requested: int | None = None
         self.paid = 0
         self.mutation = False
@@ -65,6 +74,7 @@ class OperationGate(SchemaExtension):
         context.parse_options["max_tokens"] = self.max_tokens
         context.validation_rules = self.rules
         await self._spend(ADMISSION_COST)  # RATE_LIMITED here stops the operation unparsed
+        context.query = self.trusted.resolve(context.query, context.operation_extensions)
         yield
 
     def on_parse(self) -> Iterator[None]:

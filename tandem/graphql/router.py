@@ -18,6 +18,7 @@ from tandem.graphql.context import Context, get_context
 from tandem.graphql.errors import with_code
 from tandem.graphql.limits import Limits
 from tandem.graphql.schema import build_schema
+from tandem.graphql.trusted import TrustedDocuments
 
 # Strawberry refuses some requests before any operation runs, in plain text; we answer in
 # GraphQL's own shape, with a code.
@@ -38,6 +39,9 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
                 ),
                 max_tokens=settings.graphql_max_tokens,
                 max_batch=settings.graphql_max_batch,
+                trusted=TrustedDocuments.load(
+                    settings.graphql_trusted_documents, only=settings.graphql_trusted_only
+                ),
             ),
             context_getter=get_context,
             graphql_ide="graphiql" if development else None,

@@ -15,6 +15,7 @@ from tandem.graphql.items.types import Item
 from tandem.graphql.limits import Limits
 from tandem.graphql.nodes import NodeQueries
 from tandem.graphql.operation import OperationGate, validation_rules
+from tandem.graphql.trusted import TrustedDocuments
 from tandem.graphql.users.mutations import UserMutations
 from tandem.graphql.users.queries import UserQueries
 from tandem.graphql.users.types import User
@@ -43,6 +44,7 @@ def build_schema(
     limits: Limits | None = None,
     max_tokens: int = 2000,
     max_batch: int = 10,
+    trusted: TrustedDocuments | None = None,
 ) -> strawberry.Schema:
     """The schema; its one extension is passed as a factory, so no request shares an instance."""
     gate = partial(
@@ -50,6 +52,7 @@ def build_schema(
         limits=limits or Limits(),
         max_tokens=max_tokens,
         rules=validation_rules(introspection=development),
+        trusted=trusted or TrustedDocuments(),
     )
     config = StrawberryConfig(
         disable_field_suggestions=not development,
