@@ -32,6 +32,13 @@ Authenticate with `POST /api/v1/auth/token` and send `Authorization: Bearer <tok
 The GraphQL face, `/graphql`, is described by its own schema, not here.
 """
 
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "Accounts and tokens: OAuth 2.0 password and refresh grants."},
+    {"name": "users", "description": "You, and for administrators, everyone."},
+    {"name": "items", "description": "Items: every published one, and your own drafts."},
+    {"name": "health", "description": "Liveness and readiness, for orchestrators."},
+]
+
 
 def counters_for(settings: Settings) -> CounterStore:
     """Redis when REDIS_URL is set (shared by every process), else this process's memory."""
@@ -101,14 +108,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        openapi_tags=OPENAPI_TAGS,  # the reading order, whatever order routing wants
     )
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
-    app.include_router(health.router)
-    for router in (auth_router, users_router, items_router):  # each charges its calls
-        app.include_router(router, prefix=API_PREFIX)
+    # Routing tries routes in order, and each miss costs: the busiest faces come first
+    # (measured in docs/performance.md). Each REST router charges its own calls.
     app.include_router(TandemGraphQLRouter(settings), prefix="/graphql")
+    for router in (items_router, users_router, auth_router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
     app.add_middleware(ConnectionLease)  # innermost: CORS preflights borrow nothing
     if settings.cors_origins:
         app.add_middleware(
