@@ -57,14 +57,26 @@ class Lease:
         lease._reset = _LEASE.set(lease)
         return lease
 
-    async def connection(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
-        """The lease's connection, if it is free and from `pool`; None means "use the pool"."""
+    async def take(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
+        """The lease's connection, now busy, if free and from `pool`; else None (use the pool).
+
+        It is marked busy before the first acquire is awaited, so two blocks that start
+        together can never both take it (nor both acquire one for it).
+        """
         if self.busy or (self._pool is not None and self._pool is not pool):
             return None
+        self.busy = True
         if self._raw is None:
-            self._raw = await pool.acquire()
+            try:
+                self._raw = await pool.acquire()
+            except BaseException:
+                self.busy = False
+                raise
             self._pool = pool
         return self._raw
+
+    def give_back(self) -> None:
+        self.busy = False
 
     async def close(self) -> None:
         """End the lease and give its connection back to the pool."""
@@ -116,16 +128,15 @@ class Database:
         """The request's leased connection when free, else one from the pool."""
         pool = self._pool or await self.pool()
         lease = _LEASE.get()
-        raw = None if lease is None else await lease.connection(pool)
+        raw = None if lease is None else await lease.take(pool)
         if lease is None or raw is None:
             async with pool.acquire() as pooled:
                 yield pooled
             return
-        lease.busy = True
         try:
             yield raw
         finally:
-            lease.busy = False
+            lease.give_back()
 
     async def is_ready(self) -> bool:
         """Reachable and migrated to the newest revision this code knows."""

@@ -63,6 +63,36 @@ async def test_overlapping_blocks_in_a_lease_never_share_a_connection(services):
     assert len(set(concurrent)) == 5
 
 
+class SlowPool:
+    """A pool whose acquire always waits, as asyncpg's does when it must open a connection."""
+
+    def __init__(self) -> None:
+        self.acquired: list[object] = []
+        self.released: list[object] = []
+
+    async def acquire(self) -> object:
+        await asyncio.sleep(0.01)
+        connection = object()
+        self.acquired.append(connection)
+        return connection
+
+    async def release(self, connection: object) -> None:
+        self.released.append(connection)
+
+
+async def test_blocks_that_start_together_take_the_lease_once():
+    pool = SlowPool()
+    lease = Lease.open()
+    try:
+        taken = await asyncio.gather(*(lease.take(pool) for _ in range(5)))  # type: ignore[arg-type]
+    finally:
+        await lease.close()
+    # One block got the lease's connection; the others were told to use the pool.
+    assert [connection is not None for connection in taken].count(True) == 1
+    assert len(pool.acquired) == 1
+    assert pool.released == pool.acquired
+
+
 async def test_a_closed_lease_gives_its_connection_back(services):
     pool = await services.database.pool()
     idle_before = pool.get_idle_size()

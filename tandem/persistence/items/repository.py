@@ -106,9 +106,8 @@ _ITEM_WIDTH = len(COLUMNS)
 
 
 def with_owner(row: Any) -> tuple[ItemRecord, UserRecord]:
-    """A row of `COLUMNS` followed by the owner's columns (`owned`)."""
-    values = tuple(row)
-    return ItemRecord(*values[:_ITEM_WIDTH]), UserRecord(*values[_ITEM_WIDTH:])
+    """A row of `selected(owners=True)`: the item's `COLUMNS`, then its owner's."""
+    return ItemRecord(*row[:_ITEM_WIDTH]), UserRecord(*row[_ITEM_WIDTH:])
 
 
 def selected(owners: bool) -> Statement:
