@@ -18,7 +18,7 @@ class ItemQueries:
     async def item(self, info: Info, id: strawberry.ID) -> Item | None:
         services, principal = info.context.services, info.context.principal
         item_id = database_id(info, id, "Item")
-        if selects(info.selected_fields, "item", "owner"):  # one statement for both
+        if selects(info.selected_fields, info.field_name, "owner"):  # one statement for both
             item, owner = await services.items.get_with_owner(principal, item_id)
             return Item.of(item, User.of(owner))
         return Item.loading_owner(info, await services.items.get(principal, item_id))
