@@ -2,8 +2,8 @@
 
 `RequestContext` names each request (X-Request-ID), caps bodies, and turns a
 crash into one logged line and a problem+json 500 that leaks nothing.
-`ConnectionLease` gives each request one database connection at most, for
-whatever in it runs one step at a time (persistence.database.Lease).
+`ConnectionLease` lets a request's consecutive database steps share one
+pooled connection (persistence.database.Lease).
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ class BodyTooLarge(Exception):
 
 
 class ConnectionLease:
-    """Borrow at most one pooled connection per request, on first use; return it at the end.
+    """Open a lease for the request's task; close it (the connection goes back) at the end.
 
-    The guard's lookup and the use case's statements then share it, instead of each
-    paying the pool's acquire and release.
+    The guard's lookup and the use case's statements then share a connection,
+    instead of each paying the pool's acquire and release.
     """
 
     def __init__(self, app: ASGIApp) -> None:

@@ -5,20 +5,22 @@ ends, so a failed commit raises before any response is sent. `reader()` runs
 outside any transaction (asyncpg's autocommit), so a read costs its statements
 and no BEGIN/ROLLBACK round trips.
 
-Within a `Lease` (one per HTTP request), those blocks share one connection,
-borrowed on first use and returned when the request ends, instead of one pool
-round trip each: the guard's lookup and the use case's statements run on the
-same connection. A block that opens while another holds the lease's
-connection (nested, or concurrent like GraphQL's loaders) borrows from the
-pool as before, so no two operations ever share a connection at once.
+Within a `Lease` (one per HTTP request), consecutive blocks share one
+connection instead of paying the pool's acquire and release each: the guard's
+lookup and the use case's statements run on the same connection. A block that
+opens while another holds it (nested, or from another task, like GraphQL's
+loaders) borrows from the pool as before, so no two operations ever share a
+connection at once; and a connection is never held while the request waits on
+anything between blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from contextvars import ContextVar, Token
+from typing import Any
 
 import asyncpg
 
@@ -40,30 +42,44 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 class Lease:
-    """One connection for a whole request, borrowed on first use; see the module's docstring."""
+    """A request's connection, handed from one block to the next; see the module's docstring.
 
-    __slots__ = ("_pool", "_raw", "_reset", "busy")
+    Three rules keep it safe:
+    - only the task that opened the lease uses it (tasks it starts, such as
+      DataLoader batches or the operations of a GraphQL batch, borrow from the
+      pool, and may outlive the request without holding its connection);
+    - between blocks the connection is parked only until the task waits on
+      anything (a request body, a password hash, another service): then it goes
+      back to the pool, so a slow client or a slow step never holds one idle;
+    - a closed lease lends nothing.
+    """
+
+    __slots__ = ("_closed", "_pool", "_raw", "_reset", "_task", "busy")
 
     def __init__(self) -> None:
+        self._task = asyncio.current_task()
         self._pool: asyncpg.Pool | None = None
         self._raw: asyncpg.Connection | None = None
         self._reset: Token[Lease | None] | None = None
+        self._closed = False
         self.busy = False
 
     @classmethod
     def open(cls) -> Lease:
-        """Start a lease for the code that runs from here in this context (and tasks it starts)."""
+        """Start a lease for the code that runs from here in this task."""
         lease = cls()
         lease._reset = _LEASE.set(lease)
         return lease
 
     async def take(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
-        """The lease's connection, now busy, if free and from `pool`; else None (use the pool).
+        """The parked or a new connection, now busy; None means "borrow from the pool".
 
-        It is marked busy before the first acquire is awaited, so two blocks that start
-        together can never both take it (nor both acquire one for it).
+        It is marked busy before an acquire is awaited, so two blocks can never both
+        take it, nor both acquire a connection for it.
         """
-        if self.busy or (self._pool is not None and self._pool is not pool):
+        if self._closed or self.busy or asyncio.current_task() is not self._task:
+            return None
+        if self._raw is not None and self._pool is not pool:
             return None
         self.busy = True
         if self._raw is None:
@@ -76,16 +92,38 @@ class Lease:
         return self._raw
 
     def give_back(self) -> None:
+        """Park the connection for the next block, unless the task waits first."""
         self.busy = False
+        asyncio.get_running_loop().call_soon(self._unpark)
+
+    def _unpark(self) -> None:
+        """Runs once the task has yielded to the event loop: an idle connection goes back."""
+        if self.busy or self._raw is None or self._pool is None:
+            return
+        raw, self._raw = self._raw, None
+        _releasing(self._pool.release(raw))
 
     async def close(self) -> None:
-        """End the lease and give its connection back to the pool."""
+        """End the lease: it lends nothing more, and its connection goes back to the pool."""
+        self._closed = True
         if self._reset is not None:
             _LEASE.reset(self._reset)
             self._reset = None
+        if self.busy:  # a block still holds it: its give_back hands it to `_unpark`
+            return
         raw, self._raw = self._raw, None
         if raw is not None and self._pool is not None:
             await self._pool.release(raw)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _releasing(release: Coroutine[Any, Any, None]) -> None:
+    """Run a pool release from a callback, holding the task until it is done."""
+    task = asyncio.ensure_future(release)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 _LEASE: ContextVar[Lease | None] = ContextVar("tandem_lease", default=None)

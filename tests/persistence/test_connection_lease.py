@@ -80,17 +80,44 @@ class SlowPool:
         self.released.append(connection)
 
 
-async def test_blocks_that_start_together_take_the_lease_once():
+async def test_only_the_task_that_opened_the_lease_takes_it():
     pool = SlowPool()
     lease = Lease.open()
     try:
-        taken = await asyncio.gather(*(lease.take(pool) for _ in range(5)))  # type: ignore[arg-type]
+        # Other tasks (DataLoader batches, a batch's operations) may outlive the request.
+        from_other_tasks = await asyncio.gather(*(lease.take(pool) for _ in range(5)))  # type: ignore[arg-type]
+        own = await lease.take(pool)  # type: ignore[arg-type]
+        lease.give_back()
     finally:
         await lease.close()
-    # One block got the lease's connection; the others were told to use the pool.
-    assert [connection is not None for connection in taken].count(True) == 1
-    assert len(pool.acquired) == 1
-    assert pool.released == pool.acquired
+    assert from_other_tasks == [None] * 5
+    assert own is not None
+    assert pool.acquired == [own]
+    assert pool.released == [own]
+
+
+async def test_a_closed_lease_lends_nothing():
+    pool = SlowPool()
+    lease = Lease.open()
+    await lease.close()
+    assert await lease.take(pool) is None  # type: ignore[arg-type]
+    assert pool.acquired == []
+
+
+async def test_a_connection_goes_back_as_soon_as_the_request_waits(services):
+    pool = await services.database.pool()
+    lease = Lease.open()
+    try:
+        with counting_acquires(pool) as acquires:
+            await backend_pid(services)
+            idle_while_parked = pool.get_idle_size()
+            await asyncio.sleep(0.01)  # the request waits: on a body, a hash, another service
+            idle_while_waiting = pool.get_idle_size()
+            await backend_pid(services)
+    finally:
+        await lease.close()
+    assert idle_while_waiting == idle_while_parked + 1
+    assert len(acquires) == 2
 
 
 async def test_a_closed_lease_gives_its_connection_back(services):
@@ -127,3 +154,70 @@ async def test_a_failed_write_in_a_lease_leaves_the_connection_usable(services, 
     again = await client.get(f"/api/v1/items/{item['id']}", headers=account.headers)
     assert again.status_code == 200
     assert again.json()["title"] == item["title"]
+
+
+async def all_back(pool: Any) -> bool:
+    """Whether every connection the pool opened is idle again, once stray tasks are done."""
+    for _ in range(50):
+        if pool.get_idle_size() == pool.get_size():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_a_graphql_batch_that_fails_leaves_no_connection_behind(services, client):
+    account = await make_account(services, client)
+    await make_item(client, account)
+    pool = await services.database.pool()
+    # One operation fails at once; the other's loader batches run on in their own tasks.
+    batch = [{"query": "{ me { name items(first: 2) { nodes { id } } } }"}, {"query": None}]
+    for _ in range(3):
+        response = await client.post("/graphql", json=batch, headers=account.headers)
+        assert response.status_code == 400
+    assert await all_back(pool)
+    again = await client.post(
+        "/graphql", json={"query": "{ me { name } }"}, headers=account.headers
+    )
+    assert again.json()["data"]["me"]["name"] == account.user.name
+
+
+async def test_a_slow_request_body_holds_no_connection(services, client, app):
+    account = await make_account(services, client)
+    pool = await services.database.pool()
+    arrived = asyncio.Event()
+    body = b'{"query": "{ me { name } }"}'
+
+    async def receive() -> dict[str, Any]:
+        await arrived.wait()  # the client sends its headers, then stalls
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", f"Bearer {account.access_token}".encode()),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+    }
+    request = asyncio.create_task(app(scope, receive, send))
+    await asyncio.sleep(0.1)  # the guard has looked the caller up; the body has not come
+    assert pool.get_idle_size() == pool.get_size()
+    arrived.set()
+    await request
+    assert sent[0]["status"] == 200
