@@ -19,8 +19,7 @@ def services_of(request: Request) -> Services:
 
 async def app_services(request: Request) -> Services:
     """The dependency form of `services_of`: `async`, so FastAPI never sends it to a thread."""
-    services: Services = request.app.state.services
-    return services
+    return services_of(request)
 
 
 class BearerGuard(HTTPBearer):

@@ -31,7 +31,6 @@ from tandem.domain.pages import MAX_PAGE_SIZE
 
 DEFAULT_FIRST = 20
 CONNECTIONS = frozenset({"items", "users"})  # fields paged by `first`
-TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 
 @dataclass(frozen=True, slots=True)
