@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tandem.domain import global_ids
-from tests.conftest import TABLES
+from tests.conftest import empty_tables
 from tests.factories import make_account, make_item
 from tests.graphql.helpers import codes, gql
 
@@ -313,5 +313,4 @@ async def test_rest_and_graphql_agree(case: Case, client, services):
 
 
 async def _reset(services) -> None:
-    async with services.database.transaction() as uow:
-        await uow.connection.raw.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    await empty_tables(services)
