@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check tandem tests
 	$(BIN)/ruff format --check tandem tests
 	$(BIN)/mypy tandem
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format tandem tests

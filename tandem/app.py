@@ -10,18 +10,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from tandem.api import health
 from tandem.api.auth.router import router as auth_router
-from tandem.api.errors import install_error_handlers
 from tandem.api.items.router import router as items_router
-from tandem.api.middleware import ConnectionLease, RequestContext
 from tandem.api.users.router import router as users_router
 from tandem.config import Settings, get_settings
 from tandem.domain.rate_limits import CounterStore, Quota
 from tandem.domain.services import AuthPolicy, Services, build_services
 from tandem.graphql.router import TandemGraphQLRouter
+from tandem.http import health
+from tandem.http.errors import install_error_handlers
+from tandem.http.middleware import RequestContext
 from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
+from tandem.persistence.lease import LeasePerRequest
 
 API_PREFIX = "/api/v1"
 QUOTA_HEADERS = list(Quota(limit=0, used=0, reset_at=0).headers())
@@ -119,7 +120,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for router in (items_router, users_router, auth_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
-    app.add_middleware(ConnectionLease)  # innermost: CORS preflights borrow nothing
+    if settings.db_connection_lease:
+        app.add_middleware(LeasePerRequest)  # innermost: CORS preflights borrow nothing
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Consecutive database steps of a request share one connection (persistence.lease).
+    db_connection_lease: bool = True
     password_hash_time_cost: int = Field(default=3, ge=1, le=10)
     password_hash_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 

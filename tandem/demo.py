@@ -7,17 +7,18 @@ from decimal import Decimal
 
 from tandem.domain.errors import Conflict
 from tandem.domain.items.commands import CreateItem
-from tandem.domain.principal import LOGIN_SCOPES, Principal, Role
+from tandem.domain.principal import LOGIN_SCOPES, Principal
 from tandem.domain.services import Services
 from tandem.domain.users.commands import RegisterUser
+from tandem.domain.users.records import Role
 
 # Seeding acts as each user from the command line, not through any token.
 COMMAND_LINE = uuid.UUID(int=0)
 
 USERS: list[tuple[str, str, Role]] = [
-    ("ada@example.com", "Ada Lovelace", "admin"),
-    ("grace@example.com", "Grace Hopper", "member"),
-    ("alan@example.com", "Alan Turing", "member"),
+    ("ada@example.com", "Ada Lovelace", Role.ADMIN),
+    ("grace@example.com", "Grace Hopper", Role.MEMBER),
+    ("alan@example.com", "Alan Turing", Role.MEMBER),
 ]
 
 ITEMS: dict[str, list[tuple[str, str, str | None, list[str], str]]] = {

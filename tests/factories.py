@@ -10,7 +10,7 @@ import httpx
 
 from tandem.domain.services import Services
 from tandem.domain.users.commands import RegisterUser
-from tandem.persistence.users.repository import UserRecord
+from tandem.domain.users.records import UserRecord
 
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)

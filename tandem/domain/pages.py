@@ -12,6 +12,7 @@ from tandem.domain.errors import ValidationFailed
 
 T = TypeVar("T")
 
+DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_OFFSET = 2**63 - 1  # PostgreSQL's OFFSET is a bigint: a page past it is refused, not a crash
 

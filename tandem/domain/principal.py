@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
 
 from tandem.domain.errors import Forbidden, Unauthenticated
-from tandem.persistence.items.repository import Viewer
-
-Role = Literal["admin", "member"]
+from tandem.domain.users.records import Role
 
 ITEMS_READ = "items:read"
 ITEMS_WRITE = "items:write"
@@ -18,6 +15,14 @@ USERS_WRITE = "users:write"
 # A password login may do everything its user may; partner clients get a subset.
 LOGIN_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ, USERS_WRITE})
 PARTNER_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ})
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is reading: enough to build the visibility predicate, nothing more."""
+
+    user_id: int
+    is_admin: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +35,7 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def viewer(self) -> Viewer:

@@ -10,13 +10,13 @@ from tandem.domain.auth.throttle import LoginThrottle
 from tandem.domain.auth.tokens import AccessTokenCodec
 from tandem.domain.items.service import ItemService
 from tandem.domain.rate_limits import CounterStore, RateLimiter
+from tandem.domain.store import Store
 from tandem.domain.users.service import UserService
-from tandem.persistence.database import Database
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    database: Database
+    database: Store
     auth: AuthService
     users: UserService
     items: ItemService
@@ -39,7 +39,7 @@ class AuthPolicy:
 
 def build_services(
     *,
-    database: Database,
+    database: Store,
     counters: CounterStore,
     auth: AuthPolicy,
     rate: tuple[int, int] | None,

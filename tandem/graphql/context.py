@@ -8,10 +8,10 @@ from fastapi import Request
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
-from tandem.api.guard import CurrentPrincipal, services_of
 from tandem.domain.principal import Principal
 from tandem.domain.services import Services
 from tandem.graphql.loaders import Loaders
+from tandem.http.guard import CurrentPrincipal, services_of
 
 
 class Context(BaseContext):

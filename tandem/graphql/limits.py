@@ -27,9 +27,9 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-from tandem.domain.pages import MAX_PAGE_SIZE
+from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
-DEFAULT_FIRST = 20
+DEFAULT_FIRST = DEFAULT_PAGE_SIZE
 CONNECTIONS = frozenset({"items", "users"})  # fields paged by `first`
 
 

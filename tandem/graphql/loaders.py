@@ -15,11 +15,11 @@ from typing import TypeVar
 from aiodataloader import DataLoader
 
 from tandem.domain.items.commands import ItemQuery
+from tandem.domain.items.records import ItemRecord
 from tandem.domain.pages import Slice
 from tandem.domain.principal import Principal
 from tandem.domain.services import Services
-from tandem.persistence.items.repository import ItemRecord
-from tandem.persistence.users.repository import UserRecord
+from tandem.domain.users.records import UserRecord
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

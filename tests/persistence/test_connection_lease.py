@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tandem.domain.services import Services
-from tandem.persistence.database import Lease
+from tandem.persistence.lease import Lease
 from tests.factories import make_account, make_item
 
 

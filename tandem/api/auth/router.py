@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tandem.api.auth.schemas import OAuthErrorBody, TokenResponse
-from tandem.api.guard import AppServices, CurrentPrincipal
-from tandem.api.rate_limit import charge_rest_call, client_address
 from tandem.api.responses import json_response
 from tandem.api.schemas import Problem, problems
 from tandem.api.users.schemas import UserPrivate, UserRegister, private
 from tandem.domain.errors import InvalidGrant, InvalidToken
 from tandem.domain.users.commands import RegisterUser
+from tandem.http.guard import AppServices, CurrentPrincipal
+from tandem.http.rate_limit import charge_rest_call, client_address
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -8,26 +8,25 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tandem.api.guard import AppServices, CurrentPrincipal
 from tandem.api.items.schemas import (
     ItemCreate,
     ItemOut,
     ItemUpdate,
-    Status,
     etag,
     item_out,
     version_in,
 )
-from tandem.api.rate_limit import charge_signed_in_call
 from tandem.api.responses import conditional, json_response
 from tandem.api.schemas import MAX_PAGE, PageOut, problems
 from tandem.domain.errors import PreconditionFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
+from tandem.domain.items.records import DEFAULT_SORT, ItemSort, ItemStatus
 from tandem.domain.items.rules import Q_MAX_LENGTH, TAG_MAX_LENGTH
-from tandem.domain.pages import MAX_PAGE_SIZE
+from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tandem.domain.principal import Principal
 from tandem.domain.services import Services
-from tandem.persistence.items.repository import SortKey
+from tandem.http.guard import AppServices, CurrentPrincipal
+from tandem.http.rate_limit import charge_signed_in_call
 
 router = APIRouter(prefix="/items", tags=["items"], dependencies=[Depends(charge_signed_in_call)])
 ItemId = Path(ge=1, le=2**63 - 1)
@@ -66,12 +65,12 @@ async def list_items(
     principal: CurrentPrincipal,
     services: AppServices,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     owner_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    status: Status | None = None,
+    status: ItemStatus | None = None,
     tag: Annotated[str | None, Query(min_length=1, max_length=TAG_MAX_LENGTH)] = None,
     q: Annotated[str | None, Query(max_length=Q_MAX_LENGTH)] = None,
-    sort: SortKey = "-created_at",
+    sort: ItemSort = DEFAULT_SORT,
 ) -> Response:
     """Items you may see: every published and archived item, and your own drafts."""
     query = ItemQuery(owner_id=owner_id, status=status, tag=tag, q=q, sort=sort)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from tandem.api.schemas import Input
 from tandem.domain import global_ids
+from tandem.domain.items.records import DEFAULT_STATUS, ItemRecord, ItemStatus
 from tandem.domain.items.rules import (
     DESCRIPTION_MAX_LENGTH,
     MAX_TAGS,
@@ -18,9 +19,7 @@ from tandem.domain.items.rules import (
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
-from tandem.persistence.items.repository import ItemRecord
 
-Status = Literal["draft", "published", "archived"]
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH)]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
 Price = Annotated[
@@ -51,7 +50,7 @@ class ItemCreate(ItemInput):
     description: Description | None = None
     price: Price | None = None
     tags: Tags | None = None
-    status: Status = "published"
+    status: ItemStatus = DEFAULT_STATUS
 
 
 class ItemUpdate(ItemInput):
@@ -60,7 +59,7 @@ class ItemUpdate(ItemInput):
     description: Description | None = None
     price: Price | None = None
     tags: Tags | None = None
-    status: Status | SkipJsonSchema[None] = None
+    status: ItemStatus | SkipJsonSchema[None] = None
 
 
 class ItemOut(BaseModel):
@@ -70,7 +69,7 @@ class ItemOut(BaseModel):
     description: str | None
     price: Decimal | None = Field(description='A decimal string such as "19.99", or null')
     tags: list[str]
-    status: Status
+    status: ItemStatus
     owner_id: int
     created_at: datetime
     updated_at: datetime
@@ -85,7 +84,7 @@ def item_out(item: ItemRecord) -> ItemOut:
         description=item.description,
         price=item.price,
         tags=item.tags,
-        status=cast(Status, item.status),
+        status=ItemStatus(item.status),
         owner_id=item.owner_id,
         created_at=item.created_at,
         updated_at=item.updated_at,

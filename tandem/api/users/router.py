@@ -7,8 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
-from tandem.api.guard import AppServices, CurrentPrincipal
-from tandem.api.rate_limit import charge_signed_in_call
 from tandem.api.responses import json_response
 from tandem.api.schemas import MAX_PAGE, PageOut, problems
 from tandem.api.users.schemas import (
@@ -19,8 +17,10 @@ from tandem.api.users.schemas import (
     private,
     public,
 )
-from tandem.domain.pages import MAX_PAGE_SIZE
+from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tandem.domain.users.commands import UpdateMe, UpdateUser
+from tandem.http.guard import AppServices, CurrentPrincipal
+from tandem.http.rate_limit import charge_signed_in_call
 
 router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(charge_signed_in_call)])
 UserId = Path(ge=1, le=2**63 - 1)
@@ -52,7 +52,7 @@ async def list_users(
     principal: CurrentPrincipal,
     services: AppServices,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """Every user, oldest first (administrators only)."""
     result = await services.users.page(principal, page=page, size=size)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, cast
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from tandem.api.schemas import Input
 from tandem.domain import global_ids
 from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from tandem.domain.principal import Role
+from tandem.domain.users.records import Role, UserRecord
 from tandem.domain.users.rules import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
-from tandem.persistence.users.repository import UserRecord
 
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
@@ -32,7 +31,7 @@ class UserUpdateMe(Input):
 
 class UserUpdate(Input):
     name: Name | None = None
-    role: Literal["admin", "member"] | None = None
+    role: Role | None = None
     is_active: bool | None = None
 
 
@@ -66,7 +65,7 @@ def private(user: UserRecord) -> UserPrivate:
         name=user.name,
         created_at=user.created_at,
         email=user.email,
-        role=cast(Role, user.role),
+        role=Role(user.role),
         is_active=user.is_active,
         updated_at=user.updated_at,
     )

@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
 from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, PasswordHasher
 from tandem.domain.auth.throttle import LoginThrottle
 from tandem.domain.auth.tokens import AccessTokenCodec, digest, new_opaque_token
 from tandem.domain.errors import InvalidGrant, InvalidToken
-from tandem.domain.principal import LOGIN_SCOPES, Principal, Role
+from tandem.domain.principal import LOGIN_SCOPES, Principal
+from tandem.domain.store import Store, UnitOfWork
+from tandem.domain.users.records import Role
 from tandem.domain.values import NUL
-from tandem.persistence.database import Database
-from tandem.persistence.unit_of_work import UnitOfWork
 
 BAD_CREDENTIALS = "The email or password is incorrect."
 BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked."
@@ -32,7 +31,7 @@ class AuthService:
     def __init__(
         self,
         *,
-        database: Database,
+        database: Store,
         hasher: PasswordHasher,
         codec: AccessTokenCodec,
         throttle: LoginThrottle,
@@ -114,7 +113,7 @@ class AuthService:
             raise InvalidToken("The access token has been revoked.")
         return Principal(
             user_id=row.user_id,
-            role=cast(Role, row.role),
+            role=Role(row.role),
             scopes=claims.scopes,
             token_id=claims.token_id,
             family_id=claims.family_id,

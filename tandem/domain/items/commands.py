@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tandem.domain.items.records import DEFAULT_SORT, ItemSort
 from tandem.domain.values import UNSET, Unset
-from tandem.persistence.items.repository import SortKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,4 +35,4 @@ class ItemQuery:
     status: str | None = None
     tag: str | None = None
     q: str | None = None
-    sort: SortKey = "-created_at"
+    sort: ItemSort = DEFAULT_SORT

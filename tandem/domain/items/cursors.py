@@ -10,10 +10,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tandem.domain.errors import ValidationFailed
-from tandem.persistence.items.repository import ItemRecord, Keyset, SortKey, sort_value
+from tandem.domain.items.records import ItemRecord, ItemSort, Keyset, sort_value
 
 
-def encode(item: ItemRecord, sort: SortKey) -> str:
+def encode(item: ItemRecord, sort: ItemSort) -> str:
     value = sort_value(item, sort)
     if isinstance(value, datetime):
         value = value.isoformat()
@@ -23,7 +23,7 @@ def encode(item: ItemRecord, sort: SortKey) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode(cursor: str, sort: SortKey, *, loc: str) -> Keyset:
+def decode(cursor: str, sort: ItemSort, *, loc: str) -> Keyset:
     """The position a cursor names; BAD input when it is garbage or from another sort order."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -37,8 +37,8 @@ def decode(cursor: str, sort: SortKey, *, loc: str) -> Keyset:
         ) from None
 
 
-def _typed(value: Any, sort: SortKey) -> Any:
-    name = sort.lstrip("-")
+def _typed(value: Any, sort: ItemSort) -> Any:
+    name = sort.column
     if name == "created_at":
         return datetime.fromisoformat(value)
     if name == "price":

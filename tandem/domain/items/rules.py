@@ -6,13 +6,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tandem.domain.errors import FieldError, ValidationFailed
+from tandem.domain.items.records import ItemSort, ItemStatus
 from tandem.domain.values import NUL, NUL_PROBLEM, UNSET, clean_text
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 10_000
 TAG_MAX_LENGTH = 40
 MAX_TAGS = 20
-STATUSES = ("draft", "published", "archived")
+STATUSES = tuple(status.value for status in ItemStatus)
+SORTS = tuple(sort.value for sort in ItemSort)
 PRICE_MAX = Decimal("9999999999.99")
 Q_MAX_LENGTH = 200
 
@@ -83,7 +85,6 @@ def check_query(
     status: str | None,
     q: str | None,
     sort: str,
-    sort_keys: tuple[str, ...],
     tag: str | None = None,
 ) -> None:
     errors: list[FieldError] = []
@@ -93,7 +94,7 @@ def check_query(
         errors.append(FieldError(("status",), f"must be one of {', '.join(STATUSES)}", "enum"))
     if q is not None and len(q) > Q_MAX_LENGTH:
         errors.append(FieldError(("q",), f"at most {Q_MAX_LENGTH} characters", "length"))
-    if sort not in sort_keys:
-        errors.append(FieldError(("sort",), f"must be one of {', '.join(sort_keys)}", "enum"))
+    if sort not in SORTS:
+        errors.append(FieldError(("sort",), f"must be one of {', '.join(SORTS)}", "enum"))
     if errors:
         raise ValidationFailed(errors)

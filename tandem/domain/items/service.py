@@ -14,13 +14,12 @@ from typing import Any
 from tandem.domain.errors import Forbidden, NotFound, PreconditionFailed
 from tandem.domain.items import cursors
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
+from tandem.domain.items.records import ItemFilters, ItemRecord, Keyset
 from tandem.domain.items.rules import check_query, clean_item_fields
 from tandem.domain.pages import Page, Slice, check_first, check_page
-from tandem.domain.principal import ITEMS_READ, ITEMS_WRITE, Principal, signed_in
-from tandem.persistence.database import Database
-from tandem.persistence.items.repository import SORT_KEYS, ItemFilters, ItemRecord, Keyset, Viewer
-from tandem.persistence.unit_of_work import UnitOfWork
-from tandem.persistence.users.repository import UserRecord
+from tandem.domain.principal import ITEMS_READ, ITEMS_WRITE, Principal, Viewer, signed_in
+from tandem.domain.store import Store, UnitOfWork
+from tandem.domain.users.records import UserRecord
 
 STALE = "The item has changed since you read it (version {current}); read it again."
 
@@ -30,7 +29,7 @@ def _not_found(item_id: int) -> NotFound:
 
 
 def _filters(query: ItemQuery) -> ItemFilters:
-    check_query(status=query.status, q=query.q, sort=query.sort, sort_keys=SORT_KEYS, tag=query.tag)
+    check_query(status=query.status, q=query.q, sort=query.sort, tag=query.tag)
     return ItemFilters(owner_id=query.owner_id, status=query.status, tag=query.tag, q=query.q)
 
 
@@ -51,7 +50,7 @@ def _check_owner(caller: Principal, item: ItemRecord) -> None:
 
 
 class ItemService:
-    def __init__(self, *, database: Database) -> None:
+    def __init__(self, *, database: Store) -> None:
         self._database = database
 
     async def get(self, principal: Principal | None, item_id: int) -> ItemRecord:

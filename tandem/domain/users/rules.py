@@ -5,11 +5,12 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from tandem.domain.errors import FieldError, ValidationFailed
+from tandem.domain.users.records import Role
 from tandem.domain.values import clean_text
 
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 320
-ROLES = ("admin", "member")
+ROLES = tuple(role.value for role in Role)
 
 
 def clean_email(email: str) -> str:

@@ -13,12 +13,11 @@ from tandem.domain.auth.passwords import (
 from tandem.domain.errors import Conflict, NotFound, ValidationFailed
 from tandem.domain.pages import Page, check_page
 from tandem.domain.principal import USERS_READ, USERS_WRITE, Principal, signed_in
+from tandem.domain.store import Store, UnitOfWork
 from tandem.domain.users.commands import RegisterUser, UpdateMe, UpdateUser
+from tandem.domain.users.records import Role, UserRecord
 from tandem.domain.users.rules import check_role, clean_email, clean_name
 from tandem.domain.values import UNSET
-from tandem.persistence.database import Database
-from tandem.persistence.unit_of_work import UnitOfWork
-from tandem.persistence.users.repository import UserRecord
 
 EMAIL_TAKEN = "An account with this email already exists."
 
@@ -45,11 +44,11 @@ def may_look_up(principal: Principal, user_id: int) -> bool:
 
 
 class UserService:
-    def __init__(self, *, database: Database, hasher: PasswordHasher) -> None:
+    def __init__(self, *, database: Store, hasher: PasswordHasher) -> None:
         self._database = database
         self._hasher = hasher
 
-    async def register(self, command: RegisterUser, *, role: str = "member") -> UserRecord:
+    async def register(self, command: RegisterUser, *, role: str = Role.MEMBER) -> UserRecord:
         """Create an account. The role comes from the caller's code, never from the request."""
         email = clean_email(command.email)
         name = clean_name(command.name)
@@ -74,8 +73,8 @@ class UserService:
 
     async def get(self, principal: Principal | None, user_id: int) -> UserView:
         caller = signed_in(principal)
-        if caller.user_id != user_id:
-            caller.require_scope(USERS_READ)
+        if not may_look_up(caller, user_id):
+            caller.require_scope(USERS_READ)  # refuses, naming the scope
         async with self._database.reader() as uow:
             user = await uow.users.get(user_id)
         if user is None:
@@ -151,8 +150,9 @@ class UserService:
             current = await uow.users.get(user_id)
             if current is None:
                 raise NotFound(f"No user with id {user_id}.")
-            loses_admin = current.role == "admin" and (
-                values.get("role", "admin") != "admin" or values.get("is_active", True) is False
+            loses_admin = current.role == Role.ADMIN and (
+                values.get("role", Role.ADMIN) != Role.ADMIN
+                or values.get("is_active", True) is False
             )
             if loses_admin:
                 await self._keep_an_admin(uow, user_id)
@@ -176,7 +176,7 @@ class UserService:
             current = await uow.users.get(user_id)
             if current is None:
                 raise NotFound(f"No user with id {user_id}.")
-            if current.role == "admin" and current.is_active:
+            if current.role == Role.ADMIN and current.is_active:
                 await self._keep_an_admin(uow, user_id)
             await uow.users.delete(user_id)
 

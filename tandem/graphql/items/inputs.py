@@ -10,8 +10,7 @@ import strawberry
 from tandem.domain import global_ids
 from tandem.domain.errors import ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
-from tandem.graphql.items.types import ItemOrder, ItemStatus
-from tandem.persistence.items.repository import SortKey
+from tandem.domain.items.records import DEFAULT_SORT, ItemSort, ItemStatus
 
 
 @strawberry.input
@@ -40,8 +39,8 @@ class UpdateItemInput:
     status: ItemStatus | None = strawberry.UNSET
 
 
-def item_query(filter: ItemFilter | None, order: ItemOrder | None = None) -> ItemQuery:
-    sort: SortKey = (order or ItemOrder.CREATED_AT_DESC).value
+def item_query(filter: ItemFilter | None, order: ItemSort | None = None) -> ItemQuery:
+    sort = order or DEFAULT_SORT
     if filter is None:
         return ItemQuery(sort=sort)
     owner_id = None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
+from tandem.domain.items.records import DEFAULT_SORT, ItemSort
+from tandem.domain.pages import DEFAULT_PAGE_SIZE
 from tandem.graphql.context import Info
 from tandem.graphql.items.inputs import ItemFilter, item_query
-from tandem.graphql.items.types import Item, ItemConnection, ItemOrder, selects_owner
+from tandem.graphql.items.types import Item, ItemConnection, selects_owner
 from tandem.graphql.lookahead import selects
 from tandem.graphql.relay import database_id
 from tandem.graphql.users.types import User
@@ -29,16 +31,16 @@ class ItemQueries:
     async def items(
         self,
         info: Info,
-        first: int | None = 20,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: ItemFilter | None = None,
-        order_by: ItemOrder = ItemOrder.CREATED_AT_DESC,
+        order_by: ItemSort = DEFAULT_SORT,
     ) -> ItemConnection:
         principal = info.context.principal
         services = info.context.services
         query = item_query(filter, order_by)
         info.context.connections_resolved += 1
-        size = 20 if first is None else first
+        size = DEFAULT_PAGE_SIZE if first is None else first
 
         async def count() -> int:
             return await services.items.count(principal, query)

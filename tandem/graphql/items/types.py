@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Awaitable, Callable, Generator
 from datetime import datetime
 from decimal import Decimal
@@ -12,33 +11,21 @@ import strawberry
 
 from tandem.domain import global_ids
 from tandem.domain.errors import NotFound
+from tandem.domain.items.records import ItemRecord, ItemSort, ItemStatus
 from tandem.domain.pages import Slice
+from tandem.domain.users.records import UserRecord
 from tandem.graphql.context import Info
 from tandem.graphql.lookahead import selects
 from tandem.graphql.relay import Node, PageInfo
-from tandem.persistence.items.repository import ItemRecord
-from tandem.persistence.users.repository import UserRecord
 
 if TYPE_CHECKING:
     from tandem.graphql.loaders import Loaders
     from tandem.graphql.users.types import User
 
 
-@strawberry.enum
-class ItemStatus(enum.Enum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
-
-
-@strawberry.enum
-class ItemOrder(enum.Enum):
-    CREATED_AT_DESC = "-created_at"
-    CREATED_AT_ASC = "created_at"
-    TITLE_ASC = "title"
-    TITLE_DESC = "-title"
-    PRICE_ASC = "price"
-    PRICE_DESC = "-price"
+# The domain's vocabularies, as GraphQL enums: the member names are the GraphQL values.
+strawberry.enum(ItemStatus)
+strawberry.enum(ItemSort, name="ItemOrder")
 
 
 class OwnerLoad:

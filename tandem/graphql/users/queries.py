@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from tandem.domain.pages import check_first, decode_id_cursor, encode_id_cursor
+from tandem.domain.pages import DEFAULT_PAGE_SIZE, check_first, decode_id_cursor, encode_id_cursor
 from tandem.graphql.context import Info
 from tandem.graphql.relay import PageInfo, database_id
 from tandem.graphql.users.types import User, UserConnection, UserEdge
@@ -25,9 +25,9 @@ class UserQueries:
 
     @strawberry.field(description="Every user, oldest first (administrators only).")
     async def users(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> UserConnection:
-        first = 20 if first is None else first
+        first = DEFAULT_PAGE_SIZE if first is None else first
         check_first(first)
         after_id = decode_id_cursor(after) if after else None
         info.context.connections_resolved += 1

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import strawberry
 
 from tandem.domain import global_ids
-from tandem.domain.pages import Slice, check_first
+from tandem.domain.pages import DEFAULT_PAGE_SIZE, Slice, check_first
+from tandem.domain.users.records import Role, UserRecord
 from tandem.domain.users.service import sees_private
 from tandem.graphql.context import Info
 from tandem.graphql.items.inputs import ItemFilter, item_query
 from tandem.graphql.items.types import ItemConnection
 from tandem.graphql.relay import Node, PageInfo
-from tandem.persistence.users.repository import UserRecord
 
-
-@strawberry.enum
-class Role(enum.Enum):
-    ADMIN = "admin"
-    MEMBER = "member"
+strawberry.enum(Role)  # the domain's roles, as a GraphQL enum
 
 
 @strawberry.type
@@ -42,20 +37,20 @@ class User(Node):
     async def items(
         self,
         info: Info,
-        first: int | None = 20,
+        first: int | None = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: ItemFilter | None = None,
     ) -> ItemConnection:
         query = item_query(filter)
         if query.owner_id is not None and query.owner_id != self.database_id:
             check_first(
-                20 if first is None else first
+                DEFAULT_PAGE_SIZE if first is None else first
             )  # another owner's items are never this user's
             return ItemConnection.of(info, Slice([], str, has_more=False), _zero)
         loaders = info.context.loaders
         info.context.connections_resolved += 1
         page = await loaders.items_of_owner.load(
-            (self.database_id, 20 if first is None else first, after, query)
+            (self.database_id, DEFAULT_PAGE_SIZE if first is None else first, after, query)
         )
 
         async def count() -> int:

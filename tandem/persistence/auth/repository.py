@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -21,32 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from tandem.domain.auth.records import PrincipalRow, SpentRefreshToken
 from tandem.persistence.auth.models import RefreshToken, RevokedAccessToken, TokenFamily
 from tandem.persistence.sql import Connection, compile_query
 from tandem.persistence.users.models import User
-
-
-@dataclass(frozen=True, slots=True)
-class PrincipalRow:
-    """What the guard needs to know about a token's user, read in one statement."""
-
-    user_id: int
-    role: str
-    is_active: bool
-    family_revoked: bool
-    token_revoked: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SpentRefreshToken:
-    """The outcome of presenting a refresh token."""
-
-    family_id: uuid.UUID
-    user_id: int
-    already_used: bool
-    expired: bool
-    family_revoked: bool
-
 
 _USER_ID = bindparam("user_id", type_=BigInteger)
 _FAMILY_ID = bindparam("family_id", type_=Uuid)

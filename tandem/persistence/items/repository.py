@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     ARRAY,
@@ -32,56 +30,24 @@ from sqlalchemy import (
     update,
 )
 
+from tandem.domain.items.records import (
+    NO_PRICE,
+    ItemFilters,
+    ItemRecord,
+    ItemSort,
+    ItemStatus,
+    Keyset,
+)
+from tandem.domain.principal import Viewer
+from tandem.domain.users.records import UserRecord
 from tandem.persistence.items.models import Item
 from tandem.persistence.sql import Connection, Query, as_params, compile_query, settable
 from tandem.persistence.users import repository as users
 from tandem.persistence.users.models import User
-from tandem.persistence.users.repository import UserRecord
-
-SortKey = Literal["created_at", "-created_at", "title", "-title", "price", "-price"]
-SORT_KEYS: tuple[SortKey, ...] = ("created_at", "-created_at", "title", "-title", "price", "-price")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 Statement: TypeAlias = Select[*tuple[Any, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRecord:
-    id: int
-    owner_id: int
-    title: str
-    description: str | None
-    price: Decimal | None
-    tags: list[str]
-    status: str
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who is reading: enough to build the visibility predicate, nothing more."""
-
-    user_id: int
-    is_admin: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ItemFilters:
-    owner_id: int | None = None
-    status: str | None = None
-    tag: str | None = None
-    q: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Keyset:
-    """The position of the last row seen: its sort value and its id."""
-
-    value: Any
-    id: int
 
 
 COLUMNS = (
@@ -154,7 +120,9 @@ def visible_to(is_admin: bool) -> ColumnElement[bool] | None:
     """Admins see everything; others see what is not a draft, and their own drafts."""
     if is_admin:
         return None
-    return or_(Item.status != "draft", Item.owner_id == bindparam("viewer_id", type_=BigInteger))
+    return or_(
+        Item.status != ItemStatus.DRAFT, Item.owner_id == bindparam("viewer_id", type_=BigInteger)
+    )
 
 
 def search_query(q: str) -> str | None:
@@ -181,37 +149,29 @@ def filtered(statement: Statement, is_admin: bool, shape: Shape) -> Statement:
     return statement
 
 
-def sort_column(sort: SortKey) -> ColumnElement[Any]:
-    name = sort.lstrip("-")
-    if name == "price":
+def sort_column(sort: ItemSort) -> ColumnElement[Any]:
+    if sort.column == "price":
         # NULL prices sort as the lowest, so keyset comparisons never meet a NULL.
-        return func.coalesce(Item.price, -1)
-    column: ColumnElement[Any] = getattr(Item, name)
+        return func.coalesce(Item.price, NO_PRICE)
+    column: ColumnElement[Any] = getattr(Item, sort.column)
     return column
 
 
-def sort_value(item: ItemRecord, sort: SortKey) -> Any:
-    name = sort.lstrip("-")
-    if name == "price":
-        return item.price if item.price is not None else Decimal(-1)
-    return getattr(item, name)
-
-
-def order_clauses(sort: SortKey) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def order_clauses(sort: ItemSort) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     column = sort_column(sort)
-    if sort.startswith("-"):
+    if sort.descending:
         return column.desc(), Item.id.desc()
     return column.asc(), Item.id.asc()
 
 
-def after(statement: Statement, sort: SortKey) -> Statement:
+def after(statement: Statement, sort: ItemSort) -> Statement:
     """Rows after the position given as `after_value` and `after_id`."""
     column = sort_column(sort)
     position = tuple_(column, Item.id)
     bound = tuple_(
         bindparam("after_value", type_=column.type), bindparam("after_id", type_=BigInteger)
     )
-    return statement.where(position < bound if sort.startswith("-") else position > bound)
+    return statement.where(position < bound if sort.descending else position > bound)
 
 
 _ITEM_ID = bindparam("item_id", type_=BigInteger)
@@ -236,14 +196,14 @@ def _count(is_admin: bool, shape: Shape) -> Query:
 
 
 @lru_cache(maxsize=512)
-def _offset_page(is_admin: bool, shape: Shape, sort: SortKey) -> Query:
+def _offset_page(is_admin: bool, shape: Shape, sort: ItemSort) -> Query:
     statement = filtered(select(*COLUMNS), is_admin, shape).order_by(*order_clauses(sort))
     return compile_query(statement.offset(bindparam("offset", type_=BigInteger)).limit(_LIMIT))
 
 
 @lru_cache(maxsize=512)
 def _keyset_page(
-    is_admin: bool, shape: Shape, sort: SortKey, positioned: bool, owners: bool = False
+    is_admin: bool, shape: Shape, sort: ItemSort, positioned: bool, owners: bool = False
 ) -> Query:
     statement = filtered(selected(owners), is_admin, shape).order_by(*order_clauses(sort))
     if positioned:
@@ -252,7 +212,7 @@ def _keyset_page(
 
 
 @lru_cache(maxsize=512)
-def _keyset_pages_by_owner(is_admin: bool, shape: Shape, sort: SortKey, positioned: bool) -> Query:
+def _keyset_pages_by_owner(is_admin: bool, shape: Shape, sort: ItemSort, positioned: bool) -> Query:
     rank = func.row_number().over(partition_by=Item.owner_id, order_by=order_clauses(sort))
     owners = any_(bindparam("owner_ids", type_=ARRAY(BigInteger)))
     ranked = filtered(
@@ -338,7 +298,7 @@ class ItemRepository:
         return int(await self._connection.value(_count(viewer.is_admin, shape), **params) or 0)
 
     async def offset_page(
-        self, viewer: Viewer, filters: ItemFilters, *, sort: SortKey, offset: int, limit: int
+        self, viewer: Viewer, filters: ItemFilters, *, sort: ItemSort, offset: int, limit: int
     ) -> list[ItemRecord]:
         shape, params = shape_and_params(viewer, filters)
         query = _offset_page(viewer.is_admin, shape, sort)
@@ -350,7 +310,7 @@ class ItemRepository:
         viewer: Viewer,
         filters: ItemFilters,
         *,
-        sort: SortKey,
+        sort: ItemSort,
         position: Keyset | None,
         limit: int,
     ) -> list[ItemRecord]:
@@ -365,7 +325,7 @@ class ItemRepository:
         viewer: Viewer,
         filters: ItemFilters,
         *,
-        sort: SortKey,
+        sort: ItemSort,
         position: Keyset | None,
         limit: int,
     ) -> list[tuple[ItemRecord, UserRecord]]:
@@ -381,7 +341,7 @@ class ItemRepository:
         owner_ids: list[int],
         filters: ItemFilters,
         *,
-        sort: SortKey,
+        sort: ItemSort,
         position: Keyset | None,
         limit: int,
     ) -> list[ItemRecord]:

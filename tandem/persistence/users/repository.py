@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ARRAY, BigInteger, Integer, any_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from tandem.domain.users.records import Role, UserCredentials, UserRecord
 from tandem.persistence.sql import Connection, Query, as_params, compile_query, settable
 from tandem.persistence.users.models import User
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    id: int
-    email: str
-    name: str
-    role: str
-    is_active: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class UserCredentials:
-    id: int
-    password_hash: str
-    is_active: bool
-
 
 COLUMNS = (
     User.id,
@@ -78,7 +58,7 @@ _DELETE = compile_query(delete(User).where(User.id == _ID).returning(User.id))
 # themselves at once then wait for each other instead of deadlocking.
 _LOCK_ADMINS = compile_query(
     select(User.id)
-    .where(User.role == "admin", User.is_active.is_(True))
+    .where(User.role == Role.ADMIN, User.is_active.is_(True))
     .order_by(User.id)
     .with_for_update()
 )

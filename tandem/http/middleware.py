@@ -2,8 +2,6 @@
 
 `RequestContext` names each request (X-Request-ID), caps bodies, and turns a
 crash into one logged line and a problem+json 500 that leaks nothing.
-`ConnectionLease` lets a request's consecutive database steps share one
-pooled connection (persistence.database.Lease).
 """
 
 from __future__ import annotations
@@ -17,9 +15,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tandem.api.problems import MEDIA_TYPE, problem_body
 from tandem.domain.rate_limits import Quota
-from tandem.persistence.database import Lease
+from tandem.http.problems import MEDIA_TYPE, problem_body
 
 _logger = logging.getLogger("tandem.api")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -33,27 +30,6 @@ GRAPHQL_PATH = "/graphql"
 
 class BodyTooLarge(Exception):
     pass
-
-
-class ConnectionLease:
-    """Open a lease for the request's task; close it (the connection goes back) at the end.
-
-    The guard's lookup and the use case's statements then share a connection,
-    instead of each paying the pool's acquire and release.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        lease = Lease.open()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            await lease.close()
 
 
 class RequestContext:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from tandem.api.guard import CurrentPrincipal, services_of
 from tandem.domain.principal import signed_in
 from tandem.domain.rate_limits import REST_CALL_COST, subject_of
+from tandem.http.guard import CurrentPrincipal, services_of
 
 
 def client_address(request: Request) -> str | None:

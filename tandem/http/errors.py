@@ -8,9 +8,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
-from tandem.api.problems import STATUS_FOR_CODE, code_for_status, problem
 from tandem.domain.errors import DomainError, FieldError, InvalidToken, ValidationFailed
 from tandem.domain.rate_limits import RateLimited
+from tandem.http.problems import STATUS_FOR_CODE, code_for_status, problem
 
 CHALLENGE = "WWW-Authenticate"
 GRAPHQL_PATH = "/graphql"

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tandem.api.guard import AppServices
-from tandem.api.problems import problem
+from tandem.http.guard import AppServices
+from tandem.http.problems import problem
 
 router = APIRouter(tags=["health"])
 

@@ -1,0 +1,70 @@
+"""What the items use cases need from storage; persistence implements it."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from tandem.domain.items.records import ItemFilters, ItemRecord, ItemSort, Keyset
+from tandem.domain.principal import Viewer
+from tandem.domain.users.records import UserRecord
+
+
+class ItemRepository(Protocol):
+    async def get_visible(
+        self, item_id: int, viewer: Viewer, *, for_update: bool = False
+    ) -> ItemRecord | None: ...
+
+    async def get_visible_with_owner(
+        self, item_id: int, viewer: Viewer
+    ) -> tuple[ItemRecord, UserRecord] | None: ...
+
+    async def get_many_visible(self, item_ids: list[int], viewer: Viewer) -> list[ItemRecord]: ...
+
+    async def count(self, viewer: Viewer, filters: ItemFilters) -> int: ...
+
+    async def offset_page(
+        self, viewer: Viewer, filters: ItemFilters, *, sort: ItemSort, offset: int, limit: int
+    ) -> list[ItemRecord]: ...
+
+    async def keyset_page(
+        self,
+        viewer: Viewer,
+        filters: ItemFilters,
+        *,
+        sort: ItemSort,
+        position: Keyset | None,
+        limit: int,
+    ) -> list[ItemRecord]: ...
+
+    async def keyset_page_with_owners(
+        self,
+        viewer: Viewer,
+        filters: ItemFilters,
+        *,
+        sort: ItemSort,
+        position: Keyset | None,
+        limit: int,
+    ) -> list[tuple[ItemRecord, UserRecord]]: ...
+
+    async def keyset_pages_by_owner(
+        self,
+        viewer: Viewer,
+        owner_ids: list[int],
+        filters: ItemFilters,
+        *,
+        sort: ItemSort,
+        position: Keyset | None,
+        limit: int,
+    ) -> list[ItemRecord]: ...
+
+    async def count_by_owner(
+        self, viewer: Viewer, owner_ids: list[int], filters: ItemFilters
+    ) -> dict[int, int]: ...
+
+    async def add(self, *, owner_id: int, values: dict[str, Any]) -> ItemRecord: ...
+
+    async def update(
+        self, item_id: int, *, expected_version: int, values: dict[str, Any]
+    ) -> ItemRecord | None: ...
+
+    async def delete(self, item_id: int, *, expected_version: int | None) -> bool: ...

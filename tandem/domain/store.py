@@ -1,0 +1,43 @@
+"""The storage the use cases run on, as ports: persistence implements them, the domain never
+imports persistence.
+
+The dependency points from persistence to the domain (persistence builds domain records;
+the domain names only these Protocols), so the rules and the records can be read, typed and
+unit-tested without a database, and the composition root (`tandem.app`) plugs the real one in.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from tandem.domain.auth.ports import TokenRepository
+from tandem.domain.items.ports import ItemRepository
+from tandem.domain.users.ports import UserRepository
+
+
+class UnitOfWork(Protocol):
+    """Repositories over one connection; whoever opened it owns the commit."""
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def items(self) -> ItemRepository: ...
+
+    @property
+    def tokens(self) -> TokenRepository: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work that commits once, when the block ends without an error."""
+        ...
+
+    def reader(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work for reads, outside any transaction."""
+        ...
+
+    async def is_ready(self) -> bool:
+        """Reachable and migrated."""
+        ...
