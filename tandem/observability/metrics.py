@@ -1,0 +1,117 @@
+"""Every Prometheus metric Tandem exposes at `/metrics`, defined once, importable from any layer.
+
+This module imports nothing else from Tandem, so the domain, persistence, the faces
+and the workers may all count here without depending on one another.
+
+Conventions (https://prometheus.io/docs/practices/naming/): names start `tandem_`,
+carry their unit (`_seconds`, `_bytes`), counters end `_total` (the client adds it to
+the name given here), and labels have a small, bounded set of values: a route
+template, never a raw path; an outcome, never an error message or an id.
+
+Under `tandem serve --workers N` every process writes its values to files in
+`PROMETHEUS_MULTIPROC_DIR` and a scrape of any process reads them all
+(prometheus_client's multiprocess mode). A Gauge must therefore say how the
+processes' values combine: `livesum` (sum over live processes) fits nearly
+everything; `max`/`min` fit a lag or an age. Adding one: define it below, in the
+section of its feature, with a one-line help text.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+# Tandem's fast paths answer in about a millisecond: the default buckets start too high.
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+STATEMENT_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
+
+# --- HTTP, both faces ---------------------------------------------------------------------
+
+HTTP_REQUEST_DURATION = Histogram(
+    "tandem_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method, route template and status code.",
+    ["method", "route", "code"],
+    buckets=DURATION_BUCKETS,
+)
+HTTP_REQUESTS_IN_FLIGHT = Gauge(
+    "tandem_http_requests_in_flight",
+    "HTTP requests being answered now.",
+    multiprocess_mode="livesum",
+)
+GRAPHQL_REQUEST_DURATION = Histogram(
+    "tandem_graphql_request_duration_seconds",
+    "Time to answer a GraphQL request over HTTP, by operation name and type.",
+    ["operation_name", "operation_type"],
+    buckets=DURATION_BUCKETS,
+)
+RATE_LIMIT_REFUSALS = Counter(
+    "tandem_rate_limit_refusals",
+    "Requests refused because the caller's rate-limit budget was spent (429).",
+)
+LOGIN_THROTTLE_REFUSALS = Counter(
+    "tandem_login_throttle_refusals",
+    "Sign-ins refused by the failed-login throttle (429), by what was throttled.",
+    ["scope"],  # account, address
+)
+
+# --- Database -----------------------------------------------------------------------------
+
+DB_STATEMENTS_PER_REQUEST = Histogram(
+    "tandem_db_statements_per_request",
+    "SQL statements one HTTP request ran, by face (rest, graphql, other).",
+    ["face"],
+    buckets=STATEMENT_BUCKETS,
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "tandem_db_pool_connections",
+    "Connections the database pools hold open (busy or idle).",
+    multiprocess_mode="livesum",
+)
+DB_POOL_CONNECTIONS_IN_USE = Gauge(
+    "tandem_db_pool_connections_in_use",
+    "Pooled connections lent out now.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_MAX_CONNECTIONS = Gauge(
+    "tandem_db_pool_max_connections",
+    "The most connections the pools may open.",
+    multiprocess_mode="livesum",
+)
+
+# --- Background work (webhooks, outbox, mail) and subscriptions: add yours below. ---------
+
+
+def multiprocess_dir() -> Path | None:
+    """The shared directory of multiprocess mode, or None when this process counts alone.
+
+    prometheus_client itself chose its storage from this variable when it was imported.
+    """
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
+
+
+def exposition() -> tuple[bytes, str]:
+    """Every metric in Prometheus' text format, summed over every process of this server."""
+    directory = multiprocess_dir()
+    if directory is None:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def process_exited(pid: int) -> None:
+    """Drop a finished process's live gauges (its counters and histograms still count)."""
+    if multiprocess_dir() is not None:
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
