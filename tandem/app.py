@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,10 +20,15 @@ from tandem.domain.services import AuthPolicy, Services, build_services
 from tandem.graphql.router import TandemGraphQLRouter
 from tandem.http import health
 from tandem.http.errors import install_error_handlers
+from tandem.http.metrics import metrics_endpoint
 from tandem.http.middleware import RequestContext
+from tandem.http.telemetry import RequestTelemetry
+from tandem.observability import metrics
+from tandem.observability.requests import count_statement
 from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
 from tandem.persistence.lease import LeasePerRequest
+from tandem.persistence.pool_stats import record_pool, sampling_pool
 
 API_PREFIX = "/api/v1"
 QUOTA_HEADERS = list(Quota(limit=0, used=0, reset_at=0).headers())
@@ -71,6 +77,12 @@ def services_for(
     )
 
 
+def observe(database: Database) -> None:
+    """Count each statement for the request that runs it (tandem_db_statements_per_request)."""
+    if count_statement not in database.observers:
+        database.observers.append(count_statement)
+
+
 def settle_start_up_objects() -> None:
     """Move what start-up built (modules, schemas, compiled routes) out of the collector's reach.
 
@@ -89,17 +101,22 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services is not None:
             app.state.services = services
+            if isinstance(services.database, Database):
+                observe(services.database)
             yield
             return
         if settings.database_url is None:
             raise RuntimeError("DATABASE_URL is not set; start Tandem with `tandem serve`.")
         database = Database(settings.database_url, pool_size=settings.db_pool_size)
+        observe(database)
         app.state.services = services_for(settings, database)
         settle_start_up_objects()
         try:
-            yield
+            async with sampling_pool(database):
+                yield
         finally:
             await database.dispose()
+            metrics.process_exited(os.getpid())
 
     app = FastAPI(
         title="Tandem",
@@ -120,6 +137,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for router in (items_router, users_router, auth_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.add_route(
+        "/metrics",
+        metrics_endpoint(
+            token=settings.metrics_token,
+            refresh=lambda: record_pool(app.state.services.database),
+        ),
+        include_in_schema=False,
+    )
     if settings.db_connection_lease:
         app.add_middleware(LeasePerRequest)  # innermost: CORS preflights borrow nothing
     if settings.cors_origins:
@@ -132,5 +157,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After", *QUOTA_HEADERS],
         )
     app.add_middleware(RequestContext, timeout_seconds=settings.request_timeout_seconds)
+    app.add_middleware(RequestTelemetry)  # outermost: it sees every answer, and times it
     logging.getLogger("tandem").setLevel(settings.log_level.upper())
     return app

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -39,19 +40,32 @@ def migrate(settings: Settings) -> str:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from tandem.observability.logs import logging_config
+    from tandem.observability.multiprocess import shared_metrics
+
     url = migrate(settings)
     # Workers are fresh processes that read their settings from the environment.
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
-    uvicorn.run(
-        "tandem.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level,
-        proxy_headers=False,
-    )
+    # uvicorn re-raises the SIGTERM it drained on; an orderly drain is a clean exit (0).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    with shared_metrics(args.workers):
+        uvicorn.run(
+            "tandem.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=settings.log_level,
+            log_config=logging_config(settings.log_output, settings.log_level),
+            access_log=False,  # tandem.request logs each request, without its query string
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+            proxy_headers=False,
+        )
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:

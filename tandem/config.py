@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     graphql_trusted_documents: Path | None = None
     graphql_trusted_only: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Unset: JSON lines in production, readable text in development.
+    log_format: Literal["json", "text"] | None = None
+    metrics_token: str | None = Field(default=None, min_length=16)
+    shutdown_grace_seconds: int = Field(default=20, ge=0, le=3600)
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
     # Consecutive database steps of a request share one connection (persistence.lease).
@@ -130,6 +134,12 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.tandem_env == "development"
+
+    @property
+    def log_output(self) -> Literal["json", "text"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "text" if self.is_development else "json"
 
     @property
     def rate(self) -> Rate | None:

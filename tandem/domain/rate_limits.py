@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tandem.domain.errors import DomainError
+from tandem.observability import metrics
 
 REST_CALL_COST = 1
 MUTATION_MIN_COST = 5
@@ -88,6 +89,7 @@ class RateLimiter:
         )
         quota = Quota(limit=self.points, used=hit.used, reset_at=math.ceil(hit.reset_at))
         if not hit.accepted:
+            metrics.RATE_LIMIT_REFUSALS.inc()
             raise RateLimited(
                 f"The rate limit of {self.points} points per {self.window_seconds} s is spent"
                 f" (this request costs {cost}); it resets at {quota.reset_at}.",

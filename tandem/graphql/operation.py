@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, parse, specified_rules
+from graphql import GraphQLError, get_operation_ast, parse, specified_rules
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
@@ -39,6 +39,7 @@ from tandem.domain.rate_limits import (
 )
 from tandem.graphql.limits import Analysis, Limits, analyse, violations
 from tandem.graphql.trusted import TrustedDocuments
+from tandem.observability.requests import note_operation
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 ADMISSION_COST = 1
@@ -96,6 +97,10 @@ class OperationGate(SchemaExtension):
         document = context.graphql_document
         analysis = None
         if document is not None:
+            operation = get_operation_ast(document, context.operation_name)
+            if operation is not None:  # for the request's log line and metrics
+                name = operation.name.value if operation.name else None
+                note_operation(name, operation.operation.value)
             analysis = analyse(
                 document, context.query, context.operation_name, context.variables or {}
             )

@@ -10,6 +10,7 @@ from fastapi.security import HTTPBearer
 from tandem.domain.errors import InvalidToken
 from tandem.domain.principal import Principal
 from tandem.domain.services import Services
+from tandem.observability.requests import note_principal
 
 
 def services_of(request: Request) -> Services:
@@ -38,7 +39,9 @@ class BearerGuard(HTTPBearer):
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("The Authorization header must be 'Bearer <access token>'.")
-        return await services_of(request).auth.authenticate(token)
+        principal = await services_of(request).auth.authenticate(token)
+        note_principal(principal.user_id)  # for the request's log line
+        return principal
 
 
 # The scheme keeps HTTPBearer's name, so the published OpenAPI document names it as before.

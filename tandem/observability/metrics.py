@@ -21,16 +21,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.exposition import choose_encoder
 
 # Tandem's fast paths answer in about a millisecond: the default buckets start too high.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -101,14 +93,18 @@ def multiprocess_dir() -> Path | None:
     return Path(value) if value else None
 
 
-def exposition() -> tuple[bytes, str]:
-    """Every metric in Prometheus' text format, summed over every process of this server."""
+def exposition(accept: str = "") -> tuple[bytes, str]:
+    """Every metric, summed over every process of this server, in the format `accept` asks.
+
+    Prometheus' text format unless the scraper asks for OpenMetrics.
+    """
+    encode, content_type = choose_encoder(accept)
     directory = multiprocess_dir()
     if directory is None:
-        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        return encode(REGISTRY), content_type
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return encode(registry), content_type
 
 
 def process_exited(pid: int) -> None:

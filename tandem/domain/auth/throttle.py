@@ -10,6 +10,7 @@ import math
 import time
 
 from tandem.domain.rate_limits import CounterStore, RateLimited
+from tandem.observability import metrics
 
 TOO_MANY = "Too many failed sign-ins; wait before trying again."
 NO_LIMIT = 2**62  # a refund (a negative hit) is never refused
@@ -49,6 +50,7 @@ class LoginThrottle:
             if not hit.accepted:
                 for done in counted:  # refused here: the attempt counts nowhere
                     await self._refund(done)
+                metrics.LOGIN_THROTTLE_REFUSALS.labels(kind).inc()
                 raise RateLimited(TOO_MANY, retry_after=math.ceil(hit.reset_at - time.time()))
             counted.append(key)
 
