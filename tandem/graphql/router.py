@@ -7,9 +7,10 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from fastapi import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
@@ -17,12 +18,15 @@ from tandem.config import Settings
 from tandem.graphql.context import Context, get_context
 from tandem.graphql.errors import with_code
 from tandem.graphql.limits import Limits
+from tandem.graphql.media import JSON, is_request_error, response_media_type
 from tandem.graphql.schema import build_schema
 from tandem.graphql.trusted import TrustedDocuments
 
 # Strawberry refuses some requests before any operation runs, in plain text; we answer in
 # GraphQL's own shape, with a code.
 TRANSPORT_CODES = {"Too many operations": "QUERY_TOO_COMPLEX"}
+STATUS_CODES = {405: "METHOD_NOT_ALLOWED"}
+REQUEST_ERROR = "graphql_request_error"  # set in the request's state by process_result
 
 
 class TandemGraphQLRouter(GraphQLRouter[Context, None]):
@@ -54,12 +58,69 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         self.hide_suggestions = not development
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        try:
+        """The answer in the media type the client accepts, with the spec's status codes."""
+        if not isinstance(request, Request):  # a WebSocket: no media type to negotiate
             return await super().run(request, context=context, root_value=root_value)
+        media_type = response_media_type(request.headers.get("accept"))
+        try:
+            response = await super().run(request, context=context, root_value=root_value)
         except HTTPException as error:
-            code = TRANSPORT_CODES.get(error.reason, "BAD_REQUEST")
-            body = {"errors": [{"message": error.reason, "extensions": {"code": code}}]}
-            return JSONResponse(body, status_code=error.status_code)
+            return self.transport_error(error, media_type)
+        if response.headers.get("content-type") == JSON:
+            response.headers["content-type"] = media_type
+            # A single result (not a batch's list) that never reached execution.
+            if (
+                media_type != JSON
+                and response.status_code == 200
+                and request.scope.get("state", {}).get(REQUEST_ERROR)
+                and bytes(response.body[:1]) == b"{"
+            ):
+                response.status_code = 400
+        return response
+
+    def transport_error(self, error: HTTPException, media_type: str) -> Response:
+        """A request refused before any operation ran, in GraphQL's own shape, with a code."""
+        code = TRANSPORT_CODES.get(error.reason) or STATUS_CODES.get(
+            error.status_code, "BAD_REQUEST"
+        )
+        body = {"errors": [{"message": error.reason, "extensions": {"code": code}}]}
+        headers = {"Allow": "POST"} if error.status_code == 405 else None
+        return Response(
+            self.encode_json(body),
+            status_code=error.status_code,
+            media_type=media_type,
+            headers=headers,
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """A mutation sent by GET is 405 with `Allow: POST`, as GraphQL over HTTP says."""
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, error.reason) from error.__cause__
+            raise
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A body or a GET parameter as JSON; bad UTF-8 or absurd nesting is a 400, never a 500.
+
+        orjson refuses invalid UTF-8, lone surrogates and nesting past 1,024 levels, where
+        the standard library would raise outside JSONDecodeError (or recurse to its limit).
+        """
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(400, json_refusal(error)) from error
 
     def encode_json(self, data: object) -> bytes:
         """orjson, not the standard library: scalars are already serialized to JSON types."""
@@ -68,6 +129,8 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
+        if is_request_error(result):
+            request.scope.setdefault("state", {})[REQUEST_ERROR] = True
         if result.errors:
             request_id = request.scope.get("state", {}).get("request_id")
             result.errors = [
@@ -79,4 +142,18 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
                 )
                 for error in result.errors
             ]
-        return await super().process_result(request, result)
+        response = await super().process_result(request, result)
+        if is_request_error(result):
+            # Nothing was executed, so the spec wants no `data` entry at all (not `null`).
+            response.pop("data", None)
+        return response
+
+
+def json_refusal(error: ValueError) -> str:
+    """Why the JSON was refused, in words, without quoting any of it."""
+    reason = str(error)
+    if "UTF-8" in reason or "surrogate" in reason:
+        return "The request is not valid UTF-8."
+    if "depth limit" in reason:
+        return "The request's JSON is nested too deeply (at most 1,024 levels)."
+    return "Unable to parse the request's JSON: " + reason.split(":", 1)[0] + "."
