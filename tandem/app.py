@@ -19,6 +19,8 @@ from tandem.domain.rate_limits import CounterStore, Quota
 from tandem.domain.services import AuthPolicy, Services, build_services
 from tandem.graphql.router import TandemGraphQLRouter
 from tandem.http import health
+from tandem.http.docs_ui.pages import STATIC_PATH
+from tandem.http.docs_ui.routes import docs_router, static_files
 from tandem.http.errors import install_error_handlers
 from tandem.http.metrics import metrics_endpoint
 from tandem.http.middleware import RequestContext
@@ -123,7 +125,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs and /redoc come from the package's own files (tandem/http/docs_ui), not a CDN.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
         openapi_tags=OPENAPI_TAGS,  # the reading order, whatever order routing wants
@@ -145,6 +148,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         ),
         include_in_schema=False,
     )
+    app.include_router(docs_router())
+    app.mount(STATIC_PATH, static_files(), name="static")
     if settings.db_connection_lease:
         app.add_middleware(LeasePerRequest)  # innermost: CORS preflights borrow nothing
     if settings.cors_origins:

@@ -110,8 +110,8 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
     from tandem.demo import seed
 
     async def work(services: Services) -> None:
-        created = await seed(services, password=DEMO_PASSWORD)
-        print(f"tandem: demo data loaded ({created}); every demo user's password: {DEMO_PASSWORD}")
+        seeded = await seed(services, password=DEMO_PASSWORD)
+        print(f"tandem: {seeded.summary()}; every demo user's password: {DEMO_PASSWORD}")
 
     _with_services(settings, work)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from tandem.domain.errors import Conflict
@@ -68,15 +69,35 @@ ITEMS: dict[str, list[tuple[str, str, str | None, list[str], str]]] = {
 }
 
 
-async def seed(services: Services, *, password: str) -> str:
+@dataclass(frozen=True)
+class Seeded:
+    users: int
+    items: int
+    already_there: int  # demo users found, left as they were
+
+    def summary(self) -> str:
+        """What a person running `tandem seed-demo` is told."""
+        if not self.users:
+            return (
+                f"the demo data is already there ({self.already_there} demo users); "
+                "nothing was added"
+            )
+        loaded = f"demo data loaded ({self.users} users, {self.items} items)"
+        if self.already_there:
+            loaded += f"; {self.already_there} demo users were already there, left as they are"
+        return loaded
+
+
+async def seed(services: Services, *, password: str) -> Seeded:
     """Create the demo users and their items; users that already exist are left alone."""
-    created_users = created_items = 0
+    created_users = created_items = already_there = 0
     for email, name, role in USERS:
         try:
             user = await services.users.register(
                 RegisterUser(email=email, name=name, password=password), role=role
             )
         except Conflict:
+            already_there += 1
             continue
         created_users += 1
         owner = Principal(user_id=user.id, role=role, scopes=LOGIN_SCOPES, token_id=COMMAND_LINE)
@@ -92,4 +113,4 @@ async def seed(services: Services, *, password: str) -> str:
                 ),
             )
             created_items += 1
-    return f"{created_users} users, {created_items} items"
+    return Seeded(users=created_users, items=created_items, already_there=already_there)

@@ -61,9 +61,11 @@ async def test_create_user_makes_an_admin_who_can_sign_in(client, database_url):
 async def test_seed_demo_loads_users_and_items_once(client, database_url):
     first = tandem("seed-demo", database_url=database_url)
     assert first.returncode == 0, first.stderr
-    assert "3 users, 7 items" in first.stdout
+    assert "demo data loaded (3 users, 7 items)" in first.stdout
     second = tandem("seed-demo", database_url=database_url)
-    assert "0 users, 0 items" in second.stdout  # running it again changes nothing
+    assert second.returncode == 0, second.stderr
+    # Running it again changes nothing, and says so.
+    assert "the demo data is already there (3 demo users); nothing was added" in second.stdout
 
     tokens = await login(client, "grace@example.com", DEMO_PASSWORD)
     listed = await client.get(

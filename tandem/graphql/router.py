@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from fastapi import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -21,6 +21,7 @@ from tandem.graphql.limits import Limits
 from tandem.graphql.media import JSON, is_request_error, response_media_type
 from tandem.graphql.schema import build_schema
 from tandem.graphql.trusted import TrustedDocuments
+from tandem.http.docs_ui.pages import graphiql_page
 
 # Strawberry refuses some requests before any operation runs, in plain text; we answer in
 # GraphQL's own shape, with a code.
@@ -121,6 +122,18 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             return orjson.loads(data)
         except orjson.JSONDecodeError as error:
             raise HTTPException(400, json_refusal(error)) from error
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Only a browser asking for a page (`text/html`, no query) gets GraphiQL."""
+        return (
+            request.method == "GET"
+            and request.query_params.get("query") is None
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """Tandem's own GraphiQL page (tandem/http/docs_ui), not Strawberry's CDN one."""
+        return graphiql_page(request, endpoint=request.url.path)
 
     def encode_json(self, data: object) -> bytes:
         """orjson, not the standard library: scalars are already serialized to JSON types."""

@@ -1,0 +1,160 @@
+"""GraphiQL, Swagger UI and ReDoc in a real headless Chromium that can reach only loopback.
+
+Each page must work from Tandem's own files, under its Content-Security-Policy, with no
+console error (a CSP violation is one), no script error, and no request off the machine.
+Skipped, saying why, only where no Chromium is installed (`bash .ci/install-clients`).
+TANDEM_SCREENSHOTS=<dir> keeps the screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.clients.browser import Watch, chromium_path, loopback_browser
+
+PASSWORD = "a browser-test password"
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+async def browser(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Any, Watch]]:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no Chromium is installed (Debian: apt-get install chromium)")
+    pytest.importorskip("playwright.async_api", reason="playwright is not installed (make test)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    async with loopback_browser(executable, profile) as opened:
+        yield opened
+
+
+@pytest.fixture
+def watch(browser: tuple[Any, Watch]) -> Iterator[Watch]:
+    """The page's problems, from this test only; the test ends by asserting there are none."""
+    _, watched = browser
+    watched.errors.clear()
+    watched.outside.clear()
+    yield watched
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where screenshots go: TANDEM_SCREENSHOTS when set, else the test's own folder."""
+    folder = Path(os.environ.get("TANDEM_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def sign_up(base_url: str, email: str, name: str) -> str:
+    """A new account over REST, its access token, and an item, as a newcomer makes them."""
+    async with httpx.AsyncClient(base_url=base_url) as rest:
+        created = await rest.post(
+            "/api/v1/auth/register", json={"email": email, "name": name, "password": PASSWORD}
+        )
+        assert created.status_code == 201, created.text
+        tokens = await rest.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "password", "username": email, "password": PASSWORD},
+        )
+        assert tokens.status_code == 200, tokens.text
+        token: str = tokens.json()["access_token"]
+        item = await rest.post(
+            "/api/v1/items",
+            json={"title": "Offline lamp", "price": "12.50"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert item.status_code == 201, item.text
+    return token
+
+
+async def replace_text(page: Any, editor: Any, text: str) -> None:
+    """Select all in a GraphiQL editor and paste `text`, as a person does."""
+    await editor.click()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.insert_text(text)
+
+
+async def test_graphiql_runs_a_signed_in_query_with_no_internet(
+    served, browser, watch, screenshots
+):
+    from playwright.async_api import expect
+
+    token = await sign_up(served, "grace.browser@example.com", "Grace Browser")
+    context, _ = browser
+    page = await context.new_page()
+    response = await page.goto(served + "/graphql")
+    assert response is not None and response.ok
+    policy = await response.header_value("content-security-policy")
+    assert "script-src 'self'" in policy and "unsafe" not in policy
+
+    await expect(page.locator(".graphiql-container")).to_be_visible(timeout=TIMEOUT_MS)
+    # The header editor is open (Headers tab); its editor is the last one in the tools pane.
+    await page.get_by_text("Headers", exact=True).click()
+    await replace_text(
+        page,
+        page.locator(".graphiql-editor-tool .CodeMirror").last,
+        '{"Authorization": "Bearer ' + token + '"}',
+    )
+    await replace_text(
+        page,
+        page.locator(".graphiql-query-editor .CodeMirror"),
+        "{ me { name email } items(first: 5) { totalCount nodes { title price } } }",
+    )
+    await page.locator(".graphiql-execute-button").click()
+
+    result = page.locator(".result-window")
+    await expect(result).to_contain_text("Grace Browser", timeout=TIMEOUT_MS)
+    await expect(result).to_contain_text("grace.browser@example.com")
+    await expect(result).to_contain_text("Offline lamp")
+    await page.screenshot(path=str(screenshots / "graphiql.png"))
+    await page.close()
+    assert not watch.problems(), watch.problems()
+
+
+async def operation_count(base_url: str) -> int:
+    async with httpx.AsyncClient() as client:
+        document = (await client.get(base_url + "/openapi.json")).json()
+    methods = {"get", "put", "post", "patch", "delete", "head", "options"}
+    return sum(1 for path in document["paths"].values() for method in path if method in methods)
+
+
+async def test_swagger_ui_shows_every_operation_with_no_internet(
+    served, browser, watch, screenshots
+):
+    from playwright.async_api import expect
+
+    context, _ = browser
+    page = await context.new_page()
+    response = await page.goto(served + "/docs")
+    assert response is not None and response.ok
+    assert "script-src 'self'" in (await response.header_value("content-security-policy"))
+    operations = page.locator(".opblock")
+    await expect(operations.first).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(operations).to_have_count(await operation_count(served))
+    await expect(
+        page.locator(".opblock-summary-path").filter(has_text="/api/v1/items").first
+    ).to_be_visible()
+    await page.screenshot(path=str(screenshots / "swagger-ui.png"))
+    await page.close()
+    assert not watch.problems(), watch.problems()
+
+
+async def test_redoc_shows_every_operation_with_no_internet(served, browser, watch, screenshots):
+    from playwright.async_api import expect
+
+    context, _ = browser
+    page = await context.new_page()
+    response = await page.goto(served + "/redoc")
+    assert response is not None and response.ok
+    assert "script-src 'self'" in (await response.header_value("content-security-policy"))
+    await expect(page.locator("h1").first).to_contain_text("Tandem", timeout=TIMEOUT_MS)
+    sections = page.locator("[data-section-id*='/operation/'], [data-section-id*='/paths/']")
+    await expect(sections).to_have_count(await operation_count(served))
+    await page.screenshot(path=str(screenshots / "redoc.png"))
+    await page.close()
+    assert not watch.problems(), watch.problems()
