@@ -3,8 +3,15 @@
 (function () {
   "use strict";
   var element = document.getElementById("graphiql");
-  var endpoint = new URL(element.dataset.endpoint, window.location.href).toString();
-  var fetcher = GraphiQL.createFetcher({ url: endpoint });
+  var endpoint = new URL(element.dataset.endpoint, window.location.href);
+  var socket = new URL(endpoint);
+  socket.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
+  // Subscriptions go over graphql-transport-ws (bundled in GraphiQL); the Headers tab's JSON
+  // becomes the connection_init payload, so {"Authorization": "Bearer ..."} signs them in.
+  var fetcher = GraphiQL.createFetcher({
+    url: endpoint.toString(),
+    subscriptionUrl: socket.toString(),
+  });
   var welcome = [
     "# Tandem's GraphQL face. Anyone may read the schema (Docs);",
     "# data needs a token from POST /api/v1/auth/token. Put",
