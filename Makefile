@@ -40,11 +40,14 @@ format: $(STAMP)
 # Tandem against a hand-written floor app, one worker each (bench/, docs/performance.md).
 # wrk is installed where we may (root with apt-get); without it a Python client drives the load.
 # Options pass through: make bench BENCH_ARGS="--profile" (py-spy flame graphs, installed on demand).
+# Then the connection path alone (bench/connections.py): the lease on and off, and 16 to 64
+# clients on a pool of 16; CONNECTIONS_ARGS="--rounds 5" passes options to it.
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& timeout 180 apt-get install -y -qq wrk >/dev/null 2>&1; } \
 		|| echo "bench: wrk is not installed; the Python load generator will drive the load"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.connections $(CONNECTIONS_ARGS)
 
 schema: $(STAMP)
 	$(BIN)/tandem export-openapi > openapi.json

@@ -56,6 +56,19 @@ def counters_for(settings: Settings) -> CounterStore:
     return MemoryCounters()
 
 
+def database_for(settings: Settings, *, pool_size: int | None = None) -> Database:
+    """The pool the settings describe (DATABASE_URL must be set)."""
+    assert settings.database_url is not None
+    return Database(
+        settings.database_url,
+        pool_size=pool_size or settings.db_pool_size,
+        acquire_timeout=settings.db_acquire_timeout_seconds,
+        statement_timeout=settings.db_statement_timeout_seconds,
+        lock_timeout=settings.db_lock_timeout_seconds,
+        idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout_seconds,
+    )
+
+
 def services_for(
     settings: Settings, database: Database, *, counters: CounterStore | None = None
 ) -> Services:
@@ -109,7 +122,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return
         if settings.database_url is None:
             raise RuntimeError("DATABASE_URL is not set; start Tandem with `tandem serve`.")
-        database = Database(settings.database_url, pool_size=settings.db_pool_size)
+        database = database_for(settings)
         observe(database)
         app.state.services = services_for(settings, database)
         settle_start_up_objects()

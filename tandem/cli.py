@@ -78,10 +78,9 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[None
     url = migrate(settings)  # before our loop starts: migrating runs an event loop of its own
 
     async def run() -> None:
-        from tandem.app import services_for
-        from tandem.persistence.database import Database
+        from tandem.app import database_for, services_for
 
-        database = Database(url, pool_size=2)
+        database = database_for(settings.model_copy(update={"database_url": url}), pool_size=2)
         try:
             await work(services_for(settings, database))
         finally:

@@ -81,7 +81,12 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(default=None, min_length=16)
     shutdown_grace_seconds: int = Field(default=20, ge=0, le=3600)
 
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    # Past these, a request answers 503 (UNAVAILABLE) instead of waiting out its wall clock.
+    db_acquire_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    db_statement_timeout_seconds: float = Field(default=10.0, ge=0, le=3600)
+    db_lock_timeout_seconds: float = Field(default=3.0, ge=0, le=3600)
+    db_idle_in_transaction_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Consecutive database steps of a request share one connection (persistence.lease).
     db_connection_lease: bool = True
     password_hash_time_cost: int = Field(default=3, ge=1, le=10)

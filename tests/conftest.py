@@ -85,7 +85,7 @@ def counters() -> MemoryCounters:
 @pytest.fixture(scope="session")
 async def services(settings: Settings, counters: MemoryCounters) -> AsyncIterator[Services]:
     assert settings.database_url is not None
-    database = Database(settings.database_url, pool_size=5)
+    database = Database(settings.database_url, pool_size=10)
     yield services_for(settings, database, counters=counters)
     await database.dispose()
 

@@ -57,6 +57,17 @@ class ValidationFailed(DomainError):
         return cls([FieldError(loc, msg, type)])
 
 
+class Unavailable(DomainError):
+    """A dependency (the database) cannot serve now; the client should retry after a while."""
+
+    code = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after: int = 5, cause: str = "") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.cause = cause  # for the one log line: what failed, never shown to clients
+
+
 class InvalidToken(Unauthenticated):
     """A bearer token that is malformed, expired, revoked or not ours."""
 

@@ -11,7 +11,8 @@ import re
 
 from graphql import GraphQLError
 
-from tandem.domain.errors import DomainError, ValidationFailed
+from tandem.domain.errors import DomainError, Unavailable, ValidationFailed
+from tandem.http.errors import log_unavailable
 
 _logger = logging.getLogger("tandem.graphql")
 
@@ -88,6 +89,9 @@ def with_code(
         message = without_input(message)
     if hide_suggestions:
         message = _SUGGESTION.sub("", message)
+    if isinstance(original, Unavailable):
+        log_unavailable(original, request_id)
+        extensions["retry_after"] = original.retry_after
     if code == "INTERNAL":
         _logger.error(
             "unhandled error in %s [request_id=%s]",

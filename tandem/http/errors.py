@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
-from tandem.domain.errors import DomainError, FieldError, InvalidToken, ValidationFailed
+from tandem.domain.errors import (
+    DomainError,
+    FieldError,
+    InvalidToken,
+    Unavailable,
+    ValidationFailed,
+)
 from tandem.domain.rate_limits import RateLimited
-from tandem.http.problems import STATUS_FOR_CODE, code_for_status, problem
+from tandem.http.problems import STATUS_FOR_CODE, code_for_status, problem, request_id_of
 
 CHALLENGE = "WWW-Authenticate"
+_logger = logging.getLogger("tandem.faults")
+
+
+def log_unavailable(error: Unavailable, request_id: str | None) -> None:
+    """One line per fault, no traceback: an outage is expected, and a traceback per request
+    would bury it."""
+    _logger.warning("database unavailable: %s [request_id=%s]", error.cause, request_id)
+
+
 GRAPHQL_PATH = "/graphql"
 
 
@@ -24,6 +41,9 @@ async def domain_error(request: Request, error: Exception) -> Response:
         headers[CHALLENGE] = 'Bearer error="invalid_token"'
     elif status == 401:
         headers[CHALLENGE] = "Bearer"
+    elif isinstance(error, Unavailable):
+        headers["Retry-After"] = str(error.retry_after)
+        log_unavailable(error, request_id_of(request.scope))
     elif isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
         if error.quota is not None:

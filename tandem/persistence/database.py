@@ -15,6 +15,13 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from tandem.persistence.faults import (
+    busy_pool,
+    discard,
+    is_connection_lost,
+    is_unavailable,
+    unavailable,
+)
 from tandem.persistence.lease import current_lease
 from tandem.persistence.sql import Connection, Observer
 from tandem.persistence.unit_of_work import UnitOfWork
@@ -34,51 +41,145 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    """The pool, behind a fair gate; see the module's docstring for the rules it keeps."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 20,
+        acquire_timeout: float = 5.0,
+        statement_timeout: float = 10.0,
+        lock_timeout: float = 3.0,
+        idle_in_transaction_timeout: float = 30.0,
+    ) -> None:
         self.url = url
         self.pool_size = pool_size
+        self.acquire_timeout = acquire_timeout
         self.observers: list[Observer] = []  # called with each statement's SQL (tests, metrics)
+        self._server_settings = {
+            "application_name": "tandem",
+            "statement_timeout": _milliseconds(statement_timeout),
+            "lock_timeout": _milliseconds(lock_timeout),
+            "idle_in_transaction_session_timeout": _milliseconds(idle_in_transaction_timeout),
+        }
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        # First come, first served: asyncio's Semaphore queues newcomers behind waiters, where
+        # asyncpg's own queue lets a newcomer take a connection a woken waiter was promised.
+        self._slots = asyncio.Semaphore(pool_size)
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
             async with self._opening:
                 if self._pool is None:
-                    self._pool = await asyncpg.create_pool(
-                        asyncpg_dsn(self.url),
-                        min_size=1,
-                        max_size=self.pool_size * 2,
-                        reset=_keep_session,
-                        timeout=10,  # connecting; a database that does not answer is not ready
-                        server_settings={"application_name": "tandem"},
-                    )
+                    try:
+                        self._pool = await asyncpg.create_pool(
+                            asyncpg_dsn(self.url),
+                            min_size=1,
+                            max_size=self.pool_size,
+                            reset=_keep_session,
+                            # Connecting: a database that does not answer is unavailable.
+                            timeout=self.acquire_timeout,
+                            server_settings=self._server_settings,
+                        )
+                    except Exception as error:
+                        if is_unavailable(error):
+                            raise unavailable(error) from error
+                        raise
         return self._pool
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
-        async with self._borrow() as raw, raw.transaction():
-            yield UnitOfWork(Connection(raw, self.observers))
+        """Writes: one transaction, committed when the block ends; never retried."""
+        async with self._borrow() as raw:
+            try:
+                async with raw.transaction():
+                    yield UnitOfWork(Connection(raw, self.observers))
+            except Exception as error:
+                if is_unavailable(error):
+                    raise unavailable(error) from error
+                raise
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:
+        """Reads, outside any transaction; a statement whose connection died is run again."""
         async with self._borrow() as raw:
-            yield UnitOfWork(Connection(raw, self.observers))
+            connection = Connection(raw, self.observers, retry=self._fresh_connection)
+            try:
+                yield UnitOfWork(connection)
+            except Exception as error:
+                if is_unavailable(error):
+                    raise unavailable(error) from error
+                raise
+            finally:
+                if connection.replacement is not None:
+                    await connection.replacement.close()
+
+    async def _fresh_connection(self) -> asyncpg.Connection:
+        """A new connection for a read to try once more, outside the pool (it is rare)."""
+        try:
+            connection: asyncpg.Connection = await asyncpg.connect(
+                asyncpg_dsn(self.url),
+                timeout=self.acquire_timeout,
+                server_settings=self._server_settings,
+            )
+        except Exception as error:
+            if is_unavailable(error):
+                raise unavailable(error) from error
+            raise
+        return connection
 
     @asynccontextmanager
     async def _borrow(self) -> AsyncIterator[asyncpg.Connection]:
-        """The request's leased connection when free, else one from the pool."""
-        pool = self._pool or await self.pool()
+        """The request's leased connection when free, else one from the pool, in turn."""
         lease = current_lease()
-        raw = None if lease is None else await lease.take(pool)
-        if lease is None or raw is None:
-            async with pool.acquire() as pooled:
-                yield pooled
+        raw = None if lease is None else await lease.take(self)
+        if raw is not None:
+            assert lease is not None
+            try:
+                yield raw
+            except Exception as error:
+                if is_connection_lost(error):
+                    discard(raw)
+                raise
+            finally:
+                lease.give_back()
             return
+        raw = await self.acquire()
         try:
             yield raw
+        except Exception as error:
+            if is_connection_lost(error):
+                discard(raw)
+            raise
         finally:
-            lease.give_back()
+            await self.release(raw)
+
+    async def acquire(self) -> asyncpg.Connection:
+        """A pooled connection, first come first served, or UNAVAILABLE once the wait is over."""
+        pool = self._pool or await self.pool()
+        try:
+            async with asyncio.timeout(self.acquire_timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise busy_pool(self.acquire_timeout) from None
+        try:
+            raw: asyncpg.Connection = await pool.acquire()
+        except BaseException as error:
+            self._slots.release()
+            if isinstance(error, Exception) and is_unavailable(error):
+                raise unavailable(error) from error
+            raise
+        return raw
+
+    async def release(self, raw: asyncpg.Connection) -> None:
+        pool = self._pool
+        try:
+            if pool is not None:
+                await pool.release(raw)
+        finally:
+            self._slots.release()
 
     async def is_ready(self) -> bool:
         """Reachable and migrated to the newest revision this code knows."""
@@ -97,3 +198,8 @@ class Database:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+def _milliseconds(seconds: float) -> str:
+    """A PostgreSQL duration setting; 0 turns the timeout off."""
+    return str(int(seconds * 1000))

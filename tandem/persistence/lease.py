@@ -16,10 +16,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from contextvars import ContextVar, Token
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class Lender(Protocol):
+    """Where a lease's connection comes from and goes back to (the Database's fair gate)."""
+
+    async def acquire(self) -> asyncpg.Connection: ...
+
+    async def release(self, raw: asyncpg.Connection) -> None: ...
 
 
 class Lease:
@@ -35,11 +43,11 @@ class Lease:
     - a closed lease lends nothing.
     """
 
-    __slots__ = ("_closed", "_pool", "_raw", "_reset", "_task", "busy")
+    __slots__ = ("_closed", "_lender", "_raw", "_reset", "_task", "busy")
 
     def __init__(self) -> None:
         self._task = asyncio.current_task()
-        self._pool: asyncpg.Pool | None = None
+        self._lender: Lender | None = None
         self._raw: asyncpg.Connection | None = None
         self._reset: Token[Lease | None] | None = None
         self._closed = False
@@ -52,7 +60,7 @@ class Lease:
         lease._reset = _LEASE.set(lease)
         return lease
 
-    async def take(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
+    async def take(self, lender: Lender) -> asyncpg.Connection | None:
         """The parked or a new connection, now busy; None means "borrow from the pool".
 
         It is marked busy before an acquire is awaited, so two blocks can never both
@@ -60,16 +68,20 @@ class Lease:
         """
         if self._closed or self.busy or asyncio.current_task() is not self._task:
             return None
-        if self._raw is not None and self._pool is not pool:
+        if self._raw is not None and self._lender is not lender:
             return None
         self.busy = True
+        if self._raw is not None and _dead(self._raw) and self._lender is not None:
+            # The server closed it while parked: never hand a dead connection out.
+            dead, self._raw = self._raw, None
+            await self._lender.release(dead)
         if self._raw is None:
             try:
-                self._raw = await pool.acquire()
+                self._raw = await lender.acquire()
             except BaseException:
                 self.busy = False
                 raise
-            self._pool = pool
+            self._lender = lender
         return self._raw
 
     def give_back(self) -> None:
@@ -79,10 +91,10 @@ class Lease:
 
     def _unpark(self) -> None:
         """Runs once the task has yielded to the event loop: an idle connection goes back."""
-        if self.busy or self._raw is None or self._pool is None:
+        if self.busy or self._raw is None or self._lender is None:
             return
         raw, self._raw = self._raw, None
-        _releasing(self._pool.release(raw))
+        _releasing(self._lender.release(raw))
 
     async def close(self) -> None:
         """End the lease: it lends nothing more, and its connection goes back to the pool."""
@@ -93,8 +105,8 @@ class Lease:
         if self.busy:  # a block still holds it: its give_back hands it to `_unpark`
             return
         raw, self._raw = self._raw, None
-        if raw is not None and self._pool is not None:
-            await self._pool.release(raw)
+        if raw is not None and self._lender is not None:
+            await self._lender.release(raw)
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -108,6 +120,14 @@ def _releasing(release: Coroutine[Any, Any, None]) -> None:
 
 
 _LEASE: ContextVar[Lease | None] = ContextVar("tandem_lease", default=None)
+
+
+def _dead(raw: asyncpg.Connection) -> bool:
+    """Closed by the server, or already taken back by the pool when it noticed."""
+    try:
+        return bool(raw.is_closed())
+    except asyncpg.InterfaceError:  # "released back to the pool"
+        return True
 
 
 def current_lease() -> Lease | None:

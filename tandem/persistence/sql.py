@@ -9,7 +9,7 @@ cost several times the statement's own round trip (docs/performance.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +19,12 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
 from sqlalchemy.sql import ClauseElement
 
 import tandem.persistence.models  # noqa: F401  (every mapper configured before compiling)
+from tandem.persistence.faults import discard, is_connection_lost
 
 _DIALECT = AsyncpgDialect()  # type: ignore[no-untyped-call]
 
 Observer = Callable[[str], None]
+Reconnect = Callable[[], Awaitable[asyncpg.Connection]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,34 +59,60 @@ def _bind_named(compiled: Any, name: str) -> Any:
 
 
 class Connection:
-    """One pooled asyncpg connection that runs compiled queries and reports each statement."""
+    """One pooled asyncpg connection that runs compiled queries and reports each statement.
 
-    __slots__ = ("_observers", "raw")
+    A reader's connection may be given `retry`: where a statement fails because the
+    connection died (killed backend, restarted server), it runs once more on a fresh
+    connection. Only reads get one: a read changes nothing, so running it twice is
+    harmless, while a write might have committed before its connection broke.
+    """
 
-    def __init__(self, raw: asyncpg.Connection, observers: Sequence[Observer]) -> None:
+    __slots__ = ("_observers", "_retry", "raw", "replacement")
+
+    def __init__(
+        self,
+        raw: asyncpg.Connection,
+        observers: Sequence[Observer],
+        *,
+        retry: Reconnect | None = None,
+    ) -> None:
         self.raw = raw
         self._observers = observers
+        self._retry = retry
+        self.replacement: asyncpg.Connection | None = None  # closed by whoever lent `raw`
 
     def _args(self, query: Query, params: Mapping[str, Any]) -> list[Any]:
         for observe in self._observers:
             observe(query.sql)
         return query.args(params)
 
+    async def _run(self, method: str, query: Query, params: Mapping[str, Any]) -> Any:
+        args = self._args(query, params)
+        try:
+            return await getattr(self.raw, method)(query.sql, *args)
+        except Exception as error:
+            if self._retry is None or self.replacement is not None:
+                raise
+            if not is_connection_lost(error):
+                raise
+        # Every later statement of this block runs on the fresh connection too.
+        discard(self.raw)
+        self.replacement = self.raw = await self._retry()
+        return await getattr(self.raw, method)(query.sql, *args)
+
     async def rows(self, query: Query, **params: Any) -> list[asyncpg.Record]:
-        result: list[asyncpg.Record] = await self.raw.fetch(query.sql, *self._args(query, params))
+        result: list[asyncpg.Record] = await self._run("fetch", query, params)
         return result
 
     async def row(self, query: Query, **params: Any) -> asyncpg.Record | None:
-        result: asyncpg.Record | None = await self.raw.fetchrow(
-            query.sql, *self._args(query, params)
-        )
+        result: asyncpg.Record | None = await self._run("fetchrow", query, params)
         return result
 
     async def value(self, query: Query, **params: Any) -> Any:
-        return await self.raw.fetchval(query.sql, *self._args(query, params))
+        return await self._run("fetchval", query, params)
 
     async def execute(self, query: Query, **params: Any) -> str:
-        status: str = await self.raw.execute(query.sql, *self._args(query, params))
+        status: str = await self._run("execute", query, params)
         return status
 
 
