@@ -76,7 +76,9 @@ class Database:
                     try:
                         self._pool = await asyncpg.create_pool(
                             asyncpg_dsn(self.url),
-                            min_size=1,
+                            # No floor: asyncpg would keep reconnecting it in the background
+                            # while the database is down, logging a traceback each time.
+                            min_size=0,
                             max_size=self.pool_size,
                             reset=_keep_session,
                             # Connecting: a database that does not answer is unavailable.
