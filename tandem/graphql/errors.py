@@ -25,6 +25,9 @@ _QUOTED_INPUT = re.compile(
 _ENUM_VALUE = re.compile(r"^Value .* does not exist in ('[^']*' enum\.)", re.DOTALL)
 # "Did you mean 'first'?": hints that rebuild the schema name by name without introspection.
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+# Strawberry's depth and alias rules (tandem/graphql/operation.py), reworded in our terms.
+_TOO_DEEP = re.compile(r"^'.*' exceeds maximum operation depth of (\d+)$", re.DOTALL)
+_TOO_MANY_ALIASES = re.compile(r"^(\d+) aliases found\. Allowed: (\d+)$")
 MASKED_MESSAGE = "Something went wrong on our side; quote the request id if you report it."
 
 
@@ -44,10 +47,23 @@ def code_for(error: GraphQLError) -> str:
             )
         if error.path is None and error.message.startswith("Variable"):
             return "BAD_USER_INPUT"
+        if _shape_refusal(error.message) is not None:
+            return "QUERY_TOO_COMPLEX"
         return "GRAPHQL_VALIDATION_FAILED"
     if error.path is None:  # a scalar that refused a literal or variable during validation
         return "BAD_USER_INPUT"
     return "INTERNAL"
+
+
+def _shape_refusal(message: str) -> str | None:
+    """Our wording of a depth or alias refusal, or None for any other message."""
+    deep = _TOO_DEEP.match(message)
+    if deep:  # Strawberry counts the root fields as depth 0
+        return f"The query is too complex: it nests fields deeper than {int(deep[1]) + 1}."
+    aliases = _TOO_MANY_ALIASES.match(message)
+    if aliases:
+        return f"The query is too complex: {aliases[1]} aliases exceed {aliases[2]}."
+    return None
 
 
 def without_input(message: str) -> str:
@@ -83,6 +99,8 @@ def with_code(
             {"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in original.errors
         ]
     message = error.message
+    if code == "QUERY_TOO_COMPLEX" and original is None:
+        message = _shape_refusal(message) or message
     if code in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED") and not isinstance(
         original, DomainError
     ):

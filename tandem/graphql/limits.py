@@ -1,6 +1,8 @@
 """What an operation may ask for, decided before anything is resolved, and what it costs.
 
-Depth, aliases and root fields bound the shape of a document; the node budget
+Depth and aliases are checked by Strawberry's own validation rules, inside the
+cached validation (tandem/graphql/operation.py); root fields bound the shape of
+a document here, and the node budget
 bounds what it can return, computed GitHub's way: the product of the `first`
 arguments down each path (with the request's variables), summed over every
 connection. The same walk counts the requests an operation may need, which
@@ -43,8 +45,6 @@ class Limits:
 
 @dataclass(slots=True)
 class Analysis:
-    depth: int = 0
-    aliases: int = 0
     root_fields: int = 0
     nodes: int = 0
     requests: int = 0
@@ -84,11 +84,8 @@ class Walk:
         if name.startswith("__"):  # introspection is bounded by the schema, not the caller
             return
         analysis = self.analysis
-        if node.alias is not None:
-            analysis.aliases += 1
         if depth == 1:
             analysis.root_fields += 1
-        analysis.depth = max(analysis.depth, depth)
         if name in CONNECTIONS:
             first = self.int_argument(node, "first", DEFAULT_FIRST)
             analysis.requests += multiplier
@@ -181,10 +178,6 @@ def analyse(
 
 def violations(analysis: Analysis, limits: Limits) -> list[str]:
     problems = []
-    if analysis.depth > limits.max_depth:
-        problems.append(f"depth {analysis.depth} exceeds {limits.max_depth}")
-    if analysis.aliases > limits.max_aliases:
-        problems.append(f"{analysis.aliases} aliases exceed {limits.max_aliases}")
     if analysis.root_fields > limits.max_root_fields:
         problems.append(f"{analysis.root_fields} root fields exceed {limits.max_root_fields}")
     if analysis.nodes > limits.max_nodes:

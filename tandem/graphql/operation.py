@@ -28,6 +28,8 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, get_operation_ast, parse, specified_rules
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.schema import validate_document
 
 from tandem.domain.rate_limits import (
@@ -175,10 +177,18 @@ class OperationGate(SchemaExtension):
         return {"cost": cost}
 
 
-def validation_rules(*, introspection: bool) -> tuple[type[ASTValidationRule], ...]:
-    """GraphQL's rules, and in production the one that refuses introspection."""
+def validation_rules(*, introspection: bool, limits: Limits) -> tuple[type[ASTValidationRule], ...]:
+    """GraphQL's rules, Strawberry's depth and alias limits, and in production no introspection.
+
+    Strawberry's rules run inside the cached validation, so a hot document pays for them
+    once. Its depth counts from 0 at the root fields; ours from 1, hence the - 1.
+    """
     extra = () if introspection else (NoSchemaIntrospectionCustomRule,)
-    return (*specified_rules, *extra)
+    shape = (
+        depth_validator(limits.max_depth - 1, None),
+        aliases_validator(limits.max_aliases),
+    )
+    return (*specified_rules, *shape, *extra)
 
 
 def _refusal(message: str, code: str) -> GraphQLExecutionResult:

@@ -51,7 +51,7 @@ def build_schema(
         OperationGate,
         limits=limits or Limits(),
         max_tokens=max_tokens,
-        rules=validation_rules(introspection=development),
+        rules=validation_rules(introspection=development, limits=limits or Limits()),
         trusted=trusted or TrustedDocuments(),
     )
     config = StrawberryConfig(
