@@ -22,6 +22,7 @@ from tandem.graphql.media import JSON, is_request_error, response_media_type
 from tandem.graphql.schema import build_schema
 from tandem.graphql.trusted import TrustedDocuments
 from tandem.http.docs_ui.pages import graphiql_page
+from tandem.http.problems import graphql_errors
 
 # Strawberry refuses some requests before any operation runs, in plain text; we answer in
 # GraphQL's own shape, with a code.
@@ -84,7 +85,7 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         code = TRANSPORT_CODES.get(error.reason) or STATUS_CODES.get(
             error.status_code, "BAD_REQUEST"
         )
-        body = {"errors": [{"message": error.reason, "extensions": {"code": code}}]}
+        body = graphql_errors(error.reason, code)
         headers = {"Allow": "POST"} if error.status_code == 405 else None
         return Response(
             self.encode_json(body),

@@ -18,7 +18,13 @@ from tandem.domain.errors import (
     ValidationFailed,
 )
 from tandem.domain.rate_limits import RateLimited
-from tandem.http.problems import STATUS_FOR_CODE, code_for_status, problem, request_id_of
+from tandem.http.problems import (
+    STATUS_FOR_CODE,
+    code_for_status,
+    graphql_errors,
+    problem,
+    request_id_of,
+)
 
 CHALLENGE = "WWW-Authenticate"
 _logger = logging.getLogger("tandem.faults")
@@ -50,7 +56,7 @@ async def domain_error(request: Request, error: Exception) -> Response:
             request.scope.setdefault("state", {})["rate_limit"] = error.quota
     if request.url.path.startswith(GRAPHQL_PATH):
         # Raised by the guard before Strawberry runs: answer in GraphQL's own shape.
-        body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+        body = graphql_errors(error.message, error.code)
         return JSONResponse(body, status_code=status, headers=headers)
     errors = error.errors if isinstance(error, ValidationFailed) else None
     return problem(

@@ -16,7 +16,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.domain.rate_limits import Quota
-from tandem.http.problems import MEDIA_TYPE, problem_body
+from tandem.http.problems import MEDIA_TYPE, graphql_errors, problem_body
 
 _logger = logging.getLogger("tandem.api")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -71,9 +71,7 @@ class RequestContext:
 
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
-            await _send_problem(
-                send_with_id, 413, "PAYLOAD_TOO_LARGE", _too_large(self), request_id
-            )
+            await self._refuse_too_large(send_with_id, request_id)
             return
 
         received = 0
@@ -95,9 +93,7 @@ class RequestContext:
             if not overflowed:
                 await send_with_id(message)
             elif message["type"] == "http.response.start" and not started:
-                await _send_problem(
-                    send_with_id, 413, "PAYLOAD_TOO_LARGE", _too_large(self), request_id
-                )
+                await self._refuse_too_large(send_with_id, request_id)
 
         try:
             async with asyncio.timeout(self.timeout_seconds):
@@ -117,14 +113,17 @@ class RequestContext:
                 )
         except BodyTooLarge:
             if not started:
-                await _send_problem(
-                    send_with_id, 413, "PAYLOAD_TOO_LARGE", _too_large(self), request_id
-                )
+                await self._refuse_too_large(send_with_id, request_id)
         except Exception:
             _logger.exception("unhandled error [request_id=%s]", request_id)
             if not started:
                 detail = "Something went wrong on our side; quote the request id if you report it."
                 await _send_problem(send_with_id, 500, "INTERNAL", detail, request_id)
+
+    async def _refuse_too_large(self, send: Any, request_id: str) -> None:
+        """The one 413: declared too large, or found too large while reading."""
+        detail = f"The request body is larger than {self.max_body_bytes} bytes."
+        await _send_problem(send, 413, "PAYLOAD_TOO_LARGE", detail, request_id)
 
 
 def _quota_headers(state: dict[str, Any]) -> list[tuple[bytes, bytes]]:
@@ -132,10 +131,6 @@ def _quota_headers(state: dict[str, Any]) -> list[tuple[bytes, bytes]]:
     if quota is None:
         return []
     return [(name.lower().encode(), value.encode()) for name, value in quota.headers().items()]
-
-
-def _too_large(middleware: RequestContext) -> str:
-    return f"The request body is larger than {middleware.max_body_bytes} bytes."
 
 
 def _incoming_id(scope: Scope) -> str | None:
@@ -164,8 +159,7 @@ def _is_graphql(scope: Scope) -> bool:
 async def _send_graphql_error(
     send: Any, status: int, code: str, message: str, request_id: str, *, retry_after: int = 0
 ) -> None:
-    error = {"message": message, "extensions": {"code": code, "request_id": request_id}}
-    body = orjson.dumps({"errors": [error]})
+    body = orjson.dumps(graphql_errors(message, code, request_id=request_id))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if retry_after:
         headers.append((b"retry-after", str(retry_after).encode()))

@@ -29,6 +29,14 @@ CODE_FOR_STATUS = {status: code for code, status in STATUS_FOR_CODE.items()}
 MEDIA_TYPE = "application/problem+json"
 
 
+def graphql_errors(message: str, code: str, *, request_id: str | None = None) -> dict[str, Any]:
+    """GraphQL's error envelope, for a request refused before any operation ran."""
+    extensions: dict[str, Any] = {"code": code}
+    if request_id is not None:
+        extensions["request_id"] = request_id
+    return {"errors": [{"message": message, "extensions": extensions}]}
+
+
 def code_for_status(status: int) -> str:
     return CODE_FOR_STATUS.get(status, "INTERNAL" if status >= 500 else "BAD_REQUEST")
 
