@@ -1,0 +1,20 @@
+"""What a caller asks of its webhook endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tandem.domain.values import UNSET, Unset
+
+
+@dataclass(frozen=True, slots=True)
+class CreateWebhook:
+    url: str
+    events: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateWebhook:
+    url: str | Unset = UNSET
+    events: list[str] | Unset = UNSET
+    active: bool | Unset = UNSET

@@ -1,0 +1,88 @@
+"""Webhook endpoints, their deliveries and attempts, as the use cases see them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from tandem.domain.events.records import EventRecord
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    id: int
+    owner_id: int
+    url: str
+    events: list[str]
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookWithSecret:
+    """An endpoint and its signing secret: the one answer that shows the secret."""
+
+    webhook: WebhookRecord
+    secret: str
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    number: int
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    response_excerpt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    id: int
+    endpoint_id: int
+    event_id: str
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+    attempt_log: list[AttemptRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery a worker holds a lease on: everything needed to send it once."""
+
+    delivery_id: int
+    lease_token: uuid.UUID
+    attempt: int  # this attempt's number, from 1
+    endpoint_id: int
+    url: str
+    secrets: tuple[str, ...]  # the current secret, and the previous one during a rotation
+    event: EventRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt got: a status (None if no answer), how long, and why it failed."""
+
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    response_excerpt: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300

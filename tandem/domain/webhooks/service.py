@@ -1,0 +1,161 @@
+"""Webhook endpoint use cases: register, read, change, delete, rotate, the log, redeliver.
+
+An endpoint belongs to its owner alone: another user's (admins' included) is not
+found. It hears the events its owner may see (see the outbox's `append`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tandem.domain.errors import Conflict, NotFound, ValidationFailed
+from tandem.domain.pages import MAX_PAGE_SIZE
+from tandem.domain.principal import ITEMS_READ, Principal, signed_in
+from tandem.domain.values import UNSET
+from tandem.domain.webhooks.commands import CreateWebhook, UpdateWebhook
+from tandem.domain.webhooks.ports import DestinationGuard
+from tandem.domain.webhooks.records import DeliveryRecord, WebhookRecord, WebhookWithSecret
+from tandem.domain.webhooks.rules import MAX_WEBHOOKS_PER_USER, clean_events, url_problem
+from tandem.domain.webhooks.signing import new_secret
+from tandem.persistence.database import Database
+
+ROTATION_OVERLAP_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookPolicy:
+    """Production: https only, public addresses only (the guard); development lifts both."""
+
+    require_https: bool
+    guard: DestinationGuard
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySlice:
+    deliveries: list[DeliveryRecord]
+    has_more: bool
+
+    @property
+    def next_cursor(self) -> int | None:
+        return self.deliveries[-1].id if self.has_more else None
+
+
+def _not_found(webhook_id: int) -> NotFound:
+    return NotFound(f"No webhook with id {webhook_id}.")
+
+
+class WebhookService:
+    def __init__(self, *, database: Database, policy: WebhookPolicy) -> None:
+        self._database = database
+        self._policy = policy
+
+    async def _checked_url(self, url: str) -> str:
+        url = url.strip()
+        problem = url_problem(url, require_https=self._policy.require_https)
+        if problem is None:
+            problem = await self._policy.guard.problem(url)
+        if problem is not None:
+            raise ValidationFailed.one(("url",), problem, "url")
+        return url
+
+    async def create(
+        self, principal: Principal | None, command: CreateWebhook
+    ) -> WebhookWithSecret:
+        caller = signed_in(principal, scope=ITEMS_READ)
+        events = clean_events(command.events)
+        url = await self._checked_url(command.url)
+        secret = new_secret()
+        async with self._database.transaction() as uow:
+            if await uow.webhooks.count_owned(caller.user_id) >= MAX_WEBHOOKS_PER_USER:
+                raise Conflict(f"You have {MAX_WEBHOOKS_PER_USER} webhooks, the most allowed.")
+            webhook = await uow.webhooks.add(
+                owner_id=caller.user_id, url=url, events=events, secret=secret
+            )
+        return WebhookWithSecret(webhook, secret)
+
+    async def list(self, principal: Principal | None) -> list[WebhookRecord]:
+        caller = signed_in(principal, scope=ITEMS_READ)
+        async with self._database.reader() as uow:
+            return await uow.webhooks.owned(caller.user_id)
+
+    async def get(self, principal: Principal | None, webhook_id: int) -> WebhookRecord:
+        caller = signed_in(principal, scope=ITEMS_READ)
+        async with self._database.reader() as uow:
+            webhook = await uow.webhooks.get_owned(webhook_id, caller.user_id)
+        if webhook is None:
+            raise _not_found(webhook_id)
+        return webhook
+
+    async def update(
+        self, principal: Principal | None, webhook_id: int, command: UpdateWebhook
+    ) -> WebhookRecord:
+        """Change the URL, the events or `active`; enabling clears why it was disabled."""
+        caller = signed_in(principal, scope=ITEMS_READ)
+        values: dict[str, Any] = {}
+        if command.events is not UNSET:
+            values["events"] = clean_events(command.events)
+        if command.url is not UNSET:
+            values["url"] = await self._checked_url(command.url)
+        if command.active is not UNSET:
+            values["active"] = command.active
+            values["disabled_reason"] = None if command.active else "disabled by its owner"
+        async with self._database.transaction() as uow:
+            webhook = await uow.webhooks.get_owned(webhook_id, caller.user_id, for_update=True)
+            if webhook is None:
+                raise _not_found(webhook_id)
+            if not values:
+                return webhook
+            return await uow.webhooks.update(webhook_id, values)
+
+    async def delete(self, principal: Principal | None, webhook_id: int) -> None:
+        caller = signed_in(principal, scope=ITEMS_READ)
+        async with self._database.transaction() as uow:
+            if await uow.webhooks.get_owned(webhook_id, caller.user_id, for_update=True) is None:
+                raise _not_found(webhook_id)
+            await uow.webhooks.delete(webhook_id)
+
+    async def rotate_secret(
+        self, principal: Principal | None, webhook_id: int
+    ) -> WebhookWithSecret:
+        """A new secret, shown once; the old one still signs too for the next 24 hours."""
+        caller = signed_in(principal, scope=ITEMS_READ)
+        secret = new_secret()
+        async with self._database.transaction() as uow:
+            if await uow.webhooks.get_owned(webhook_id, caller.user_id, for_update=True) is None:
+                raise _not_found(webhook_id)
+            webhook = await uow.webhooks.rotate_secret(
+                webhook_id, secret=secret, keep_previous_seconds=ROTATION_OVERLAP_SECONDS
+            )
+        return WebhookWithSecret(webhook, secret)
+
+    async def deliveries(
+        self, principal: Principal | None, webhook_id: int, *, after: int | None, limit: int
+    ) -> DeliverySlice:
+        """The endpoint's deliveries, newest first, each with every attempt made."""
+        caller = signed_in(principal, scope=ITEMS_READ)
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValidationFailed.one(
+                ("limit",), f"must be between 1 and {MAX_PAGE_SIZE}", "range"
+            )
+        async with self._database.reader() as uow:
+            if await uow.webhooks.get_owned(webhook_id, caller.user_id) is None:
+                raise _not_found(webhook_id)
+            rows = await uow.webhooks.deliveries(webhook_id, before=after, limit=limit + 1)
+        return DeliverySlice(rows[:limit], len(rows) > limit)
+
+    async def redeliver(
+        self, principal: Principal | None, webhook_id: int, delivery_id: int
+    ) -> DeliveryRecord:
+        """Send a delivery's event again (same `webhook-id`), as a new delivery due now."""
+        caller = signed_in(principal, scope=ITEMS_READ)
+        async with self._database.transaction() as uow:
+            webhook = await uow.webhooks.get_owned(webhook_id, caller.user_id)
+            if webhook is None:
+                raise _not_found(webhook_id)
+            if not webhook.active:
+                raise Conflict("This webhook is disabled; enable it (PATCH active) first.")
+            delivery = await uow.webhooks.redeliver(webhook_id, delivery_id)
+        if delivery is None:
+            raise NotFound(f"No delivery with id {delivery_id} for this webhook.")
+        return delivery

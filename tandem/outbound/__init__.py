@@ -1,0 +1,1 @@
+"""Adapters for what leaves Tandem over the network: webhook requests (and, next, mail)."""

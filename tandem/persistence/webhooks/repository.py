@@ -1,0 +1,245 @@
+"""Every statement about webhook endpoints and their delivery log (the API's side).
+
+The workers' side (claiming and finishing deliveries) is `queue.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Integer,
+    Interval,
+    String,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from tandem.domain.webhooks.records import (
+    AttemptRecord,
+    DeliveryRecord,
+    DeliveryStatus,
+    WebhookRecord,
+)
+from tandem.persistence.events.channels import JOBS_CHANNEL, WEBHOOK_JOBS
+from tandem.persistence.events.models import Event
+from tandem.persistence.sql import Connection, Query, as_params, compile_query, settable
+from tandem.persistence.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+W = WebhookEndpoint
+D = WebhookDelivery
+A = WebhookAttempt
+
+COLUMNS = (
+    W.id,
+    W.owner_id,
+    W.url,
+    W.events,
+    W.active,
+    W.disabled_reason,
+    W.created_at,
+    W.updated_at,
+)
+DELIVERY_COLUMNS = (
+    D.id,
+    D.endpoint_id,
+    Event.public_id,
+    Event.type,
+    D.status,
+    D.attempts,
+    D.next_attempt_at,
+    D.created_at,
+    D.completed_at,
+)
+ATTEMPT_COLUMNS = (
+    A.delivery_id,
+    A.number,
+    A.started_at,
+    A.duration_ms,
+    A.status_code,
+    A.error,
+    A.response_excerpt,
+)
+
+_ID = bindparam("webhook_id", type_=BigInteger)
+_OWNER = bindparam("owner_id", type_=BigInteger)
+
+
+def record(row: Any) -> WebhookRecord:
+    return WebhookRecord(*row)
+
+
+def delivery(row: Any, attempts: list[AttemptRecord]) -> DeliveryRecord:
+    (id_, endpoint_id, event_id, kind, status, count, next_at, created_at, completed_at) = row
+    return DeliveryRecord(
+        id=id_,
+        endpoint_id=endpoint_id,
+        event_id=event_id,
+        event_type=kind,
+        status=DeliveryStatus(status),
+        attempts=count,
+        next_attempt_at=next_at if status == DeliveryStatus.PENDING else None,
+        created_at=created_at,
+        completed_at=completed_at,
+        attempt_log=attempts,
+    )
+
+
+@lru_cache(maxsize=8)
+def _add(names: tuple[str, ...]) -> Query:
+    return compile_query(insert(W).values(settable(W.__table__, names)).returning(*COLUMNS))
+
+
+_COUNT_OWNED = compile_query(select(func.count()).select_from(W).where(W.owner_id == _OWNER))
+_OWNED = compile_query(select(*COLUMNS).where(W.owner_id == _OWNER).order_by(W.id))
+
+
+@lru_cache(maxsize=2)
+def _get_owned(for_update: bool) -> Query:
+    statement = select(*COLUMNS).where(W.id == _ID, W.owner_id == _OWNER)
+    return compile_query(statement.with_for_update() if for_update else statement)
+
+
+@lru_cache(maxsize=16)
+def _update(names: tuple[str, ...]) -> Query:
+    values = {**settable(W.__table__, names), "updated_at": func.now()}
+    return compile_query(update(W).where(W.id == _ID).values(values).returning(*COLUMNS))
+
+
+_DELETE = compile_query(delete(W).where(W.id == _ID))
+
+_ROTATE = compile_query(
+    update(W)
+    .where(W.id == _ID)
+    .values(
+        previous_secret=W.secret,
+        previous_secret_expires_at=func.now() + bindparam("overlap", type_=Interval),
+        secret=bindparam("secret", type_=String),
+        updated_at=func.now(),
+    )
+    .returning(*COLUMNS)
+)
+
+
+@lru_cache(maxsize=2)
+def _deliveries(positioned: bool) -> Query:
+    statement = (
+        select(*DELIVERY_COLUMNS)
+        .join(Event, Event.id == D.event_id)
+        .where(D.endpoint_id == _ID)
+        .order_by(D.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if positioned:
+        statement = statement.where(D.id < bindparam("before", type_=BigInteger))
+    return compile_query(statement)
+
+
+_ATTEMPTS = compile_query(
+    select(*ATTEMPT_COLUMNS)
+    .where(A.delivery_id == any_(bindparam("delivery_ids", type_=ARRAY(BigInteger))))
+    .order_by(A.delivery_id, A.id)
+)
+
+
+def _redeliver() -> Query:
+    source = (
+        select(D.event_id, D.endpoint_id)
+        .where(D.id == bindparam("delivery_id", type_=BigInteger), D.endpoint_id == _ID)
+        .cte("source")
+    )
+    again = (
+        insert(D)
+        .from_select(["event_id", "endpoint_id"], select(source.c.event_id, source.c.endpoint_id))
+        .returning(*(column for column in D.__table__.c))
+        .cte("again")
+    )
+    return compile_query(
+        select(
+            again.c.id,
+            again.c.endpoint_id,
+            Event.public_id,
+            Event.type,
+            again.c.status,
+            again.c.attempts,
+            again.c.next_attempt_at,
+            again.c.created_at,
+            again.c.completed_at,
+            func.pg_notify(JOBS_CHANNEL, WEBHOOK_JOBS),
+        ).join(Event, Event.id == again.c.event_id)
+    )
+
+
+_REDELIVER = _redeliver()
+
+
+class WebhookRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def add(
+        self, *, owner_id: int, url: str, events: list[str], secret: str
+    ) -> WebhookRecord:
+        given = {"owner_id": owner_id, "url": url, "events": events, "secret": secret}
+        row = await self._connection.row(_add(tuple(sorted(given))), **as_params(given))
+        assert row is not None  # INSERT ... RETURNING returns its row
+        return record(row)
+
+    async def count_owned(self, owner_id: int) -> int:
+        return int(await self._connection.value(_COUNT_OWNED, owner_id=owner_id) or 0)
+
+    async def owned(self, owner_id: int) -> list[WebhookRecord]:
+        return [record(row) for row in await self._connection.rows(_OWNED, owner_id=owner_id)]
+
+    async def get_owned(
+        self, webhook_id: int, owner_id: int, *, for_update: bool = False
+    ) -> WebhookRecord | None:
+        query = _get_owned(for_update)
+        row = await self._connection.row(query, webhook_id=webhook_id, owner_id=owner_id)
+        return None if row is None else record(row)
+
+    async def update(self, webhook_id: int, values: Mapping[str, Any]) -> WebhookRecord:
+        query = _update(tuple(sorted(values)))
+        row = await self._connection.row(query, webhook_id=webhook_id, **as_params(values))
+        assert row is not None  # the caller holds the row's lock
+        return record(row)
+
+    async def delete(self, webhook_id: int) -> None:
+        await self._connection.execute(_DELETE, webhook_id=webhook_id)
+
+    async def rotate_secret(
+        self, webhook_id: int, *, secret: str, keep_previous_seconds: int
+    ) -> WebhookRecord:
+        overlap = timedelta(seconds=keep_previous_seconds)
+        row = await self._connection.row(
+            _ROTATE, webhook_id=webhook_id, secret=secret, overlap=overlap
+        )
+        assert row is not None  # the caller holds the row's lock
+        return record(row)
+
+    async def deliveries(
+        self, webhook_id: int, *, before: int | None, limit: int
+    ) -> list[DeliveryRecord]:
+        params: dict[str, Any] = {"webhook_id": webhook_id, "limit": limit}
+        if before is not None:
+            params["before"] = before
+        rows = await self._connection.rows(_deliveries(before is not None), **params)
+        log: dict[int, list[AttemptRecord]] = {row[0]: [] for row in rows}
+        if log:
+            for attempt in await self._connection.rows(_ATTEMPTS, delivery_ids=list(log)):
+                log[attempt[0]].append(AttemptRecord(*attempt[1:]))
+        return [delivery(row, log[row[0]]) for row in rows]
+
+    async def redeliver(self, webhook_id: int, delivery_id: int) -> DeliveryRecord | None:
+        row = await self._connection.row(_REDELIVER, webhook_id=webhook_id, delivery_id=delivery_id)
+        return None if row is None else delivery(row[:-1], [])
