@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -12,11 +13,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tandem.api.auth.router import router as auth_router
+from tandem.api.events.router import router as events_router
 from tandem.api.items.router import router as items_router
 from tandem.api.users.router import router as users_router
+from tandem.api.webhooks.router import router as webhooks_router
 from tandem.config import Settings, get_settings
 from tandem.domain.rate_limits import CounterStore, Quota
 from tandem.domain.services import AuthPolicy, Services, build_services
+from tandem.domain.webhooks.service import WebhookPolicy
 from tandem.graphql.router import TandemGraphQLRouter
 from tandem.http import health
 from tandem.http.docs_ui.pages import STATIC_PATH
@@ -27,6 +31,7 @@ from tandem.http.middleware import RequestContext
 from tandem.http.telemetry import RequestTelemetry
 from tandem.observability import metrics
 from tandem.observability.requests import count_statement
+from tandem.outbound.addresses import AddressGuard
 from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
 from tandem.persistence.lease import LeasePerRequest
@@ -45,6 +50,8 @@ OPENAPI_TAGS = [
     {"name": "auth", "description": "Accounts and tokens: OAuth 2.0 password and refresh grants."},
     {"name": "users", "description": "You, and for administrators, everyone."},
     {"name": "items", "description": "Items: every published one, and your own drafts."},
+    {"name": "events", "description": "What changed, oldest first: every item change is an event."},
+    {"name": "webhooks", "description": "Events pushed to your URL, signed per Standard Webhooks."},
     {"name": "health", "description": "Liveness and readiness, for orchestrators."},
 ]
 
@@ -69,6 +76,14 @@ def database_for(settings: Settings, *, pool_size: int | None = None) -> Databas
     )
 
 
+def webhook_policy(settings: Settings) -> WebhookPolicy:
+    """Production: https URLs on public addresses; development lets local receivers in."""
+    allow_private = settings.allow_private_webhook_urls
+    return WebhookPolicy(
+        require_https=not allow_private, guard=AddressGuard(allow_private=allow_private)
+    )
+
+
 def services_for(
     settings: Settings, database: Database, *, counters: CounterStore | None = None
 ) -> Services:
@@ -89,6 +104,7 @@ def services_for(
             login_failure_window_seconds=settings.login_failure_window_seconds,
         ),
         rate=None if rate is None else (rate.points, rate.seconds),
+        webhooks=webhook_policy(settings),
     )
 
 
@@ -96,6 +112,14 @@ def observe(database: Database) -> None:
     """Count each statement for the request that runs it (tandem_db_statements_per_request)."""
     if count_statement not in database.observers:
         database.observers.append(count_statement)
+
+
+async def serve_worker(settings: Settings, url: str) -> None:
+    """The worker `tandem serve` runs beside the app, in its event loop."""
+    from tandem.worker.process import worker_for
+
+    async with worker_for(settings, url) as worker:
+        await worker.run()
 
 
 def settle_start_up_objects() -> None:
@@ -125,11 +149,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         database = database_for(settings)
         observe(database)
         app.state.services = services_for(settings, database)
+        background = None
+        if settings.serve_worker:  # `tandem serve --no-worker` leaves it to `tandem worker`
+            background = asyncio.create_task(serve_worker(settings, settings.database_url))
         settle_start_up_objects()
         try:
             async with sampling_pool(database):
                 yield
         finally:
+            if background is not None:
+                background.cancel()
+                await asyncio.gather(background, return_exceptions=True)
             await database.dispose()
             metrics.process_exited(os.getpid())
 
@@ -150,7 +180,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # Routing tries routes in order, and each miss costs: the busiest faces come first
     # (measured in docs/performance.md). Each REST router charges its own calls.
     app.include_router(TandemGraphQLRouter(settings), prefix="/graphql")
-    for router in (items_router, users_router, auth_router):
+    for router in (items_router, users_router, auth_router, events_router, webhooks_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_route(

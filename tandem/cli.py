@@ -46,6 +46,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     url = migrate(settings)
     # Workers are fresh processes that read their settings from the environment.
     os.environ["DATABASE_URL"] = url
+    if args.no_worker:
+        os.environ["SERVE_WORKER"] = "false"
     get_settings.cache_clear()
     # uvicorn re-raises the SIGTERM it drained on; an orderly drain is a clean exit (0).
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -66,6 +68,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    import logging
+
+    from tandem.worker.process import run_worker
+
+    url = migrate(settings)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run_worker(settings, url))
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
@@ -135,7 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-worker", action="store_true", help="leave deliveries and purges to `tandem worker`"
+    )
     serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser(
+        "worker", help="run the background work alone: webhook deliveries, purges"
+    ).set_defaults(handler=cmd_worker)
 
     commands.add_parser("migrate", help="apply the migrations").set_defaults(handler=cmd_migrate)
 

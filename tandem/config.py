@@ -89,6 +89,16 @@ class Settings(BaseSettings):
     db_idle_in_transaction_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Consecutive database steps of a request share one connection (persistence.lease).
     db_connection_lease: bool = True
+
+    # Webhooks and the worker (tandem/worker, tandem/domain/webhooks/schedule.py).
+    webhook_retry_schedule: str | None = None  # e.g. "1s,5s,30s,5m"; default: the contract's
+    webhook_allow_private_urls: bool | None = None  # default: true in development only
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    webhook_concurrency: int = Field(default=16, ge=1, le=500)
+    worker_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    serve_worker: bool = True  # `tandem serve` runs a worker too (`--no-worker` sets false)
+    event_retention_days: int = Field(default=30, ge=30, le=3650)
     password_hash_time_cost: int = Field(default=3, ge=1, le=10)
     password_hash_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 
@@ -109,6 +119,22 @@ class Settings(BaseSettings):
     def _check_rate(cls, value: str) -> str:
         parse_rate(value)
         return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            from tandem.domain.webhooks.schedule import parse_schedule
+
+            parse_schedule(value)
+            return value
+        return None
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError("WEBHOOK_LEASE_SECONDS must exceed WEBHOOK_TIMEOUT_SECONDS")
+        return self
 
     @field_validator("secret_keys")
     @classmethod
@@ -145,6 +171,12 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "text" if self.is_development else "json"
+
+    @property
+    def allow_private_webhook_urls(self) -> bool:
+        if self.webhook_allow_private_urls is None:
+            return self.is_development
+        return self.webhook_allow_private_urls
 
     @property
     def rate(self) -> Rate | None:

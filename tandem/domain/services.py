@@ -8,10 +8,12 @@ from tandem.domain.auth.passwords import PasswordHasher
 from tandem.domain.auth.service import AuthService
 from tandem.domain.auth.throttle import LoginThrottle
 from tandem.domain.auth.tokens import AccessTokenCodec
+from tandem.domain.events.service import EventService
 from tandem.domain.items.service import ItemService
 from tandem.domain.rate_limits import CounterStore, RateLimiter
 from tandem.domain.store import Store
 from tandem.domain.users.service import UserService
+from tandem.domain.webhooks.service import WebhookPolicy, WebhookService
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,8 @@ class Services:
     users: UserService
     items: ItemService
     rate_limiter: RateLimiter | None
+    events: EventService
+    webhooks: WebhookService
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,7 @@ def build_services(
     counters: CounterStore,
     auth: AuthPolicy,
     rate: tuple[int, int] | None,
+    webhooks: WebhookPolicy,
 ) -> Services:
     """Compose the use cases; `rate` is (points, window seconds), or None for no rate limit."""
     hasher = PasswordHasher(time_cost=auth.hash_time_cost, memory_kib=auth.hash_memory_kib)
@@ -73,4 +78,6 @@ def build_services(
         users=UserService(database=database, hasher=hasher),
         items=ItemService(database=database),
         rate_limiter=limiter,
+        events=EventService(database=database),
+        webhooks=WebhookService(database=database, policy=webhooks),
     )

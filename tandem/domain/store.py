@@ -12,8 +12,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from tandem.domain.auth.ports import TokenRepository
+from tandem.domain.events.ports import EventStore
 from tandem.domain.items.ports import ItemRepository
 from tandem.domain.users.ports import UserRepository
+from tandem.domain.webhooks.ports import WebhookStore
 
 
 class UnitOfWork(Protocol):
@@ -27,6 +29,14 @@ class UnitOfWork(Protocol):
 
     @property
     def tokens(self) -> TokenRepository: ...
+
+    @property
+    def events(self) -> EventStore:
+        """The outbox: append in the change's transaction (tandem/domain/events)."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookStore: ...
 
 
 class Store(Protocol):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from tandem.persistence.auth.repository import TokenRepository
+from tandem.persistence.events.repository import EventRepository
 from tandem.persistence.items.repository import ItemRepository
 from tandem.persistence.sql import Connection
 from tandem.persistence.users.repository import UserRepository
+from tandem.persistence.webhooks.repository import WebhookRepository
 
 
 class UnitOfWork:
     """Repositories over one connection. Whoever opened it owns the commit; services never do."""
 
-    __slots__ = ("connection", "items", "tokens", "users")
+    __slots__ = ("connection", "events", "items", "tokens", "users", "webhooks")
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.users = UserRepository(connection)
         self.items = ItemRepository(connection)
         self.tokens = TokenRepository(connection)
+        self.events = EventRepository(connection)
+        self.webhooks = WebhookRepository(connection)

@@ -10,6 +10,7 @@ runs up to `concurrency` deliveries at once, claiming only as many as it has roo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -95,10 +96,8 @@ class Worker:
                 log.warning("cannot claim deliveries (%s); retrying", error)
                 wait = self._policy.poll_seconds
             if wait > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
 
     async def _claim_and_start(self) -> float:
         """Claim what there is room for; how long to wait before looking again (0: now)."""

@@ -12,7 +12,7 @@ from typing import Any
 from tandem.domain import global_ids
 from tandem.domain.events.ids import new_event_id
 from tandem.domain.events.records import EventRecord, EventType, NewEvent
-from tandem.persistence.items.repository import ItemRecord
+from tandem.domain.items.records import ItemRecord
 
 
 def iso(moment: datetime) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from tandem.domain.events.records import EventRecord, NewEvent, Position
-from tandem.persistence.items.repository import Viewer
+from tandem.domain.principal import Viewer
 
 
 class EventStore(Protocol):

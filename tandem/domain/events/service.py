@@ -13,7 +13,7 @@ from tandem.domain.events.ports import EventStore
 from tandem.domain.events.records import EVENT_TYPES, EventRecord
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.principal import ITEMS_READ, Principal, signed_in
-from tandem.persistence.database import Database
+from tandem.domain.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ def parse_types(value: str | None) -> tuple[str, ...] | None:
 
 
 class EventService:
-    def __init__(self, *, database: Database) -> None:
+    def __init__(self, *, database: Store) -> None:
         self._database = database
 
     async def list(

@@ -2,7 +2,8 @@
 
 Visibility is decided in SQL by `visible_to`, so an item the caller may not see
 is simply not found; ownership is decided here, so one it may see but not
-change is FORBIDDEN.
+change is FORBIDDEN. Every change appends its event to the outbox in the same
+transaction (tandem/persistence/events/repository.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import asdict
 from typing import Any
 
 from tandem.domain.errors import Forbidden, NotFound, PreconditionFailed
+from tandem.domain.events.documents import item_event
+from tandem.domain.events.records import EventType
 from tandem.domain.items import cursors
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
 from tandem.domain.items.records import ItemFilters, ItemRecord, Keyset
@@ -175,7 +178,9 @@ class ItemService:
         given = {name: value for name, value in asdict(command).items() if value is not None}
         values = clean_item_fields(given)  # what is left out takes the column's default
         async with self._database.transaction() as uow:
-            return await uow.items.add(owner_id=caller.user_id, values=values)
+            item = await uow.items.add(owner_id=caller.user_id, values=values)
+            await uow.events.append(item_event(EventType.ITEM_CREATED, item))
+            return item
 
     async def update(
         self,
@@ -196,6 +201,7 @@ class ItemService:
             updated = await uow.items.update(item_id, expected_version=item.version, values=changes)
             if updated is None:  # changed between our read and our write
                 raise PreconditionFailed(STALE.format(current="newer"))
+            await uow.events.append(item_event(EventType.ITEM_UPDATED, updated))
             return updated
 
     async def delete(
@@ -207,6 +213,7 @@ class ItemService:
             item = await _writable(uow, caller, item_id, expected_version)
             if not await uow.items.delete(item_id, expected_version=item.version):
                 raise PreconditionFailed(STALE.format(current="newer"))
+            await uow.events.append(item_event(EventType.ITEM_DELETED, item))
             return item
 
 

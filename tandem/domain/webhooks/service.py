@@ -12,13 +12,13 @@ from typing import Any
 from tandem.domain.errors import Conflict, NotFound, ValidationFailed
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.principal import ITEMS_READ, Principal, signed_in
+from tandem.domain.store import Store
 from tandem.domain.values import UNSET
 from tandem.domain.webhooks.commands import CreateWebhook, UpdateWebhook
 from tandem.domain.webhooks.ports import DestinationGuard
 from tandem.domain.webhooks.records import DeliveryRecord, WebhookRecord, WebhookWithSecret
 from tandem.domain.webhooks.rules import MAX_WEBHOOKS_PER_USER, clean_events, url_problem
 from tandem.domain.webhooks.signing import new_secret
-from tandem.persistence.database import Database
 
 ROTATION_OVERLAP_SECONDS = 24 * 3600
 
@@ -46,7 +46,7 @@ def _not_found(webhook_id: int) -> NotFound:
 
 
 class WebhookService:
-    def __init__(self, *, database: Database, policy: WebhookPolicy) -> None:
+    def __init__(self, *, database: Store, policy: WebhookPolicy) -> None:
         self._database = database
         self._policy = policy
 

@@ -20,6 +20,10 @@ log = logging.getLogger("tandem.listener")
 Handler = Callable[[str, str], None]  # (channel, payload)
 
 
+def _setter(event: asyncio.Event) -> Callable[[object], None]:
+    return lambda _connection: event.set()
+
+
 class Listener:
     def __init__(
         self,
@@ -50,7 +54,7 @@ class Listener:
                 connection = await asyncpg.connect(
                     self._dsn, timeout=10, server_settings={"application_name": "tandem-listen"}
                 )
-                connection.add_termination_listener(lambda _connection: lost.set())
+                connection.add_termination_listener(_setter(lost))
                 for channel in self._channels:
                     await connection.add_listener(channel, self._notified)
                 self.connected.set()

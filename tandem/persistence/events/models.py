@@ -1,4 +1,4 @@
-"""The events table: the outbox every change leaves through (see tandem/persistence/events/repository.py)."""
+"""The events table: the outbox every change leaves through (see the repository's docstring)."""
 
 from __future__ import annotations
 

@@ -46,9 +46,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from tandem.domain.events.records import EventRecord, EventType, NewEvent, Position
+from tandem.domain.principal import Viewer
 from tandem.persistence.events.channels import EVENTS_CHANNEL, JOBS_CHANNEL, WEBHOOK_JOBS
 from tandem.persistence.events.models import Event
-from tandem.persistence.items.repository import Viewer
 from tandem.persistence.sql import Connection, Query, compile_query
 from tandem.persistence.users.models import User
 from tandem.persistence.webhooks.models import WebhookDelivery, WebhookEndpoint

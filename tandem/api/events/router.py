@@ -1,0 +1,67 @@
+"""REST routes for events (like Stripe's /v1/events): what changed, oldest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tandem.api.events.schemas import EventOut, EventPage
+from tandem.api.schemas import problems
+from tandem.domain.events.documents import event_document
+from tandem.domain.pages import MAX_PAGE_SIZE
+from tandem.http.guard import AppServices, CurrentPrincipal
+from tandem.http.rate_limit import charge_signed_in_call
+
+router = APIRouter(prefix="/events", tags=["events"], dependencies=[Depends(charge_signed_in_call)])
+
+
+def _json(document: object, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(document), media_type="application/json", headers=headers)
+
+
+@router.get("", response_model=EventPage, responses=problems(401))
+async def list_events(
+    request: Request,
+    principal: CurrentPrincipal,
+    services: AppServices,
+    type: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="item.created, item.updated, item.deleted, a list of them, or item.*",
+        ),
+    ] = None,
+    after: Annotated[
+        str | None, Query(max_length=64, description="An event id: list the events after it")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> Response:
+    """Events you may see (your items', and every published or archived item's), oldest first.
+
+    Page with `after=<next_cursor>`; at the end of the stream `next_cursor` is null,
+    and polling with the last id you saw returns what happened since.
+    """
+    page = await services.events.list(principal, type=type, after=after, limit=limit)
+    headers = {}
+    if page.next_cursor is not None:
+        link = request.url.include_query_params(after=page.next_cursor)
+        headers["Link"] = f'<{link}>; rel="next"'
+    body = {
+        "items": [event_document(event) for event in page.events],
+        "has_more": page.has_more,
+        "next_cursor": page.next_cursor,
+    }
+    return _json(body, headers)
+
+
+@router.get("/{event_id}", response_model=EventOut, responses=problems(401, 404))
+async def read_event(
+    principal: CurrentPrincipal,
+    services: AppServices,
+    event_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    return _json(event_document(await services.events.get(principal, event_id)))

@@ -1,0 +1,140 @@
+"""REST routes for webhook endpoints: register, read, change, delete, rotate, log, redeliver."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tandem.api.responses import json_response
+from tandem.api.schemas import problems
+from tandem.api.webhooks.schemas import (
+    DeliveryOut,
+    DeliveryPage,
+    WebhookCreate,
+    WebhookOut,
+    WebhookUpdate,
+    WebhookWithSecretOut,
+    delivery_out,
+    webhook_out,
+    with_secret,
+)
+from tandem.domain.pages import MAX_PAGE_SIZE
+from tandem.domain.webhooks.commands import CreateWebhook, UpdateWebhook
+from tandem.http.guard import AppServices, CurrentPrincipal
+from tandem.http.rate_limit import charge_signed_in_call
+
+router = APIRouter(
+    prefix="/webhooks", tags=["webhooks"], dependencies=[Depends(charge_signed_in_call)]
+)
+WebhookId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookOut]
+
+
+@router.post(
+    "", status_code=201, response_model=WebhookWithSecretOut, responses=problems(401, 403, 409)
+)
+async def create_webhook(
+    request: Request, body: WebhookCreate, principal: CurrentPrincipal, services: AppServices
+) -> Response:
+    """Register an endpoint for the events you may see; the answer shows its secret, once."""
+    created = await services.webhooks.create(
+        principal, CreateWebhook(url=body.url, events=list(body.events))
+    )
+    location = str(request.url_for("read_webhook", webhook_id=str(created.webhook.id)))
+    return json_response(with_secret(created), status=201, headers={"Location": location})
+
+
+@router.get("", response_model=WebhookList, responses=problems(401, 403))
+async def list_webhooks(principal: CurrentPrincipal, services: AppServices) -> Response:
+    """Your endpoints (at most 20)."""
+    webhooks = await services.webhooks.list(principal)
+    return json_response(WebhookList(items=[webhook_out(webhook) for webhook in webhooks]))
+
+
+@router.get("/{webhook_id}", response_model=WebhookOut, responses=problems(401, 403, 404))
+async def read_webhook(
+    webhook_id: WebhookId, principal: CurrentPrincipal, services: AppServices
+) -> Response:
+    return json_response(webhook_out(await services.webhooks.get(principal, webhook_id)))
+
+
+@router.patch("/{webhook_id}", response_model=WebhookOut, responses=problems(401, 403, 404))
+async def update_webhook(
+    webhook_id: WebhookId, body: WebhookUpdate, principal: CurrentPrincipal, services: AppServices
+) -> Response:
+    """Change the URL or events, or set `active` (true resumes a disabled endpoint)."""
+    given = body.model_dump(exclude_unset=True, exclude_none=True)
+    webhook = await services.webhooks.update(principal, webhook_id, UpdateWebhook(**given))
+    return json_response(webhook_out(webhook))
+
+
+@router.delete("/{webhook_id}", status_code=204, responses=problems(401, 403, 404))
+async def delete_webhook(
+    webhook_id: WebhookId, principal: CurrentPrincipal, services: AppServices
+) -> Response:
+    await services.webhooks.delete(principal, webhook_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    response_model=WebhookWithSecretOut,
+    responses=problems(401, 403, 404),
+)
+async def rotate_webhook_secret(
+    webhook_id: WebhookId, principal: CurrentPrincipal, services: AppServices
+) -> Response:
+    """A new secret, shown once. For 24 hours deliveries carry both signatures."""
+    return json_response(with_secret(await services.webhooks.rotate_secret(principal, webhook_id)))
+
+
+@router.get(
+    "/{webhook_id}/deliveries", response_model=DeliveryPage, responses=problems(401, 403, 404)
+)
+async def list_webhook_deliveries(
+    request: Request,
+    webhook_id: WebhookId,
+    principal: CurrentPrincipal,
+    services: AppServices,
+    after: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="A delivery id: older ones")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> Response:
+    """The endpoint's deliveries, newest first, each with every attempt made."""
+    page = await services.webhooks.deliveries(principal, webhook_id, after=after, limit=limit)
+    headers = {}
+    if page.next_cursor is not None:
+        link = request.url.include_query_params(after=page.next_cursor)
+        headers["Link"] = f'<{link}>; rel="next"'
+    out = DeliveryPage(
+        items=[delivery_out(delivery) for delivery in page.deliveries],
+        has_more=page.has_more,
+        next_cursor=page.next_cursor,
+    )
+    return json_response(out, headers=headers)
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    response_model=DeliveryOut,
+    responses=problems(401, 403, 404, 409),
+)
+async def redeliver_webhook_delivery(
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
+    principal: CurrentPrincipal,
+    services: AppServices,
+) -> Response:
+    """Send the delivery's event again, now, as a new delivery with the same `webhook-id`."""
+    delivery = await services.webhooks.redeliver(principal, webhook_id, delivery_id)
+    return json_response(delivery_out(delivery), status=202)

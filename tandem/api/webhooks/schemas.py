@@ -1,0 +1,118 @@
+"""REST shapes for webhook endpoints and their deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tandem.api.schemas import Input
+from tandem.domain.webhooks.records import (
+    DeliveryRecord,
+    DeliveryStatus,
+    WebhookRecord,
+    WebhookWithSecret,
+)
+from tandem.domain.webhooks.rules import URL_MAX_LENGTH
+
+EventName = Literal["item.created", "item.updated", "item.deleted", "*"]
+Url = Field(min_length=1, max_length=URL_MAX_LENGTH, examples=["https://example.com/hooks/tandem"])
+Events = Field(min_length=1, max_length=10, description="Event types to receive; * for all")
+
+
+class WebhookCreate(Input):
+    url: str = Url
+    events: list[EventName] = Events
+
+
+class WebhookUpdate(Input):
+    url: str | None = Field(default=None, min_length=1, max_length=URL_MAX_LENGTH)
+    events: list[EventName] | None = Field(default=None, min_length=1, max_length=10)
+    active: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    disabled_reason: str | None = Field(description="Why it is inactive, when it is")
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookWithSecretOut(WebhookOut):
+    secret: str = Field(
+        description="whsec_...: verify deliveries with it. Shown in this answer only.",
+    )
+
+
+class AttemptOut(BaseModel):
+    number: int
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None = Field(description="null when no answer came")
+    error: str | None
+    response_excerpt: str | None = Field(description="The first 1 KiB of the answer's body")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    webhook_id: int
+    event_id: str = Field(description="The event, and the webhook-id header of every attempt")
+    event_type: str
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: datetime | None = Field(description="When it is tried next, while pending")
+    created_at: datetime
+    completed_at: datetime | None
+    attempts: list[AttemptOut]
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    has_more: bool
+    next_cursor: int | None = Field(description="Pass as `after` for older deliveries")
+
+
+def webhook_out(webhook: WebhookRecord) -> WebhookOut:
+    return WebhookOut(
+        id=webhook.id,
+        url=webhook.url,
+        events=webhook.events,
+        active=webhook.active,
+        disabled_reason=webhook.disabled_reason,
+        created_at=webhook.created_at,
+        updated_at=webhook.updated_at,
+    )
+
+
+def with_secret(created: WebhookWithSecret) -> WebhookWithSecretOut:
+    shown = webhook_out(created.webhook)
+    return WebhookWithSecretOut(**shown.model_dump(), secret=created.secret)
+
+
+def delivery_out(delivery: DeliveryRecord) -> DeliveryOut:
+    return DeliveryOut(
+        id=delivery.id,
+        webhook_id=delivery.endpoint_id,
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        status=delivery.status,
+        attempt_count=delivery.attempts,
+        next_attempt_at=delivery.next_attempt_at,
+        created_at=delivery.created_at,
+        completed_at=delivery.completed_at,
+        attempts=[
+            AttemptOut(
+                number=attempt.number,
+                started_at=attempt.started_at,
+                duration_ms=attempt.duration_ms,
+                status_code=attempt.status_code,
+                error=attempt.error,
+                response_excerpt=attempt.response_excerpt,
+            )
+            for attempt in delivery.attempt_log
+        ],
+    )

@@ -1,0 +1,77 @@
+"""Compose a worker from settings, and run one until told to stop (`tandem worker`, `serve`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from tandem.config import Settings
+from tandem.domain.webhooks.delivery import Deliverer
+from tandem.domain.webhooks.schedule import RetrySchedule, parse_schedule
+from tandem.outbound.webhooks import HttpWebhookSender
+from tandem.persistence.database import Database
+from tandem.persistence.webhooks.queue import PgDeliveryQueue
+from tandem.worker.runner import Worker, WorkerPolicy
+
+log = logging.getLogger("tandem.worker")
+
+
+def retry_schedule(settings: Settings) -> RetrySchedule:
+    if settings.webhook_retry_schedule:
+        return parse_schedule(settings.webhook_retry_schedule)
+    return RetrySchedule.default()
+
+
+def worker_policy(settings: Settings) -> WorkerPolicy:
+    return WorkerPolicy(
+        concurrency=settings.webhook_concurrency,
+        lease_seconds=settings.webhook_lease_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+        retention_days=settings.event_retention_days,
+        grace_seconds=settings.webhook_timeout_seconds + 1,
+    )
+
+
+@contextlib.asynccontextmanager
+async def worker_for(settings: Settings, url: str) -> AsyncIterator[Worker]:
+    """A worker with its own pool and HTTP client, closed when the block ends."""
+    database = Database(
+        url,
+        pool_size=max(2, settings.webhook_concurrency // 4),
+        acquire_timeout=settings.db_acquire_timeout_seconds,
+        statement_timeout=settings.db_statement_timeout_seconds,
+        lock_timeout=settings.db_lock_timeout_seconds,
+        idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout_seconds,
+    )
+    sender = HttpWebhookSender(
+        allow_private=settings.allow_private_webhook_urls,
+        timeout_seconds=settings.webhook_timeout_seconds,
+    )
+    queue = PgDeliveryQueue(database)
+    deliverer = Deliverer(queue=queue, sender=sender, schedule=retry_schedule(settings))
+    try:
+        yield Worker(
+            url=url,
+            database=database,
+            queue=queue,
+            deliverer=deliverer,
+            policy=worker_policy(settings),
+        )
+    finally:
+        await sender.aclose()
+        await database.dispose()
+
+
+async def run_worker(settings: Settings, url: str) -> None:
+    """Run until SIGTERM or SIGINT; deliveries in flight get the grace period to finish."""
+    loop = asyncio.get_running_loop()
+    async with worker_for(settings, url) as worker:
+        task = asyncio.create_task(worker.run())
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
+        log.info("tandem worker: delivering webhooks and purging old events")
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

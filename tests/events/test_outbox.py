@@ -1,0 +1,78 @@
+"""Every item change is an event, written in the change's own transaction."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from tandem.domain.events.documents import item_event
+from tandem.domain.events.records import EventType
+from tandem.persistence.database import asyncpg_dsn
+from tests.factories import make_account, make_item
+
+
+async def _events(client, account, **params):
+    response = await client.get("/api/v1/events", params=params, headers=account.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_create_update_delete_are_events_with_the_item_as_get_shows_it(services, client):
+    owner = await make_account(services, client)
+    item = await make_item(client, owner, price="19.90", tags=["a"])
+    changed = await client.patch(
+        f"/api/v1/items/{item['id']}", json={"title": "Renamed"}, headers=owner.headers
+    )
+    shown = (await client.get(f"/api/v1/items/{item['id']}", headers=owner.headers)).json()
+    assert (await client.delete(f"/api/v1/items/{item['id']}", headers=owner.headers)).status_code == 204
+
+    page = await _events(client, owner)
+    assert [event["type"] for event in page["items"]] == [
+        "item.created",
+        "item.updated",
+        "item.deleted",
+    ]
+    created, updated, deleted = page["items"]
+    assert created["data"]["item"] == item
+    assert updated["data"]["item"] == changed.json() == shown
+    assert deleted["data"]["item"] == {"id": item["id"], "node_id": item["node_id"]}
+    assert all(event["id"].startswith("evt_") for event in page["items"])
+    assert page["has_more"] is False and page["next_cursor"] is None
+
+    one = await client.get(f"/api/v1/events/{updated['id']}", headers=owner.headers)
+    assert one.status_code == 200 and one.json() == updated
+
+
+async def test_an_update_that_changes_nothing_is_no_event(services, client):
+    owner = await make_account(services, client)
+    item = await make_item(client, owner, title="Same")
+    await client.patch(f"/api/v1/items/{item['id']}", json={"title": "Same"}, headers=owner.headers)
+    assert [e["type"] for e in (await _events(client, owner))["items"]] == ["item.created"]
+
+
+async def test_a_rolled_back_change_leaves_no_event_and_no_notification(services, client, database_url):
+    owner = await make_account(services, client)
+    listener = await asyncpg.connect(asyncpg_dsn(database_url))
+    heard: list[str] = []
+    await listener.add_listener("tandem_events", lambda *args: heard.append(args[-1]))
+    try:
+        item = await make_item(client, owner)
+        with pytest.raises(RuntimeError):
+            async with services.database.transaction() as uow:
+                record = await uow.items.get_visible(item["id"], owner.user and _viewer(owner))
+                await uow.events.append(item_event(EventType.ITEM_UPDATED, record))
+                raise RuntimeError("the change fails after its event was written")
+        await asyncio.sleep(0.3)
+    finally:
+        await listener.close()
+    events = (await _events(client, owner))["items"]
+    assert [event["type"] for event in events] == ["item.created"]
+    assert heard == [events[0]["id"]]  # the committed change was announced, the other never
+
+
+def _viewer(account):
+    from tandem.domain.principal import Viewer
+
+    return Viewer(user_id=account.id, is_admin=False)
