@@ -26,7 +26,9 @@ async def test_create_update_delete_are_events_with_the_item_as_get_shows_it(ser
         f"/api/v1/items/{item['id']}", json={"title": "Renamed"}, headers=owner.headers
     )
     shown = (await client.get(f"/api/v1/items/{item['id']}", headers=owner.headers)).json()
-    assert (await client.delete(f"/api/v1/items/{item['id']}", headers=owner.headers)).status_code == 204
+    assert (
+        await client.delete(f"/api/v1/items/{item['id']}", headers=owner.headers)
+    ).status_code == 204
 
     page = await _events(client, owner)
     assert [event["type"] for event in page["items"]] == [
@@ -52,7 +54,9 @@ async def test_an_update_that_changes_nothing_is_no_event(services, client):
     assert [e["type"] for e in (await _events(client, owner))["items"]] == ["item.created"]
 
 
-async def test_a_rolled_back_change_leaves_no_event_and_no_notification(services, client, database_url):
+async def test_a_rolled_back_change_leaves_no_event_and_no_notification(
+    services, client, database_url
+):
     owner = await make_account(services, client)
     listener = await asyncpg.connect(asyncpg_dsn(database_url))
     heard: list[str] = []
