@@ -39,9 +39,9 @@ class Receiver:
     def release(self) -> None:
         self._released.set()
 
-    async def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
+    async def wait_for(self, count: int, within: float = 15.0) -> list[Received]:
         """Wait until `count` requests have arrived (a test's wait, never the code's)."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             async with self._arrived:
                 await self._arrived.wait_for(lambda: len(self.requests) >= count)
         return self.requests
@@ -83,7 +83,7 @@ async def running(receiver: Receiver) -> AsyncIterator[Receiver]:
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event for it)
         await asyncio.sleep(0.01)
     receiver.port = server.servers[0].sockets[0].getsockname()[1]
     try:

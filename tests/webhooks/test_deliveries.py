@@ -21,9 +21,9 @@ async def _deliveries(client, account, webhook_id):
     return response.json()["items"]
 
 
-async def _settled(client, account, webhook_id, count=1, timeout=10.0):
+async def _settled(client, account, webhook_id, count=1, within=10.0):
     """The deliveries log once `count` deliveries are no longer pending."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while True:
             log = await _deliveries(client, account, webhook_id)
             if len(log) >= count and all(d["status"] != "pending" for d in log):

@@ -40,9 +40,9 @@ def start_worker(settings, tmp_path: Path, name: str, **env: str) -> subprocess.
     )
 
 
-async def listening(services, count: int, timeout: float = 60.0) -> None:
+async def listening(services, count: int, within: float = 60.0) -> None:
     """Wait until `count` workers hold their LISTEN connection (so they are up)."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while True:
             async with services.database.reader() as uow:
                 found = await uow.connection.raw.fetchval(
@@ -53,8 +53,8 @@ async def listening(services, count: int, timeout: float = 60.0) -> None:
             await asyncio.sleep(0.1)
 
 
-async def all_settled(services, expected: int, timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
+async def all_settled(services, expected: int, within: float = 60.0) -> None:
+    async with asyncio.timeout(within):
         while True:
             async with services.database.reader() as uow:
                 done = await uow.connection.raw.fetchval(
@@ -87,11 +87,11 @@ async def test_a_worker_killed_mid_delivery_leaves_it_to_the_next(
         try:
             await listening(services, 1)
             await make_item(client, owner)
-            await receiver.wait_for(1, timeout=30)  # the first worker is mid-delivery
+            await receiver.wait_for(1, within=30)  # the first worker is mid-delivery
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
             second = start_worker(settings, tmp_path, "second", **lease)
-            await receiver.wait_for(2, timeout=30)
+            await receiver.wait_for(2, within=30)
             await all_settled(services, 1)
         finally:
             stop(first)
@@ -119,7 +119,7 @@ async def test_two_workers_deliver_each_event_exactly_once(
             await listening(services, 2)
             for _ in range(events):
                 await make_item(client, owner)
-            await receiver.wait_for(events, timeout=60)
+            await receiver.wait_for(events, within=60)
             await all_settled(services, events)
             await asyncio.sleep(1.0)  # time for any duplicate to show up
         finally:

@@ -39,7 +39,7 @@ class WebhookList(BaseModel):
 
 
 @router.post(
-    "", status_code=201, response_model=WebhookWithSecretOut, responses=problems(401, 403, 409)
+    "", status_code=201, response_model=WebhookWithSecretOut, responses=problems(400, 401, 403, 409)
 )
 async def create_webhook(
     request: Request, body: WebhookCreate, principal: CurrentPrincipal, services: AppServices
@@ -66,7 +66,7 @@ async def read_webhook(
     return json_response(webhook_out(await services.webhooks.get(principal, webhook_id)))
 
 
-@router.patch("/{webhook_id}", response_model=WebhookOut, responses=problems(401, 403, 404))
+@router.patch("/{webhook_id}", response_model=WebhookOut, responses=problems(400, 401, 403, 404))
 async def update_webhook(
     webhook_id: WebhookId, body: WebhookUpdate, principal: CurrentPrincipal, services: AppServices
 ) -> Response:
