@@ -15,13 +15,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from tandem.persistence.faults import (
-    busy_pool,
-    discard,
-    is_connection_lost,
-    is_unavailable,
-    unavailable,
-)
+from tandem.persistence.faults import as_unavailable, busy_pool, discarding_if_lost
 from tandem.persistence.lease import current_lease
 from tandem.persistence.sql import Connection, Observer
 from tandem.persistence.unit_of_work import UnitOfWork
@@ -73,7 +67,7 @@ class Database:
         if self._pool is None:
             async with self._opening:
                 if self._pool is None:
-                    try:
+                    with as_unavailable():
                         self._pool = await asyncpg.create_pool(
                             asyncpg_dsn(self.url),
                             # No floor: asyncpg would keep reconnecting it in the background
@@ -85,23 +79,15 @@ class Database:
                             timeout=self.acquire_timeout,
                             server_settings=self._server_settings,
                         )
-                    except Exception as error:
-                        if is_unavailable(error):
-                            raise unavailable(error) from error
-                        raise
         return self._pool
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """Writes: one transaction, committed when the block ends; never retried."""
         async with self._borrow() as raw:
-            try:
+            with as_unavailable():
                 async with raw.transaction():
                     yield UnitOfWork(Connection(raw, self.observers))
-            except Exception as error:
-                if is_unavailable(error):
-                    raise unavailable(error) from error
-                raise
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:
@@ -109,27 +95,20 @@ class Database:
         async with self._borrow() as raw:
             connection = Connection(raw, self.observers, retry=self._fresh_connection)
             try:
-                yield UnitOfWork(connection)
-            except Exception as error:
-                if is_unavailable(error):
-                    raise unavailable(error) from error
-                raise
+                with as_unavailable():
+                    yield UnitOfWork(connection)
             finally:
                 if connection.replacement is not None:
                     await connection.replacement.close()
 
     async def _fresh_connection(self) -> asyncpg.Connection:
         """A new connection for a read to try once more, outside the pool (it is rare)."""
-        try:
+        with as_unavailable():
             connection: asyncpg.Connection = await asyncpg.connect(
                 asyncpg_dsn(self.url),
                 timeout=self.acquire_timeout,
                 server_settings=self._server_settings,
             )
-        except Exception as error:
-            if is_unavailable(error):
-                raise unavailable(error) from error
-            raise
         return connection
 
     @asynccontextmanager
@@ -140,21 +119,15 @@ class Database:
         if raw is not None:
             assert lease is not None
             try:
-                yield raw
-            except Exception as error:
-                if is_connection_lost(error):
-                    discard(raw)
-                raise
+                with discarding_if_lost(raw):
+                    yield raw
             finally:
                 lease.give_back()
             return
         raw = await self.acquire()
         try:
-            yield raw
-        except Exception as error:
-            if is_connection_lost(error):
-                discard(raw)
-            raise
+            with discarding_if_lost(raw):
+                yield raw
         finally:
             await self.release(raw)
 
@@ -167,11 +140,10 @@ class Database:
         except TimeoutError:
             raise busy_pool(self.acquire_timeout) from None
         try:
-            raw: asyncpg.Connection = await pool.acquire()
-        except BaseException as error:
+            with as_unavailable():
+                raw: asyncpg.Connection = await pool.acquire()
+        except BaseException:
             self._slots.release()
-            if isinstance(error, Exception) and is_unavailable(error):
-                raise unavailable(error) from error
             raise
         return raw
 

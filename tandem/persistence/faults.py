@@ -10,6 +10,7 @@ syntax error) stays an error and is reported as one.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import asyncpg
 
@@ -47,6 +48,28 @@ def is_connection_lost(error: BaseException) -> bool:
         # connection at once (tests/persistence), so this is that, not a misuse.
         return "another operation" in str(error)
     return isinstance(error, asyncpg.InterfaceError) and any(text in str(error) for text in _GONE)
+
+
+@contextlib.contextmanager
+def as_unavailable() -> Iterator[None]:
+    """Inside this block, a database failure becomes the domain's UNAVAILABLE."""
+    try:
+        yield
+    except Exception as error:
+        if is_unavailable(error):
+            raise unavailable(error) from error
+        raise
+
+
+@contextlib.contextmanager
+def discarding_if_lost(raw: asyncpg.Connection) -> Iterator[None]:
+    """Inside this block, a failure that shows `raw` is dead closes it (see `discard`)."""
+    try:
+        yield
+    except Exception as error:
+        if is_connection_lost(error):
+            discard(raw)
+        raise
 
 
 def discard(raw: asyncpg.Connection) -> None:
