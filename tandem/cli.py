@@ -26,7 +26,11 @@ def database_url(settings: Settings) -> str:
     from tandem.persistence import embedded
 
     print(f"tandem: no DATABASE_URL; using the embedded PostgreSQL in {settings.data_dir}/pgdata")
-    return embedded.start(settings.data_dir).ensure_database("tandem")
+    try:
+        return embedded.start(settings.data_dir).ensure_database("tandem")
+    except embedded.EmbeddedDataError as error:
+        print(f"tandem: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def migrate(settings: Settings) -> str:

