@@ -19,16 +19,29 @@ MAX_OFFSET = 2**63 - 1  # PostgreSQL's OFFSET is a bigint: a page past it is ref
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """An offset page: `{items, total, page, size, pages}`."""
+    """An offset page: `{items, total, page, size, pages}`, and the cursor that continues it."""
 
     items: list[T]
     total: int
     page: int
     size: int
+    next_cursor: str | None = None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
 
     @property
     def pages(self) -> int:
         return (self.total + self.size - 1) // self.size
+
+
+@dataclass(frozen=True, slots=True)
+class Rows(Generic[T]):
+    """Rows read from a keyset position, nearest first, and whether any lies behind it."""
+
+    rows: list[T]
+    behind: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +53,53 @@ class Slice(Generic[T]):
 
     items: list[T]
     cursor_of: Callable[[T], str]
-    has_more: bool
+    has_more: bool  # a page follows
+    has_previous: bool = False  # a page comes before (known when `Window.look_behind`)
+
+    @property
+    def next_cursor(self) -> str | None:
+        """The cursor to continue from, or None at the end."""
+        return self.cursor_of(self.items[-1]) if self.has_more and self.items else None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which rows of a list to read: `size` after `cursor`, or (`backward`) before it.
+
+    `look_behind` also learns whether rows lie on the cursor's other side (a Relay
+    connection's `hasPreviousPage`, or `hasNextPage` paging backward), in the same statement.
+    """
+
+    size: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+    backward: bool = False
+    look_behind: bool = False
+    loc: str = "after"
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        first: int | None,
+        after: str | None,
+        last: int | None = None,
+        before: str | None = None,
+        look_behind: bool = True,
+    ) -> Window:
+        """A Relay connection's arguments, checked: one direction at a time, each 1..100."""
+        if last is None and before is None:
+            size = DEFAULT_PAGE_SIZE if first is None else first
+            check_first(size)
+            return cls(size, after, look_behind=look_behind)
+        if first is not None or after is not None:
+            raise ValidationFailed.one(
+                ("last" if first is not None else "after",),
+                "page one way at a time: first/after, or last/before",
+                "value_error",
+            )
+        size = DEFAULT_PAGE_SIZE if last is None else last
+        check_first(size, loc="last")
+        return cls(size, before, backward=True, look_behind=look_behind, loc="before")
 
 
 def encode_id_cursor(database_id: int) -> str:

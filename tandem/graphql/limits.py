@@ -32,7 +32,7 @@ from graphql import (
 from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 DEFAULT_FIRST = DEFAULT_PAGE_SIZE
-CONNECTIONS = frozenset({"items", "users"})  # fields paged by `first`
+CONNECTIONS = frozenset({"items", "users"})  # fields paged by `first` (or `last`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,10 @@ class Walk:
         if depth == 1:
             analysis.root_fields += 1
         if name in CONNECTIONS:
-            first = self.int_argument(node, "first", DEFAULT_FIRST)
+            # A page is `first` long, or (paging backward) `last`.
+            first = self.int_argument(node, "first", -1)
+            if first < 0:
+                first = self.int_argument(node, "last", DEFAULT_FIRST)
             analysis.requests += multiplier
             multiplier *= first
             analysis.nodes += multiplier

@@ -16,7 +16,7 @@ from aiodataloader import DataLoader
 
 from tandem.domain.items.commands import ItemQuery
 from tandem.domain.items.records import ItemRecord
-from tandem.domain.pages import Slice
+from tandem.domain.pages import Slice, Window
 from tandem.domain.principal import Principal
 from tandem.domain.services import Services
 from tandem.domain.users.records import UserRecord
@@ -25,8 +25,8 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 G = TypeVar("G", bound=Hashable)
 
-# (owner id, first, after, query) and (owner id, query)
-OwnerSliceKey = tuple[int, int, str | None, ItemQuery]
+# (owner id, window, query) and (owner id, query)
+OwnerSliceKey = tuple[int, Window, ItemQuery]
 OwnerCountKey = tuple[int, ItemQuery]
 
 
@@ -79,14 +79,14 @@ class Loaders:
 
     async def _owner_slices(self, keys: list[OwnerSliceKey]) -> list[Slice[ItemRecord]]:
         async def fetch(
-            group: tuple[int, str | None, ItemQuery], owner_ids: list[int]
+            group: tuple[Window, ItemQuery], owner_ids: list[int]
         ) -> dict[int, Slice[ItemRecord]]:
-            first, after, query = group
+            window, query = group
             return await self._services.items.slices_by_owner(
-                self._principal, owner_ids, query, first=first, after=after
+                self._principal, owner_ids, query, window
             )
 
-        return await _grouped(keys, lambda k: (k[1], k[2], k[3]), fetch, lambda k: k[0])
+        return await _grouped(keys, lambda k: (k[1], k[2]), fetch, lambda k: k[0])
 
     async def _owner_counts(self, keys: list[OwnerCountKey]) -> list[int]:
         async def fetch(query: ItemQuery, owner_ids: list[int]) -> dict[int, int]:

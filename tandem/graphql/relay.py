@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Annotated, Any
 
 import strawberry
 
 from tandem.domain import global_ids
 from tandem.domain.errors import NotFound
+from tandem.domain.pages import Slice, Window
 from tandem.domain.principal import signed_in
 from tandem.graphql.context import Info
 
@@ -25,14 +26,34 @@ class PageInfo:
     end_cursor: str | None
 
     @classmethod
-    def forward(cls, cursors: Sequence[str], *, has_more: bool) -> PageInfo:
-        """Forward-only paging (`first`/`after`): there is never a previous page to report."""
+    def of(cls, page: Slice[Any]) -> PageInfo:
+        """The page's first and last cursors, and whether pages lie after and before it."""
+        items, cursor_of = page.items, page.cursor_of
         return cls(
-            has_next_page=has_more,
-            has_previous_page=False,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            has_next_page=page.has_more,
+            has_previous_page=page.has_previous,
+            start_cursor=cursor_of(items[0]) if items else None,
+            end_cursor=cursor_of(items[-1]) if items else None,
         )
+
+
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="At most this many from the start or after `after` (1-100; 20 if no `last`)."
+    ),
+]
+After = Annotated[str | None, strawberry.argument(description="A cursor: start after it.")]
+Last = Annotated[
+    int | None,
+    strawberry.argument(description="At most this many from the end or before `before` (1-100)."),
+]
+Before = Annotated[str | None, strawberry.argument(description="A cursor: end before it.")]
+
+
+def window(first: int | None, after: str | None, last: int | None, before: str | None) -> Window:
+    """A connection's paging arguments, checked (BAD_USER_INPUT when they disagree)."""
+    return Window.of(first=first, after=after, last=last, before=before, look_behind=True)
 
 
 def database_id(info: Info, global_id: str, type_name: str) -> int:

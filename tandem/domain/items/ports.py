@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from tandem.domain.items.records import ItemFilters, ItemRecord, ItemSort, Keyset
+from tandem.domain.pages import Rows
 from tandem.domain.principal import Viewer
 from tandem.domain.users.records import UserRecord
 
@@ -26,6 +27,10 @@ class ItemRepository(Protocol):
         self, viewer: Viewer, filters: ItemFilters, *, sort: ItemSort, offset: int, limit: int
     ) -> list[ItemRecord]: ...
 
+    async def offset_page_with_owners(
+        self, viewer: Viewer, filters: ItemFilters, *, sort: ItemSort, offset: int, limit: int
+    ) -> list[tuple[ItemRecord, UserRecord]]: ...
+
     async def keyset_page(
         self,
         viewer: Viewer,
@@ -34,7 +39,9 @@ class ItemRepository(Protocol):
         sort: ItemSort,
         position: Keyset | None,
         limit: int,
-    ) -> list[ItemRecord]: ...
+        backward: bool = False,
+        look_behind: bool = False,
+    ) -> Rows[ItemRecord]: ...
 
     async def keyset_page_with_owners(
         self,
@@ -44,7 +51,9 @@ class ItemRepository(Protocol):
         sort: ItemSort,
         position: Keyset | None,
         limit: int,
-    ) -> list[tuple[ItemRecord, UserRecord]]: ...
+        backward: bool = False,
+        look_behind: bool = False,
+    ) -> Rows[tuple[ItemRecord, UserRecord]]: ...
 
     async def keyset_pages_by_owner(
         self,
@@ -55,7 +64,9 @@ class ItemRepository(Protocol):
         sort: ItemSort,
         position: Keyset | None,
         limit: int,
-    ) -> list[ItemRecord]: ...
+        backward: bool = False,
+        look_behind: bool = False,
+    ) -> dict[int, Rows[ItemRecord]]: ...
 
     async def count_by_owner(
         self, viewer: Viewer, owner_ids: list[int], filters: ItemFilters

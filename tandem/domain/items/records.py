@@ -24,6 +24,7 @@ class ItemSort(StrEnum):
     TITLE_DESC = "-title"
     PRICE_ASC = "price"
     PRICE_DESC = "-price"
+    RELEVANCE = "relevance"  # the best match first; needs `q`
 
     @property
     def column(self) -> str:
@@ -31,7 +32,7 @@ class ItemSort(StrEnum):
 
     @property
     def descending(self) -> bool:
-        return self.value.startswith("-")
+        return self.value.startswith("-") or self is ItemSort.RELEVANCE
 
 
 DEFAULT_STATUS = ItemStatus.PUBLISHED
@@ -52,6 +53,9 @@ class ItemRecord:
     version: int
     created_at: datetime
     updated_at: datetime
+    # How well the item matched the list's `q`, on lists sorted by relevance (else None):
+    # the value such a list is ordered and its cursors positioned by.
+    rank: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,4 +78,6 @@ def sort_value(item: ItemRecord, sort: ItemSort) -> Any:
     """The value `sort` orders `item` by, as the statement compares it."""
     if sort.column == "price":
         return item.price if item.price is not None else NO_PRICE
+    if sort is ItemSort.RELEVANCE:
+        return item.rank
     return getattr(item, sort.column)

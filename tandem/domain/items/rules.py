@@ -17,6 +17,7 @@ STATUSES = tuple(status.value for status in ItemStatus)
 SORTS = tuple(sort.value for sort in ItemSort)
 PRICE_MAX = Decimal("9999999999.99")
 Q_MAX_LENGTH = 200
+MAX_SEARCH_TERMS = 10
 
 
 def _price(value: Decimal, errors: list[FieldError]) -> Decimal:
@@ -94,7 +95,19 @@ def check_query(
         errors.append(FieldError(("status",), f"must be one of {', '.join(STATUSES)}", "enum"))
     if q is not None and len(q) > Q_MAX_LENGTH:
         errors.append(FieldError(("q",), f"at most {Q_MAX_LENGTH} characters", "length"))
+    if q is not None and len(search_terms(q)) > MAX_SEARCH_TERMS:
+        errors.append(FieldError(("q",), f"at most {MAX_SEARCH_TERMS} words", "too_long"))
     if sort not in SORTS:
         errors.append(FieldError(("sort",), f"must be one of {', '.join(SORTS)}", "enum"))
+    elif sort == ItemSort.RELEVANCE and not search_terms(q or ""):
+        errors.append(FieldError(("sort",), "relevance needs a search: give q", "value_error"))
     if errors:
         raise ValidationFailed(errors)
+
+
+def search_terms(q: str) -> list[str]:
+    """The words of a search, each to be found (as a substring, or nearly): case-blind, once.
+
+    A NUL (which no stored text holds) separates words like a space.
+    """
+    return list({term.casefold(): term for term in q.replace(NUL, " ").split()}.values())

@@ -8,19 +8,17 @@ transaction (tandem/persistence/events/repository.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from tandem.domain.errors import Forbidden, NotFound, PreconditionFailed
 from tandem.domain.events.documents import item_event
 from tandem.domain.events.records import EventType
-from tandem.domain.items import cursors
-from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
-from tandem.domain.items.records import ItemFilters, ItemRecord, Keyset
-from tandem.domain.items.rules import check_query, clean_item_fields
-from tandem.domain.pages import Page, Slice, check_first, check_page
-from tandem.domain.principal import ITEMS_READ, ITEMS_WRITE, Principal, Viewer, signed_in
+from tandem.domain.items.commands import CreateItem, UpdateItem
+from tandem.domain.items.listing import ItemLists
+from tandem.domain.items.records import ItemRecord
+from tandem.domain.items.rules import clean_item_fields
+from tandem.domain.principal import ITEMS_READ, ITEMS_WRITE, Principal, signed_in
 from tandem.domain.store import Store, UnitOfWork
 from tandem.domain.users.records import UserRecord
 
@@ -31,28 +29,12 @@ def _not_found(item_id: int) -> NotFound:
     return NotFound(f"No item with id {item_id}.")
 
 
-def _filters(query: ItemQuery) -> ItemFilters:
-    check_query(status=query.status, q=query.q, sort=query.sort, tag=query.tag)
-    return ItemFilters(owner_id=query.owner_id, status=query.status, tag=query.tag, q=query.q)
-
-
-def _keyset_request(
-    principal: Principal | None, query: ItemQuery, first: int, after: str | None, loc: str
-) -> tuple[Viewer, ItemFilters, Keyset | None]:
-    """Who reads, what they filter on and where they start: checked before any statement."""
-    caller = signed_in(principal, scope=ITEMS_READ)
-    filters = _filters(query)
-    check_first(first)
-    position = cursors.decode(after, query.sort, loc=loc) if after else None
-    return caller.viewer, filters, position
-
-
 def _check_owner(caller: Principal, item: ItemRecord) -> None:
     if item.owner_id != caller.user_id and not caller.is_admin:
         raise Forbidden("Only the item's owner or an administrator may change it.")
 
 
-class ItemService:
+class ItemService(ItemLists):
     def __init__(self, *, database: Store) -> None:
         self._database = database
 
@@ -80,97 +62,6 @@ class ItemService:
         caller = signed_in(principal, scope=ITEMS_READ)
         async with self._database.reader() as uow:
             return await uow.items.get_many_visible(item_ids, caller.viewer)
-
-    async def page(
-        self, principal: Principal | None, query: ItemQuery, *, page: int, size: int
-    ) -> Page[ItemRecord]:
-        caller = signed_in(principal, scope=ITEMS_READ)
-        filters = _filters(query)
-        check_page(page, size)
-        async with self._database.reader() as uow:
-            items = await uow.items.offset_page(
-                caller.viewer, filters, sort=query.sort, offset=(page - 1) * size, limit=size
-            )
-            total = await uow.items.count(caller.viewer, filters)
-        return Page(items, total, page, size)
-
-    async def slice(
-        self,
-        principal: Principal | None,
-        query: ItemQuery,
-        *,
-        first: int,
-        after: str | None,
-        loc: str = "after",
-    ) -> Slice[ItemRecord]:
-        """Keyset pagination: up to `first` items after the cursor, stable under inserts."""
-        viewer, filters, position = _keyset_request(principal, query, first, after, loc)
-        async with self._database.reader() as uow:
-            rows = await uow.items.keyset_page(
-                viewer, filters, sort=query.sort, position=position, limit=first + 1
-            )
-        return Slice(rows[:first], _cursor_maker(query), len(rows) > first)
-
-    async def slice_with_owners(
-        self, principal: Principal | None, query: ItemQuery, *, first: int, after: str | None
-    ) -> tuple[Slice[ItemRecord], dict[int, UserRecord]]:
-        """`slice`, and the owners of its items (by id) from the same statement."""
-        viewer, filters, position = _keyset_request(principal, query, first, after, "after")
-        async with self._database.reader() as uow:
-            rows = await uow.items.keyset_page_with_owners(
-                viewer, filters, sort=query.sort, position=position, limit=first + 1
-            )
-        page = rows[:first]
-        owners = {owner.id: owner for _, owner in page}
-        items = [item for item, _ in page]
-        return Slice(items, _cursor_maker(query), len(rows) > first), owners
-
-    async def slices_by_owner(
-        self,
-        principal: Principal | None,
-        owner_ids: list[int],
-        query: ItemQuery,
-        *,
-        first: int,
-        after: str | None,
-    ) -> dict[int, Slice[ItemRecord]]:
-        """Each owner's first items after the cursor, for a batch loader: one statement."""
-        caller = signed_in(principal, scope=ITEMS_READ)
-        filters = _filters(query)
-        check_first(first)
-        position = cursors.decode(after, query.sort, loc="after") if after else None
-        async with self._database.reader() as uow:
-            rows = await uow.items.keyset_pages_by_owner(
-                caller.viewer,
-                owner_ids,
-                filters,
-                sort=query.sort,
-                position=position,
-                limit=first + 1,
-            )
-        by_owner: dict[int, list[ItemRecord]] = {owner_id: [] for owner_id in owner_ids}
-        for row in rows:
-            by_owner[row.owner_id].append(row)
-        cursor_of = _cursor_maker(query)
-        return {
-            owner_id: Slice(items[:first], cursor_of, len(items) > first)
-            for owner_id, items in by_owner.items()
-        }
-
-    async def counts_by_owner(
-        self, principal: Principal | None, owner_ids: list[int], query: ItemQuery
-    ) -> dict[int, int]:
-        caller = signed_in(principal, scope=ITEMS_READ)
-        filters = _filters(query)
-        async with self._database.reader() as uow:
-            counts = await uow.items.count_by_owner(caller.viewer, owner_ids, filters)
-        return {owner_id: counts.get(owner_id, 0) for owner_id in owner_ids}
-
-    async def count(self, principal: Principal | None, query: ItemQuery) -> int:
-        caller = signed_in(principal, scope=ITEMS_READ)
-        filters = _filters(query)
-        async with self._database.reader() as uow:
-            return await uow.items.count(caller.viewer, filters)
 
     async def create(self, principal: Principal | None, command: CreateItem) -> ItemRecord:
         """Create an item owned by the caller, whoever the request claims should own it."""
@@ -215,13 +106,6 @@ class ItemService:
                 raise PreconditionFailed(STALE.format(current="newer"))
             await uow.events.append(item_event(EventType.ITEM_DELETED, item))
             return item
-
-
-def _cursor_maker(query: ItemQuery) -> Callable[[ItemRecord], str]:
-    def cursor_of(item: ItemRecord) -> str:
-        return cursors.encode(item, query.sort)
-
-    return cursor_of
 
 
 async def _writable(

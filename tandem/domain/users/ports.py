@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from tandem.domain.pages import Rows
 from tandem.domain.users.records import UserCredentials, UserRecord
 
 
@@ -22,7 +23,14 @@ class UserRepository(Protocol):
 
     async def page(self, *, offset: int, limit: int) -> tuple[list[UserRecord], int]: ...
 
-    async def keyset(self, *, after_id: int | None, limit: int) -> list[UserRecord]: ...
+    async def keyset(
+        self,
+        *,
+        after_id: int | None,
+        limit: int,
+        backward: bool = False,
+        look_behind: bool = False,
+    ) -> Rows[UserRecord]: ...
 
     async def count(self) -> int: ...
 

@@ -11,7 +11,14 @@ from tandem.domain.auth.passwords import (
     check_password_rules,
 )
 from tandem.domain.errors import Conflict, NotFound, ValidationFailed
-from tandem.domain.pages import Page, check_page
+from tandem.domain.pages import (
+    Page,
+    Slice,
+    Window,
+    check_page,
+    decode_id_cursor,
+    encode_id_cursor,
+)
 from tandem.domain.principal import USERS_READ, USERS_WRITE, Principal, signed_in
 from tandem.domain.store import Store, UnitOfWork
 from tandem.domain.users.commands import RegisterUser, UpdateMe, UpdateUser
@@ -88,21 +95,42 @@ class UserService:
             return await uow.users.get_many(user_ids)
 
     async def page(self, principal: Principal | None, *, page: int, size: int) -> Page[UserRecord]:
+        """Admins' offset page, with its total and the cursor that continues it."""
         caller = signed_in(principal, scope=USERS_READ)
         caller.require_admin()
         check_page(page, size)
         async with self._database.reader() as uow:
-            users, total = await uow.users.page(offset=(page - 1) * size, limit=size)
-        return Page(users, total, page, size)
+            users, total = await uow.users.page(offset=(page - 1) * size, limit=size + 1)
+        shown = users[:size]
+        more = len(users) > size and bool(shown)
+        return Page(shown, total, page, size, encode_id_cursor(shown[-1].id) if more else None)
 
-    async def keyset(
-        self, principal: Principal | None, *, after_id: int | None, limit: int
-    ) -> tuple[list[UserRecord], int]:
-        """Admins' cursor listing: up to `limit` users after `after_id`, and the total."""
+    async def slice(self, principal: Principal | None, window: Window) -> Slice[UserRecord]:
+        """Admins' keyset listing in id order, either way from a cursor."""
+        caller = signed_in(principal, scope=USERS_READ)
+        caller.require_admin()
+        after_id = decode_id_cursor(window.cursor, loc=window.loc) if window.cursor else None
+        async with self._database.reader() as uow:
+            rows = await uow.users.keyset(
+                after_id=after_id,
+                limit=window.size + 1,
+                backward=window.backward,
+                look_behind=window.look_behind,
+            )
+        beyond = len(rows.rows) > window.size
+        users = rows.rows[: window.size]
+        behind = rows.behind and after_id is not None
+        cursor_of = _user_cursor
+        if window.backward:
+            return Slice(users[::-1], cursor_of, has_more=behind, has_previous=beyond)
+        return Slice(users, cursor_of, has_more=beyond, has_previous=behind)
+
+    async def count(self, principal: Principal | None) -> int:
+        """How many users there are (administrators only)."""
         caller = signed_in(principal, scope=USERS_READ)
         caller.require_admin()
         async with self._database.reader() as uow:
-            return await uow.users.keyset(after_id=after_id, limit=limit), await uow.users.count()
+            return await uow.users.count()
 
     async def update_me(self, principal: Principal | None, command: UpdateMe) -> UserRecord:
         caller = signed_in(principal, scope=USERS_WRITE)
@@ -191,3 +219,7 @@ class UserService:
         if user is None:
             raise NotFound(f"No user with id {user_id}.")
         return user
+
+
+def _user_cursor(user: UserRecord) -> str:
+    return encode_id_cursor(user.id)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from tandem.domain.items.records import DEFAULT_SORT, ItemSort
-from tandem.domain.pages import DEFAULT_PAGE_SIZE
 from tandem.graphql.context import Info
 from tandem.graphql.items.inputs import ItemFilter, item_query
 from tandem.graphql.items.types import Item, ItemConnection, selects_owner
 from tandem.graphql.lookahead import selects
-from tandem.graphql.relay import database_id
+from tandem.graphql.relay import After, Before, First, Last, database_id, window
 from tandem.graphql.users.types import User
 
 
@@ -31,24 +30,24 @@ class ItemQueries:
     async def items(
         self,
         info: Info,
-        first: int | None = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: ItemFilter | None = None,
         order_by: ItemSort = DEFAULT_SORT,
     ) -> ItemConnection:
         principal = info.context.principal
         services = info.context.services
         query = item_query(filter, order_by)
+        paging = window(first, after, last, before)
         info.context.connections_resolved += 1
-        size = DEFAULT_PAGE_SIZE if first is None else first
 
         async def count() -> int:
             return await services.items.count(principal, query)
 
         if selects_owner(info):  # the page and its owners in one statement
-            page, owners = await services.items.slice_with_owners(
-                principal, query, first=size, after=after
-            )
+            page, owners = await services.items.slice_with_owners(principal, query, paging)
             return ItemConnection.of(info, page, count, owners=owners)
-        page = await services.items.slice(principal, query, first=size, after=after)
+        page = await services.items.slice(principal, query, paging)
         return ItemConnection.of(info, page, count)

@@ -111,9 +111,7 @@ class ItemConnection:
 
     @strawberry.field
     def page_info(self) -> PageInfo:
-        items, cursor_of = self.page.items, self.page.cursor_of
-        cursors = [cursor_of(items[0]), cursor_of(items[-1])] if items else []
-        return PageInfo.forward(cursors, has_more=self.page.has_more)
+        return PageInfo.of(self.page)
 
     @strawberry.field(description="How many items match, across all pages (costs a count).")
     async def total_count(self) -> int:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from tandem.domain.pages import DEFAULT_PAGE_SIZE, check_first, decode_id_cursor, encode_id_cursor
 from tandem.graphql.context import Info
-from tandem.graphql.relay import PageInfo, database_id
-from tandem.graphql.users.types import User, UserConnection, UserEdge
+from tandem.graphql.relay import After, Before, First, Last, database_id, window
+from tandem.graphql.users.types import User, UserConnection
 
 
 @strawberry.type
@@ -25,20 +24,19 @@ class UserQueries:
 
     @strawberry.field(description="Every user, oldest first (administrators only).")
     async def users(
-        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> UserConnection:
-        first = DEFAULT_PAGE_SIZE if first is None else first
-        check_first(first)
-        after_id = decode_id_cursor(after) if after else None
+        paging = window(first, after, last, before)
         info.context.connections_resolved += 1
-        records, total = await info.context.services.users.keyset(
-            info.context.principal, after_id=after_id, limit=first + 1
-        )
-        nodes = [User.of(record) for record in records[:first]]
-        cursors = [encode_id_cursor(node.database_id) for node in nodes]
-        return UserConnection(
-            edges=[UserEdge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
-            nodes=nodes,
-            page_info=PageInfo.forward(cursors, has_more=len(records) > first),
-            total_count=total,
-        )
+        services, principal = info.context.services, info.context.principal
+        page = await services.users.slice(principal, paging)
+
+        async def count() -> int:
+            return await services.users.count(principal)
+
+        return UserConnection.of(page, count)

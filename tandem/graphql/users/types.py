@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import strawberry
 
 from tandem.domain import global_ids
-from tandem.domain.pages import DEFAULT_PAGE_SIZE, Slice, check_first
+from tandem.domain.pages import Slice
 from tandem.domain.users.records import Role, UserRecord
 from tandem.domain.users.service import sees_private
 from tandem.graphql.context import Info
 from tandem.graphql.items.inputs import ItemFilter, item_query
 from tandem.graphql.items.types import ItemConnection
-from tandem.graphql.relay import Node, PageInfo
+from tandem.graphql.relay import After, Before, First, Last, Node, PageInfo, window
 
 strawberry.enum(Role)  # the domain's roles, as a GraphQL enum
 
@@ -37,21 +38,20 @@ class User(Node):
     async def items(
         self,
         info: Info,
-        first: int | None = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: ItemFilter | None = None,
     ) -> ItemConnection:
         query = item_query(filter)
+        paging = window(first, after, last, before)
         if query.owner_id is not None and query.owner_id != self.database_id:
-            check_first(
-                DEFAULT_PAGE_SIZE if first is None else first
-            )  # another owner's items are never this user's
+            # another owner's items are never this user's
             return ItemConnection.of(info, Slice([], str, has_more=False), _zero)
         loaders = info.context.loaders
         info.context.connections_resolved += 1
-        page = await loaders.items_of_owner.load(
-            (self.database_id, DEFAULT_PAGE_SIZE if first is None else first, after, query)
-        )
+        page = await loaders.items_of_owner.load((self.database_id, paging, query))
 
         async def count() -> int:
             return await loaders.item_count_of_owner.load((self.database_id, query))
@@ -84,7 +84,20 @@ class UserConnection:
     edges: list[UserEdge]
     nodes: list[User]
     page_info: PageInfo
-    total_count: int
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many users there are, across all pages (costs a count).")
+    async def total_count(self) -> int:
+        return await self.counter()
+
+    @classmethod
+    def of(cls, page: Slice[UserRecord], counter: Callable[[], Awaitable[int]]) -> UserConnection:
+        nodes = [User.of(record) for record in page.items]
+        edges = [
+            UserEdge(cursor=page.cursor_of(record), node=node)
+            for record, node in zip(page.items, nodes, strict=True)
+        ]
+        return cls(edges=edges, nodes=nodes, page_info=PageInfo.of(page), counter=counter)
 
 
 @strawberry.input

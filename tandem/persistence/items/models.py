@@ -22,7 +22,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tandem.persistence.base import Base, created_at_column
@@ -30,7 +30,12 @@ from tandem.persistence.base import Base, created_at_column
 if TYPE_CHECKING:
     from tandem.persistence.users.models import User
 
-SEARCH_DOCUMENT = "to_tsvector('simple', title || ' ' || coalesce(description, ''))"
+# What search reads: the title and the description, as one text (trigram-indexed).
+SEARCH_TEXT = "title || ' ' || coalesce(description, '')"
+# The characters of that text that trigrams cannot see (pg_trgm keeps only letters and
+# digits): emoji and other non-ASCII symbols, one array element per code point.
+NOT_A_SYMBOL = "[[:alnum:][:space:]\\x01-\\x7f]"
+SEARCH_SYMBOLS = f"string_to_array(regexp_replace({SEARCH_TEXT}, '{NOT_A_SYMBOL}', '', 'g'), NULL)"
 
 
 class Item(Base):
@@ -44,7 +49,13 @@ class Item(Base):
         Index("ix_items_title_id", "title", "id"),
         Index("ix_items_price_id", func.coalesce(literal_column("price"), -1), "id"),
         Index("ix_items_tags", "tags", postgresql_using="gin"),
-        Index("ix_items_search", "search", postgresql_using="gin"),
+        Index(
+            "ix_items_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        Index("ix_items_search_symbols", "search_symbols", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -63,6 +74,9 @@ class Item(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
-    search: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True))
+    search_text: Mapped[str] = mapped_column(Text, Computed(SEARCH_TEXT, persisted=True))
+    search_symbols: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), Computed(SEARCH_SYMBOLS, persisted=True)
+    )
 
     owner: Mapped[User] = relationship(back_populates="items", lazy="raise")

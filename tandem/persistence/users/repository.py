@@ -5,9 +5,22 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, Integer, any_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Integer,
+    any_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 
+from tandem.domain.pages import Rows
 from tandem.domain.users.records import Role, UserCredentials, UserRecord
 from tandem.persistence.sql import Connection, Query, as_params, compile_query, settable
 from tandem.persistence.users.models import User
@@ -47,12 +60,32 @@ _PAGE = compile_query(
     .offset(bindparam("offset", type_=BigInteger))
     .limit(bindparam("limit", type_=Integer))
 )
-_AFTER = compile_query(
-    select(*COLUMNS)
-    .where(User.id > bindparam("after_id", type_=BigInteger))
-    .order_by(User.id)
-    .limit(bindparam("limit", type_=Integer))
-)
+
+
+@lru_cache(maxsize=8)
+def _keyset(backward: bool, positioned: bool, look_behind: bool) -> Query:
+    """Up to `limit` users after `after_id` in id order (`backward`: before it, nearest
+    first); `look_behind` adds the nearest user on the other side, flagged, in one statement."""
+    after_id = bindparam("after_id", type_=BigInteger)
+    limit = bindparam("limit", type_=Integer)
+
+    def part(flag: int, *, before: bool, inclusive: bool) -> Any:
+        statement = select(*COLUMNS, *((literal(flag).label("behind"),) if look_behind else ()))
+        if positioned:
+            if before:
+                bound = User.id <= after_id if inclusive else User.id < after_id
+            else:
+                bound = User.id >= after_id if inclusive else User.id > after_id
+            statement = statement.where(bound)
+        return statement.order_by(User.id.desc() if before else User.id.asc())
+
+    page = part(0, before=backward, inclusive=False).limit(limit)
+    if not (look_behind and positioned):
+        return compile_query(page)
+    behind = part(1, before=not backward, inclusive=True).limit(1)
+    return compile_query(union_all(page, behind))
+
+
 _DELETE = compile_query(delete(User).where(User.id == _ID).returning(User.id))
 # Every active admin is locked, this user included, in id order: two admins demoting
 # themselves at once then wait for each other instead of deadlocking.
@@ -111,10 +144,24 @@ class UserRepository:
         rows = await self._connection.rows(_PAGE, offset=offset, limit=limit)
         return [record(row) for row in rows], total
 
-    async def keyset(self, *, after_id: int | None, limit: int) -> list[UserRecord]:
-        """Users in id order after `after_id`, for cursor pagination."""
-        rows = await self._connection.rows(_AFTER, after_id=after_id or 0, limit=limit)
-        return [record(row) for row in rows]
+    async def keyset(
+        self,
+        *,
+        after_id: int | None,
+        limit: int,
+        backward: bool = False,
+        look_behind: bool = False,
+    ) -> Rows[UserRecord]:
+        """Users in id order after `after_id` (`backward`: before it, nearest first)."""
+        positioned = after_id is not None
+        query = _keyset(backward, positioned, look_behind)
+        params = {"after_id": after_id} if positioned else {}
+        rows = await self._connection.rows(query, limit=limit, **params)
+        sided = look_behind and positioned
+        return Rows(
+            [UserRecord(*row[: len(COLUMNS)]) for row in rows if not (sided and row[-1])],
+            behind=sided and any(row[-1] for row in rows),
+        )
 
     async def count(self) -> int:
         return int(await self._connection.value(_COUNT) or 0)

@@ -1,0 +1,263 @@
+"""Statements for lists of items: filters, orders, keyset positions, both directions.
+
+`visible_to` is the one place the draft rule lives: a draft is seen only by its
+owner and admins. Every read, single or list, is built on it.
+
+A keyset page reads the rows on one side of a position (`after` in the list's
+order, or `before` it, read nearest first); with `look_behind`, the same
+statement also reads the one nearest row on the other side (UNION ALL), so a
+connection knows whether a page lies there without a second statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal, TypeAlias
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+
+from tandem.domain.items.records import NO_PRICE, ItemFilters, ItemRecord, ItemSort, ItemStatus
+from tandem.domain.principal import Viewer
+from tandem.domain.users.records import UserRecord
+from tandem.persistence.items import search
+from tandem.persistence.items.models import Item
+from tandem.persistence.sql import Query, compile_query
+from tandem.persistence.users import repository as users
+from tandem.persistence.users.models import User
+
+Statement: TypeAlias = Select[*tuple[Any, ...]]
+Side = Literal["after", "before"]
+
+COLUMNS = (
+    Item.id,
+    Item.owner_id,
+    Item.title,
+    Item.description,
+    Item.price,
+    Item.tags,
+    Item.status,
+    Item.version,
+    Item.created_at,
+    Item.updated_at,
+)
+_ITEM_WIDTH = len(COLUMNS)
+_LIMIT = bindparam("limit", type_=Integer)
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Which filters a list uses: with the viewer's kind and the sort, a statement's shape."""
+
+    owner: bool = False
+    status: bool = False
+    tag: bool = False
+    search: search.TermKinds | None = None  # the kinds of the words of `q`
+    nothing: bool = False  # a search with no words matches nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What a row holds after the item's columns: its rank, its owner's columns, a side."""
+
+    scored: bool = False
+    owners: bool = False
+    sided: bool = False
+    width: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "width", _ITEM_WIDTH + self.scored)
+
+    def item(self, row: Any) -> ItemRecord:
+        return ItemRecord(*row[: self.width])
+
+    def owner(self, row: Any) -> UserRecord:
+        end = self.width + len(users.COLUMNS)
+        return UserRecord(*row[self.width : end])
+
+    def behind(self, row: Any) -> bool:
+        """Whether the row is the look-behind one (the other side of the position)."""
+        return bool(row[-1]) if self.sided else False
+
+
+def shape_and_params(viewer: Viewer, filters: ItemFilters) -> tuple[Shape, dict[str, Any]]:
+    """The statement shape for these filters, and the values that go with it."""
+    params: dict[str, Any] = {"viewer_id": viewer.user_id}
+    kinds: search.TermKinds | None = None
+    if filters.owner_id is not None:
+        params["owner_id"] = filters.owner_id
+    if filters.status is not None:
+        params["status"] = filters.status
+    if filters.tag is not None:
+        params["tags"] = [filters.tag]
+    if filters.q is not None:
+        kinds, search_params = search.search_params(filters.q)
+        params.update(search_params)
+    shape = Shape(
+        owner=filters.owner_id is not None,
+        status=filters.status is not None,
+        tag=filters.tag is not None,
+        search=kinds or None,
+        nothing=kinds == (),
+    )
+    return shape, params
+
+
+def visible_to(is_admin: bool) -> ColumnElement[bool] | None:
+    """Admins see everything; others see what is not a draft, and their own drafts."""
+    if is_admin:
+        return None
+    return or_(
+        Item.status != ItemStatus.DRAFT, Item.owner_id == bindparam("viewer_id", type_=BigInteger)
+    )
+
+
+def filtered(statement: Statement, is_admin: bool, shape: Shape) -> Statement:
+    visibility = visible_to(is_admin)
+    if visibility is not None:
+        statement = statement.where(visibility)
+    if shape.owner:
+        statement = statement.where(Item.owner_id == bindparam("owner_id", type_=BigInteger))
+    if shape.status:
+        statement = statement.where(Item.status == bindparam("status", type_=String))
+    if shape.tag:
+        statement = statement.where(Item.tags.contains(bindparam("tags", type_=ARRAY(String))))
+    if shape.search:
+        statement = statement.where(search.matches(shape.search))
+    if shape.nothing:
+        statement = statement.where(false())
+    return statement
+
+
+def selected(layout: Layout, *extra: ColumnElement[Any]) -> Statement:
+    """The item's columns, then (as `layout` says) its rank and its owner's, from one join."""
+    columns: list[Any] = [*COLUMNS]
+    if layout.scored:
+        columns.append(search.relevance().label("rank"))
+    if not layout.owners:
+        return select(*columns, *extra)
+    return select(*columns, *users.COLUMNS, *extra).join(User, User.id == Item.owner_id)
+
+
+def sort_column(sort: ItemSort) -> ColumnElement[Any]:
+    if sort is ItemSort.RELEVANCE:
+        return search.relevance()
+    if sort.column == "price":
+        # NULL prices sort as the lowest, so keyset comparisons never meet a NULL.
+        return func.coalesce(Item.price, NO_PRICE)
+    column: ColumnElement[Any] = getattr(Item, sort.column)
+    return column
+
+
+def order_clauses(
+    sort: ItemSort, *, reverse: bool = False
+) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The list's order, or (`reverse`) the opposite one, reading a page before a position."""
+    column = sort_column(sort)
+    if sort.descending != reverse:
+        return column.desc(), Item.id.desc()
+    return column.asc(), Item.id.asc()
+
+
+def beyond(sort: ItemSort, side: Side, *, inclusive: bool = False) -> ColumnElement[bool]:
+    """Rows on `side` of the position bound as `after_value` and `after_id`, in `sort` order."""
+    column = sort_column(sort)
+    position = tuple_(column, Item.id)
+    bound = tuple_(
+        bindparam("after_value", type_=column.type), bindparam("after_id", type_=BigInteger)
+    )
+    later = (side == "after") == (not sort.descending)  # greater values come later
+    if later:
+        return position >= bound if inclusive else position > bound
+    return position <= bound if inclusive else position < bound
+
+
+def _other(side: Side) -> Side:
+    return "before" if side == "after" else "after"
+
+
+@lru_cache(maxsize=256)
+def count(is_admin: bool, shape: Shape) -> Query:
+    return compile_query(filtered(select(func.count()).select_from(Item), is_admin, shape))
+
+
+@lru_cache(maxsize=512)
+def offset_page(is_admin: bool, shape: Shape, sort: ItemSort, layout: Layout) -> Query:
+    statement = filtered(selected(layout), is_admin, shape).order_by(*order_clauses(sort))
+    return compile_query(statement.offset(bindparam("offset", type_=BigInteger)).limit(_LIMIT))
+
+
+@lru_cache(maxsize=1024)
+def keyset_page(
+    is_admin: bool, shape: Shape, sort: ItemSort, backward: bool, positioned: bool, layout: Layout
+) -> Query:
+    """Up to `limit` rows after the position (`backward`: before it), nearest first; with no
+    position, from the start (or the end); `layout.sided` adds the nearest row behind."""
+    side: Side = "before" if backward else "after"
+
+    def part(which: Side, flag: int, *, inclusive: bool, backwards: bool) -> Statement:
+        extra = (literal(flag).label("behind"),) if layout.sided else ()
+        statement = filtered(selected(layout, *extra), is_admin, shape)
+        if positioned:
+            statement = statement.where(beyond(sort, which, inclusive=inclusive))
+        return statement.order_by(*order_clauses(sort, reverse=backwards))
+
+    page = part(side, 0, inclusive=False, backwards=backward).limit(_LIMIT)
+    if not (layout.sided and positioned):
+        return compile_query(page)
+    behind = part(_other(side), 1, inclusive=True, backwards=not backward).limit(1)
+    return compile_query(union_all(page, behind))
+
+
+@lru_cache(maxsize=512)
+def keyset_pages_by_owner(
+    is_admin: bool, shape: Shape, sort: ItemSort, backward: bool, positioned: bool, sided: bool
+) -> Query:
+    """`keyset_page` for many owners at once: each owner's rows ranked in its own window."""
+    owners = any_(bindparam("owner_ids", type_=ARRAY(BigInteger)))
+    side: Side = "before" if backward else "after"
+
+    def part(which: Side, flag: int, *, inclusive: bool, backwards: bool) -> Statement:
+        rank = func.row_number().over(
+            partition_by=Item.owner_id, order_by=order_clauses(sort, reverse=backwards)
+        )
+        ranked = filtered(
+            select(*COLUMNS, rank.label("rank")).where(Item.owner_id == owners), is_admin, shape
+        )
+        if positioned:
+            ranked = ranked.where(beyond(sort, which, inclusive=inclusive))
+        inner = ranked.subquery()
+        extra = (literal(flag).label("behind"),) if sided else ()
+        columns = [inner.c[column.key] for column in COLUMNS]
+        limit = _LIMIT if flag == 0 else literal(1)
+        return select(*columns, inner.c.rank, *extra).where(inner.c.rank <= limit)
+
+    page = part(side, 0, inclusive=False, backwards=backward)
+    if not (sided and positioned):
+        return compile_query(page.order_by(page.selected_columns.owner_id, "rank"))
+    behind = part(_other(side), 1, inclusive=True, backwards=not backward)
+    both = union_all(page, behind).subquery()
+    return compile_query(select(both).order_by(both.c.owner_id, both.c.behind, both.c.rank))
+
+
+@lru_cache(maxsize=256)
+def count_by_owner(is_admin: bool, shape: Shape) -> Query:
+    owners = any_(bindparam("owner_ids", type_=ARRAY(BigInteger)))
+    statement = select(Item.owner_id, func.count()).where(Item.owner_id == owners)
+    return compile_query(filtered(statement, is_admin, shape).group_by(Item.owner_id))
