@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tandem.domain.pages import MAX_OFFSET, MAX_PAGE_SIZE
 
@@ -38,12 +38,31 @@ class Problem(BaseModel):
     errors: list[FieldProblem] | None = None
 
 
+OFFSET_ONLY = "Offset pages only (absent from a page read with `cursor`)"
+
+
 class PageOut(BaseModel, Generic[T]):
+    """A page: by number (`page`, with `total` and `pages`) or after a `cursor`."""
+
     items: list[T]
-    total: int
-    page: int
+    total: int | None = Field(None, description=OFFSET_ONLY)
+    page: int | None = Field(None, description=OFFSET_ONLY)
     size: int
-    pages: int
+    pages: int | None = Field(None, description=OFFSET_ONLY)
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+    has_more: bool = Field(description="Whether a next page exists")
+
+
+def page_body(out: PageOut[Any], *, cursor_mode: bool, exclude_items: Any = None) -> bytes:
+    """The page as JSON: a cursor page leaves out what only offset pages can tell."""
+    exclude: dict[str, Any] = {}
+    if cursor_mode:
+        exclude.update(dict.fromkeys(("total", "page", "pages"), True))
+    if exclude_items is not None:
+        exclude["items"] = {"__all__": exclude_items}
+    return out.model_dump_json(exclude=exclude or None).encode()
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -74,7 +74,7 @@ class Window:
     cursor: str | None = None
     backward: bool = False
     look_behind: bool = False
-    loc: str = "after"
+    loc: tuple[str, ...] = ("after",)  # where the cursor came from, for errors
 
     @classmethod
     def of(
@@ -99,7 +99,7 @@ class Window:
             )
         size = DEFAULT_PAGE_SIZE if last is None else last
         check_first(size, loc="last")
-        return cls(size, before, backward=True, look_behind=look_behind, loc="before")
+        return cls(size, before, backward=True, look_behind=look_behind, loc=("before",))
 
 
 def encode_id_cursor(database_id: int) -> str:
@@ -107,7 +107,7 @@ def encode_id_cursor(database_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{database_id}".encode()).decode().rstrip("=")
 
 
-def decode_id_cursor(cursor: str, *, loc: str = "after") -> int:
+def decode_id_cursor(cursor: str, *, loc: tuple[str, ...] = ("after",)) -> int:
     try:
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
         prefix, _, number = raw.partition(":")
@@ -115,7 +115,7 @@ def decode_id_cursor(cursor: str, *, loc: str = "after") -> int:
             return int(number)
     except (binascii.Error, UnicodeError, ValueError):
         pass
-    raise ValidationFailed.one((loc,), "is not a cursor of this list", "cursor")
+    raise ValidationFailed.one(loc, "is not a cursor of this list", "cursor")
 
 
 def check_page(page: int, size: int) -> None:

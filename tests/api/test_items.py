@@ -450,7 +450,7 @@ async def test_pages_split_the_list_without_overlap(client, services):
     for page, expected_count in ((1, 2), (2, 2), (3, 1)):
         response = await client.get(ITEMS, params={"page": page, "size": 2}, headers=ada.headers)
         body = response.json()
-        assert set(body) == {"items", "total", "page", "size", "pages"}
+        assert set(body) == {"items", "total", "page", "size", "pages", "next_cursor", "has_more"}
         assert (body["total"], body["page"], body["size"], body["pages"]) == (5, page, 2, 3)
         assert len(body["items"]) == expected_count
         assert all(set(item) == ITEM_KEYS for item in body["items"])

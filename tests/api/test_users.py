@@ -196,7 +196,7 @@ async def test_an_admin_lists_users_as_pages_of_private_views(client, services):
     first = await client.get(USERS, params={"size": 2}, headers=admin.headers)
     assert first.status_code == 200
     body = first.json()
-    assert set(body) == {"items", "total", "page", "size", "pages"}
+    assert set(body) == {"items", "total", "page", "size", "pages", "next_cursor", "has_more"}
     assert (body["total"], body["page"], body["size"], body["pages"]) == (5, 1, 2, 3)
     assert all(set(user) == PRIVATE_KEYS for user in body["items"])
 

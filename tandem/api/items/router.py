@@ -9,22 +9,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tandem.api.items.schemas import (
+    EXPAND_DESCRIPTION,
+    Expandable,
     ItemCreate,
+    ItemExpanded,
     ItemOut,
     ItemUpdate,
     etag,
+    expanded_out,
     item_out,
     version_in,
 )
+from tandem.api.paging import LINK, Cursor, PageNumber, cursor_window, next_link
 from tandem.api.responses import conditional, json_response
-from tandem.api.schemas import MAX_PAGE, PageOut, problems
-from tandem.domain.errors import PreconditionFailed
+from tandem.api.schemas import PageOut, page_body, problems
+from tandem.domain.errors import PreconditionFailed, ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
-from tandem.domain.items.records import DEFAULT_SORT, ItemSort, ItemStatus
+from tandem.domain.items.records import DEFAULT_SORT, ItemRecord, ItemSort, ItemStatus
 from tandem.domain.items.rules import Q_MAX_LENGTH, TAG_MAX_LENGTH
 from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tandem.domain.principal import Principal
 from tandem.domain.services import Services
+from tandem.domain.users.records import UserRecord
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
 
@@ -49,6 +55,7 @@ CONDITIONAL_READ: dict[str, Any] = {
         }
     ]
 }
+SORT_DESCRIPTION = "The order; `relevance` (best match first) needs `q`"
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not Modified: the copy `If-None-Match` names is current (no body)"}
 }
@@ -56,33 +63,105 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "",
-    response_model=PageOut[ItemOut],
+    response_model=PageOut[ItemExpanded | ItemOut],
     responses={**NOT_MODIFIED, **problems(401)},
-    openapi_extra=CONDITIONAL_READ,
+    openapi_extra={**CONDITIONAL_READ, "responses": {"200": {"headers": LINK}}},
 )
 async def list_items(
     request: Request,
     principal: CurrentPrincipal,
     services: AppServices,
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: PageNumber = None,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
     owner_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     status: ItemStatus | None = None,
     tag: Annotated[str | None, Query(min_length=1, max_length=TAG_MAX_LENGTH)] = None,
-    q: Annotated[str | None, Query(max_length=Q_MAX_LENGTH)] = None,
-    sort: ItemSort = DEFAULT_SORT,
+    q: Annotated[
+        str | None,
+        Query(max_length=Q_MAX_LENGTH, description="Words to find in titles and descriptions"),
+    ] = None,
+    sort: Annotated[ItemSort, Query(description=SORT_DESCRIPTION)] = DEFAULT_SORT,
+    expand: Annotated[list[Expandable] | None, Query(description=EXPAND_DESCRIPTION)] = None,
 ) -> Response:
-    """Items you may see: every published and archived item, and your own drafts."""
+    """Items you may see: every published and archived item, and your own drafts.
+
+    Page by number (`page`, with `total`), or by `cursor` (keyset: stable while items
+    come and go, and no count); either way `next_cursor` and the `Link` header continue.
+    """
     query = ItemQuery(owner_id=owner_id, status=status, tag=tag, q=q, sort=sort)
-    result = await services.items.page(principal, query, page=page, size=size)
-    out = PageOut[ItemOut](
-        items=[item_out(item) for item in result.items],
+    owners = bool(expand)
+    if cursor is not None:
+        if page is not None:
+            raise ValidationFailed.one(
+                ("query", "page"), "give page or cursor, not both", "value_error"
+            )
+        out, next_cursor = await _cursor_page(services, principal, query, cursor, size, owners)
+    else:
+        out, next_cursor = await _offset_page(services, principal, query, page or 1, size, owners)
+    body = page_body(out, cursor_mode=cursor is not None)
+    answer = conditional(request, body)
+    answer.headers.update(next_link(request, next_cursor))
+    return answer
+
+
+async def _offset_page(
+    services: Services,
+    principal: Principal | None,
+    query: ItemQuery,
+    page: int,
+    size: int,
+    owners: bool,
+) -> tuple[PageOut[ItemExpanded | ItemOut], str | None]:
+    found: dict[int, UserRecord] = {}
+    if owners:
+        result, found = await services.items.page_with_owners(
+            principal, query, page=page, size=size
+        )
+    else:
+        result = await services.items.page(principal, query, page=page, size=size)
+    out = PageOut[ItemExpanded | ItemOut](
+        items=_items_out(result.items, found if owners else None),
         total=result.total,
         page=result.page,
         size=result.size,
         pages=result.pages,
+        next_cursor=result.next_cursor,
+        has_more=result.has_more,
     )
-    return conditional(request, out.model_dump_json().encode())
+    return out, result.next_cursor
+
+
+async def _cursor_page(
+    services: Services,
+    principal: Principal | None,
+    query: ItemQuery,
+    cursor: str,
+    size: int,
+    owners: bool,
+) -> tuple[PageOut[ItemExpanded | ItemOut], str | None]:
+    window = cursor_window(cursor, size)
+    found: dict[int, UserRecord] = {}
+    if owners:
+        result, found = await services.items.slice_with_owners(principal, query, window)
+    else:
+        result = await services.items.slice(principal, query, window)
+    next_cursor = result.next_cursor
+    out = PageOut[ItemExpanded | ItemOut](
+        items=_items_out(result.items, found if owners else None),
+        size=size,
+        next_cursor=next_cursor,
+        has_more=result.has_more,
+    )
+    return out, next_cursor
+
+
+def _items_out(
+    items: list[ItemRecord], owners: dict[int, UserRecord] | None
+) -> list[ItemExpanded | ItemOut]:
+    if owners is None:
+        return [item_out(item) for item in items]
+    return [expanded_out(item, owners[item.owner_id]) for item in items]
 
 
 @router.post("", status_code=201, response_model=ItemOut, responses=problems(400, 401, 403))
@@ -99,7 +178,7 @@ async def create_item(
 
 @router.get(
     "/{item_id}",
-    response_model=ItemOut,
+    response_model=ItemExpanded | ItemOut,
     responses={**NOT_MODIFIED, **problems(401, 404)},
     openapi_extra=CONDITIONAL_READ,
 )
@@ -108,7 +187,12 @@ async def read_item(
     principal: CurrentPrincipal,
     services: AppServices,
     item_id: int = ItemId,
+    expand: Annotated[list[Expandable] | None, Query(description=EXPAND_DESCRIPTION)] = None,
 ) -> Response:
+    """An item you may see. Its `ETag` (that of the read without `expand`) serves `If-Match`."""
+    if expand:  # the item and its owner from one statement; the ETag covers both
+        item, owner = await services.items.get_with_owner(principal, item_id)
+        return conditional(request, expanded_out(item, owner).model_dump_json().encode())
     item = await services.items.get(principal, item_id)
     return conditional(request, item_out(item).model_dump_json().encode(), tag=etag(item))
 

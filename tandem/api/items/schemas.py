@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from tandem.api.schemas import Input
+from tandem.api.users.schemas import UserPublic, public
 from tandem.domain import global_ids
 from tandem.domain.items.records import DEFAULT_STATUS, ItemRecord, ItemStatus
 from tandem.domain.items.rules import (
@@ -19,6 +20,7 @@ from tandem.domain.items.rules import (
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
+from tandem.domain.users.records import UserRecord
 
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH)]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
@@ -90,6 +92,21 @@ def item_out(item: ItemRecord) -> ItemOut:
         updated_at=item.updated_at,
         version=item.version,
     )
+
+
+class ItemExpanded(ItemOut):
+    """An item read with `expand=owner`: its owner's public view embedded."""
+
+    owner: UserPublic
+
+
+def expanded_out(item: ItemRecord, owner: UserRecord) -> ItemExpanded:
+    return ItemExpanded.model_construct(**item_out(item).__dict__, owner=public(owner))
+
+
+# What `expand` may name: the relations an item read can embed, from the same statement.
+Expandable = Literal["owner"]
+EXPAND_DESCRIPTION = "Embed related objects: `owner` (the owner's public view). Repeatable."
 
 
 def etag(item: ItemRecord) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from starlette.requests import Request
 from starlette.responses import Response
 
+from tandem.api.paging import LINK, Cursor, PageNumber, cursor_window, next_link
 from tandem.api.responses import json_response
-from tandem.api.schemas import MAX_PAGE, PageOut, problems
+from tandem.api.schemas import PageOut, page_body, problems
 from tandem.api.users.schemas import (
     UserPrivate,
     UserPublic,
@@ -17,6 +19,7 @@ from tandem.api.users.schemas import (
     private,
     public,
 )
+from tandem.domain.errors import ValidationFailed
 from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tandem.domain.users.commands import UpdateMe, UpdateUser
 from tandem.http.guard import AppServices, CurrentPrincipal
@@ -47,23 +50,49 @@ async def delete_me(principal: CurrentPrincipal, services: AppServices) -> Respo
     return Response(status_code=204)
 
 
-@router.get("", response_model=PageOut[UserPrivate], responses=problems(401, 403))
+@router.get(
+    "",
+    response_model=PageOut[UserPrivate],
+    responses=problems(401, 403),
+    openapi_extra={"responses": {"200": {"headers": LINK}}},
+)
 async def list_users(
+    request: Request,
     principal: CurrentPrincipal,
     services: AppServices,
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: PageNumber = None,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
 ) -> Response:
-    """Every user, oldest first (administrators only)."""
-    result = await services.users.page(principal, page=page, size=size)
-    out = PageOut[UserPrivate](
-        items=[private(u) for u in result.items],
-        total=result.total,
-        page=result.page,
-        size=result.size,
-        pages=result.pages,
-    )
-    return json_response(out)
+    """Every user, oldest first (administrators only). Page by number or by `cursor`."""
+    if cursor is not None:
+        if page is not None:
+            raise ValidationFailed.one(
+                ("query", "page"), "give page or cursor, not both", "value_error"
+            )
+        found = await services.users.slice(principal, cursor_window(cursor, size))
+        out = PageOut[UserPrivate](
+            items=[private(u) for u in found.items],
+            size=size,
+            next_cursor=found.next_cursor,
+            has_more=found.has_more,
+        )
+        next_cursor = found.next_cursor
+    else:
+        result = await services.users.page(principal, page=page or 1, size=size)
+        out = PageOut[UserPrivate](
+            items=[private(u) for u in result.items],
+            total=result.total,
+            page=result.page,
+            size=result.size,
+            pages=result.pages,
+            next_cursor=result.next_cursor,
+            has_more=result.has_more,
+        )
+        next_cursor = result.next_cursor
+    body = page_body(out, cursor_mode=cursor is not None)
+    headers = next_link(request, next_cursor)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get(

@@ -39,7 +39,7 @@ def encode(item: ItemRecord, sort: ItemSort, filters: ItemFilters) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode(cursor: str, sort: ItemSort, filters: ItemFilters, *, loc: str) -> Keyset:
+def decode(cursor: str, sort: ItemSort, filters: ItemFilters, *, loc: tuple[str, ...]) -> Keyset:
     """The position a cursor names; VALIDATION_FAILED for garbage or another list's cursor."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -48,9 +48,9 @@ def decode(cursor: str, sort: ItemSort, filters: ItemFilters, *, loc: str) -> Ke
             raise ValueError(item_id)
         typed = Keyset(value=_typed(value, ItemSort(name)), id=item_id)
     except (ValueError, TypeError, binascii.Error, InvalidOperation, UnicodeError):
-        raise ValidationFailed.one((loc,), GARBLED, "cursor") from None
+        raise ValidationFailed.one(loc, GARBLED, "cursor") from None
     if name != sort or digest != fingerprint(filters):
-        raise ValidationFailed.one((loc,), MISMATCH, "cursor")
+        raise ValidationFailed.one(loc, MISMATCH, "cursor")
     return typed
 
 
