@@ -43,6 +43,14 @@ def _url() -> str:
     return embedded.start(DATA_DIR).url(DATABASE)
 
 
+async def _literal(connection: asyncpg.Connection, value: Any) -> str:
+    """A value as SQL text (EXECUTE takes no bound parameters), quoted by the server."""
+    if isinstance(value, int):
+        return str(value)
+    quoted: str = await connection.fetchval("SELECT quote_literal($1::text)", str(value))
+    return quoted
+
+
 async def explain(generic: bool) -> None:
     connection = await asyncpg.connect(asyncpg_dsn(_url()))
     try:
@@ -57,9 +65,9 @@ async def explain(generic: bool) -> None:
             args: list[Any] = query.args({**params, "limit": 21})
             await connection.execute(f"PREPARE page AS {query.sql}")
             try:
-                listed = ", ".join(f"${n + 1}" for n in range(len(args)))
+                listed = ", ".join([await _literal(connection, arg) for arg in args])
                 rows = await connection.fetch(
-                    f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE page({listed})", *args
+                    f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE page({listed})"
                 )
             finally:
                 await connection.execute("DEALLOCATE page")

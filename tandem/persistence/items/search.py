@@ -5,7 +5,7 @@ word similarity, `<%`, which forgives a wrong, missing or extra letter); both
 are answered by the trigram GIN index on `search_text`. pg_trgm sees only
 letters and digits, so a word with neither (an emoji, a symbol) is looked up in
 `search_symbols` (a GIN index of the text's non-ASCII symbols) and then
-confirmed as a substring.
+confirmed as a substring (`strpos`).
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def matches(kinds: TermKinds) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = []
     for index, has_letters in enumerate(kinds):
         term = bindparam(f"q_term_{index}", type_=String)
-        like = bindparam(f"q_like_{index}", type_=String)
         if has_letters:
+            like = bindparam(f"q_like_{index}", type_=String)
             conditions.append(or_(Item.search_text.ilike(like), _similar(term, Item.search_text)))
         else:
             # Computed in SQL from the word, so it splits symbols exactly as the column does.
@@ -73,9 +73,10 @@ def matches(kinds: TermKinds) -> ColumnElement[bool]:
                 literal(None, type_=Text),
                 type_=ARRAY(Text),
             )
-            conditions.append(
-                and_(Item.search_symbols.contains(symbols), Item.search_text.ilike(like))
-            )
+            # strpos, not ILIKE: symbols have no case, and a pattern with no trigram would
+            # make a generic plan scan the whole trigram index.
+            found = func.strpos(Item.search_text, term) > 0
+            conditions.append(and_(Item.search_symbols.contains(symbols), found))
     return and_(*conditions)
 
 
