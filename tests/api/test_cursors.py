@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import random
 import re
 from decimal import Decimal
@@ -11,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tandem.domain.items import cursors
+from tandem.domain.items.records import ItemFilters
 from tests.api.assertions import assert_problem, error_locs
 from tests.factories import Account, make_account, make_item
 
@@ -180,3 +184,25 @@ async def test_users_page_by_cursor_for_admins(client, services):
     item_cursor = await _cursor(client, admin)
     wrong = await client.get("/api/v1/users", params={"cursor": item_cursor}, headers=admin.headers)
     assert_problem(wrong, 422, "VALIDATION_FAILED")
+
+
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [
+        ("title", "a\u0000b"),
+        ("price", "1e999999"),
+        ("price", "NaN"),
+        ("created_at", 5),
+        ("relevance", "high"),
+        ("-created_at", "not a time"),
+    ],
+)
+async def test_a_forged_cursor_is_a_422_not_a_crash(client, services, sort, value):
+    ada = await make_account(services, client)
+    await make_item(client, ada, title="Lamp")
+    params = {"sort": sort, **({"q": "lamp"} if sort == "relevance" else {})}
+    filters = ItemFilters(q=params.get("q"))
+    raw = json.dumps([sort, cursors.fingerprint(filters), value, 1])
+    forged = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    response = await client.get(ITEMS, params={**params, "cursor": forged}, headers=ada.headers)
+    assert_problem(response, 422, "VALIDATION_FAILED")

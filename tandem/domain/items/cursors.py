@@ -18,6 +18,7 @@ from typing import Any
 
 from tandem.domain.errors import ValidationFailed
 from tandem.domain.items.records import ItemFilters, ItemRecord, ItemSort, Keyset, sort_value
+from tandem.domain.items.rules import PRICE_MAX
 
 MISMATCH = "is a cursor of another list: another sort order or other filters"
 GARBLED = "is not a cursor of this list"
@@ -64,7 +65,10 @@ def _typed(value: Any, sort: ItemSort) -> Any:
     if sort.column == "price":
         if not isinstance(value, str):
             raise TypeError(value)
-        return Decimal(value)
-    if not isinstance(value, str):
+        price = Decimal(value)
+        if not price.is_finite() or abs(price) > PRICE_MAX:  # what the column can hold
+            raise ValueError(value)
+        return price
+    if not isinstance(value, str) or "\x00" in value:  # no stored text holds a NUL
         raise TypeError(value)
     return value

@@ -38,30 +38,6 @@ EXCEPTION WHEN insufficient_privilege THEN
 END
 $$
 """
-# The planner prices pg_trgm's `<%` like `=`, but on a description it costs ~0.1 ms a row:
-# priced so, a search of two words intersects both words' index scans (BitmapAnd) instead
-# of rechecking the second word row by row. Measured on 100,000 items (docs/performance.md):
-# "oak lamp" by relevance, 650 ms -> 60 ms. Kept only while the extension is not recreated.
-SET_COSTS = """
-DO $$
-BEGIN
-    ALTER FUNCTION word_similarity_op(text, text) COST 5000;
-    ALTER FUNCTION word_similarity_commutator_op(text, text) COST 5000;
-EXCEPTION WHEN insufficient_privilege THEN
-    RAISE NOTICE 'not the owner of pg_trgm: its operators keep their default planner cost';
-END
-$$
-"""
-RESET_COSTS = """
-DO $$
-BEGIN
-    ALTER FUNCTION word_similarity_op(text, text) COST 1;
-    ALTER FUNCTION word_similarity_commutator_op(text, text) COST 1;
-EXCEPTION WHEN insufficient_privilege THEN
-    NULL;
-END
-$$
-"""
 RESET_THRESHOLD = """
 DO $$
 BEGIN
@@ -76,7 +52,6 @@ $$
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.execute(SET_THRESHOLD)
-    op.execute(SET_COSTS)
     op.drop_index("ix_items_search", table_name="items", postgresql_using="gin")
     op.drop_column("items", "search")
     op.add_column(
@@ -123,4 +98,3 @@ def downgrade() -> None:
     )
     op.create_index("ix_items_search", "items", ["search"], unique=False, postgresql_using="gin")
     op.execute(RESET_THRESHOLD)
-    op.execute(RESET_COSTS)
