@@ -12,7 +12,7 @@ from graphql import parse
 from tandem.domain import global_ids
 from tandem.domain.errors import ValidationFailed
 from tandem.domain.items import cursors
-from tandem.domain.items.records import ItemRecord, ItemSort, ItemStatus
+from tandem.domain.items.records import ItemFilters, ItemRecord, ItemSort, ItemStatus, sort_value
 from tandem.domain.items.rules import check_query, clean_item_fields
 from tandem.domain.pages import (
     MAX_PAGE_SIZE,
@@ -64,19 +64,23 @@ def test_a_query_is_checked_against_the_one_vocabulary():
 
 
 @pytest.mark.parametrize("sort", list(ItemSort))
-def test_a_cursor_names_its_row_and_its_sort(sort: ItemSort):
-    row = item(price=Decimal("9.50"), title="Desk")
-    position = cursors.decode(cursors.encode(row, sort), sort, loc="after")
+def test_a_cursor_names_its_row_its_sort_and_its_filters(sort: ItemSort):
+    row = item(price=Decimal("9.50"), title="Desk", rank=4.25)
+    filters = ItemFilters(q="desk")
+    position = cursors.decode(cursors.encode(row, sort, filters), sort, filters, loc=("after",))
     assert position.id == row.id
+    assert position.value == sort_value(row, sort)
     other = next(s for s in ItemSort if s is not sort)
     with pytest.raises(ValidationFailed):
-        cursors.decode(cursors.encode(row, sort), other, loc="after")
+        cursors.decode(cursors.encode(row, sort, filters), other, filters, loc=("after",))
+    with pytest.raises(ValidationFailed):
+        cursors.decode(cursors.encode(row, sort, filters), sort, ItemFilters(), loc=("after",))
 
 
 def test_garbage_is_not_a_cursor():
     for garbage in ("", "!!", "eyJ9", encode_id_cursor(5)):
         with pytest.raises(ValidationFailed):
-            cursors.decode(garbage, ItemSort.CREATED_AT_DESC, loc="after")
+            cursors.decode(garbage, ItemSort.CREATED_AT_DESC, ItemFilters(), loc=("after",))
     assert decode_id_cursor(encode_id_cursor(5)) == 5
 
 
