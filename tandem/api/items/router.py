@@ -14,6 +14,7 @@ from tandem.api.items.schemas import (
     ItemCreate,
     ItemExpanded,
     ItemOut,
+    ItemPage,
     ItemUpdate,
     etag,
     expanded_out,
@@ -22,7 +23,7 @@ from tandem.api.items.schemas import (
 )
 from tandem.api.paging import LINK, Cursor, PageNumber, cursor_window, next_link
 from tandem.api.responses import conditional, json_response
-from tandem.api.schemas import PageOut, page_body, problems
+from tandem.api.schemas import page_body, problems
 from tandem.domain.errors import PreconditionFailed, ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
 from tandem.domain.items.records import DEFAULT_SORT, ItemRecord, ItemSort, ItemStatus
@@ -63,7 +64,7 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "",
-    response_model=PageOut[ItemExpanded | ItemOut],
+    response_model=ItemPage,
     responses={**NOT_MODIFIED, **problems(401)},
     openapi_extra={**CONDITIONAL_READ, "responses": {"200": {"headers": LINK}}},
 )
@@ -112,7 +113,7 @@ async def _offset_page(
     page: int,
     size: int,
     owners: bool,
-) -> tuple[PageOut[ItemExpanded | ItemOut], str | None]:
+) -> tuple[ItemPage, str | None]:
     found: dict[int, UserRecord] = {}
     if owners:
         result, found = await services.items.page_with_owners(
@@ -120,7 +121,7 @@ async def _offset_page(
         )
     else:
         result = await services.items.page(principal, query, page=page, size=size)
-    out = PageOut[ItemExpanded | ItemOut](
+    out = ItemPage(
         items=_items_out(result.items, found if owners else None),
         total=result.total,
         page=result.page,
@@ -139,7 +140,7 @@ async def _cursor_page(
     cursor: str,
     size: int,
     owners: bool,
-) -> tuple[PageOut[ItemExpanded | ItemOut], str | None]:
+) -> tuple[ItemPage, str | None]:
     window = cursor_window(cursor, size)
     found: dict[int, UserRecord] = {}
     if owners:
@@ -147,7 +148,7 @@ async def _cursor_page(
     else:
         result = await services.items.slice(principal, query, window)
     next_cursor = result.next_cursor
-    out = PageOut[ItemExpanded | ItemOut](
+    out = ItemPage(
         items=_items_out(result.items, found if owners else None),
         size=size,
         next_cursor=next_cursor,

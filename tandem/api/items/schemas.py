@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from tandem.api.schemas import Input
+from tandem.api.schemas import Input, PageOut
 from tandem.api.users.schemas import UserPublic, public
 from tandem.domain import global_ids
 from tandem.domain.items.records import DEFAULT_STATUS, ItemRecord, ItemStatus
@@ -102,6 +102,10 @@ class ItemExpanded(ItemOut):
 
 def expanded_out(item: ItemRecord, owner: UserRecord) -> ItemExpanded:
     return ItemExpanded.model_construct(**item_out(item).__dict__, owner=public(owner))
+
+
+class ItemPage(PageOut[ItemExpanded | ItemOut]):
+    """A page of items: each with `owner` when read with `expand=owner`."""
 
 
 # What `expand` may name: the relations an item read can embed, from the same statement.
