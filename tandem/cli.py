@@ -75,12 +75,17 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    import logging
+    import logging.config
 
+    from tandem.observability.logs import logging_config
     from tandem.worker.process import run_worker
 
     url = migrate(settings)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    logging.config.dictConfig(logging_config(settings.log_output, settings.log_level))
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr=args.metrics_host)
     asyncio.run(run_worker(settings, url))
 
 
@@ -156,9 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=cmd_serve)
 
-    commands.add_parser(
+    worker = commands.add_parser(
         "worker", help="run the background work alone: webhook deliveries, purges"
-    ).set_defaults(handler=cmd_worker)
+    )
+    worker.add_argument(
+        "--metrics-port", type=int, default=0, help="serve this worker's /metrics on this port"
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1")
+    worker.set_defaults(handler=cmd_worker)
 
     commands.add_parser("migrate", help="apply the migrations").set_defaults(handler=cmd_migrate)
 

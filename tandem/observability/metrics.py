@@ -83,6 +83,32 @@ DB_POOL_MAX_CONNECTIONS = Gauge(
 
 # --- Background work (webhooks, outbox, mail) and subscriptions: add yours below. ---------
 
+WEBHOOK_ATTEMPTS = Counter(
+    "tandem_webhook_attempts",
+    "Webhook delivery attempts, by outcome (success, http_error, no_answer, refused).",
+    ["outcome"],
+)
+WEBHOOK_DELIVERIES = Counter(
+    "tandem_webhook_deliveries",
+    "Webhook deliveries finished, by outcome (succeeded; failed: retries spent, endpoint off).",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPTS_PER_DELIVERY = Histogram(
+    "tandem_webhook_attempts_per_delivery",
+    "Attempts a finished webhook delivery took.",
+    buckets=(1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40),
+)
+WEBHOOK_DELIVERY_DURATION = Histogram(
+    "tandem_webhook_attempt_duration_seconds",
+    "Time one webhook attempt took, the receiver's answer included.",
+    buckets=(*DURATION_BUCKETS, 15.0),
+)
+OUTBOX_LAG = Gauge(
+    "tandem_outbox_lag_seconds",
+    "Age of the oldest event with a webhook delivery still waiting (0 when none), per worker.",
+    multiprocess_mode="livemax",
+)
+
 
 def multiprocess_dir() -> Path | None:
     """The shared directory of multiprocess mode, or None when this process counts alone.

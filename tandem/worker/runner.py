@@ -16,8 +16,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tandem.domain.webhooks.delivery import Deliverer
+from tandem.domain.webhooks.delivery import Attempted, Deliverer, Verdict
 from tandem.domain.webhooks.records import ClaimedDelivery
+from tandem.observability import metrics
 from tandem.persistence.database import Database
 from tandem.persistence.events.channels import JOBS_CHANNEL
 from tandem.persistence.events.listener import Listener
@@ -27,6 +28,7 @@ from tandem.persistence.webhooks.queue import PgDeliveryQueue
 log = logging.getLogger("tandem.worker")
 
 PURGE_BATCH = 5_000
+LAG_EVERY_SECONDS = 1.0
 NOT_SOONER = 0.02  # seconds: never spin when a due delivery is momentarily out of reach
 
 
@@ -38,6 +40,30 @@ class WorkerPolicy:
     retention_days: int = 30
     purge_every_seconds: float = 3600.0
     grace_seconds: float = 20.0  # on stop, how long deliveries in flight may take to finish
+
+
+def attempt_outcome(attempted: Attempted) -> str:
+    """A bounded label for what one attempt got."""
+    outcome = attempted.outcome
+    if outcome.succeeded:
+        return "success"
+    if outcome.error is not None and outcome.error.startswith("refused"):
+        return "refused"
+    return "no_answer" if outcome.status_code is None else "http_error"
+
+
+def count(attempted: Attempted) -> None:
+    metrics.WEBHOOK_ATTEMPTS.labels(attempt_outcome(attempted)).inc()
+    metrics.WEBHOOK_DELIVERY_DURATION.observe(attempted.outcome.duration_ms / 1000)
+    if attempted.verdict is not Verdict.RETRYING:
+        metrics.WEBHOOK_DELIVERIES.labels(attempted.verdict.value).inc()
+        metrics.WEBHOOK_ATTEMPTS_PER_DELIVERY.observe(attempted.attempt)
+    if attempted.verdict is Verdict.FAILED:
+        log.warning(
+            "a webhook delivery failed after %d attempts, so its endpoint is disabled (last: %s)",
+            attempted.attempt,
+            attempted.outcome.error or f"HTTP {attempted.outcome.status_code}",
+        )
 
 
 class Worker:
@@ -88,9 +114,14 @@ class Worker:
         await asyncio.gather(*late, return_exceptions=True)
 
     async def _deliveries(self) -> None:
+        measured = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             try:
+                if loop.time() - measured >= LAG_EVERY_SECONDS:
+                    metrics.OUTBOX_LAG.set(await self._queue.lag_seconds())
+                    measured = loop.time()
                 wait = await self._claim_and_start()
             except Exception as error:  # the database is away: keep trying, never die
                 log.warning("cannot claim deliveries (%s); retrying", error)
@@ -124,7 +155,7 @@ class Worker:
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         try:
-            await self._deliverer.deliver(delivery)
+            count(await self._deliverer.deliver(delivery))
         except Exception:  # recorded nowhere else: the lease runs out and it is tried again
             log.exception("delivery %s failed inside Tandem", delivery.delivery_id)
 

@@ -80,3 +80,23 @@ def _viewer(account):
     from tandem.domain.principal import Viewer
 
     return Viewer(user_id=account.id, is_admin=False)
+
+
+async def test_deleting_an_account_announces_each_of_its_items_deleted(services, client):
+    owner = await make_account(services, client)
+    other = await make_account(services, client)
+    admin = await make_account(services, client, role="admin")
+    public = await make_item(client, owner)
+    draft = await make_item(client, owner, status="draft")
+    assert (await client.delete("/api/v1/users/me", headers=owner.headers)).status_code == 204
+
+    def deleted(page):
+        return sorted(e["data"]["item"]["id"] for e in page["items"] if e["type"] == "item.deleted")
+
+    assert deleted(await _events(client, admin)) == sorted([public["id"], draft["id"]])
+    assert deleted(await _events(client, other)) == [public["id"]]  # a draft stays private
+    shown = [e for e in (await _events(client, admin))["items"] if e["type"] == "item.deleted"]
+    by_id = {e["data"]["item"]["id"]: e for e in shown}
+    assert by_id[public["id"]]["data"]["item"] == {"id": public["id"], "node_id": public["node_id"]}
+    one = await client.get(f"/api/v1/events/{by_id[public['id']]['id']}", headers=other.headers)
+    assert one.status_code == 200

@@ -253,3 +253,34 @@ async def test_only_the_chosen_event_types_are_sent(services, client, receiver, 
     await asyncio.sleep(0.3)
     assert len(receiver.requests) == 1
     assert json.loads(request.body)["type"] == "item.deleted"
+
+
+def _sample(name, **labels):
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_metrics_count_deliveries_attempts_and_lag(services, client, receiver, worker):
+    receiver.plan = [500]
+    succeeded = _sample("tandem_webhook_deliveries_total", outcome="succeeded")
+    http_errors = _sample("tandem_webhook_attempts_total", outcome="http_error")
+    finished = _sample("tandem_webhook_attempts_per_delivery_count")
+    two_or_fewer = _sample("tandem_webhook_attempts_per_delivery_bucket", le="2.0")
+    owner = await make_account(services, client)
+    hook = await register(client, owner, receiver.url)
+    await make_item(client, owner)
+    await _settled(client, owner, hook["id"])
+
+    assert _sample("tandem_webhook_deliveries_total", outcome="succeeded") == succeeded + 1
+    assert _sample("tandem_webhook_attempts_total", outcome="http_error") == http_errors + 1
+    assert _sample("tandem_webhook_attempts_per_delivery_count") == finished + 1
+    assert _sample("tandem_webhook_attempts_per_delivery_bucket", le="2.0") == two_or_fewer + 1
+    exposed = (await client.get("/metrics")).text
+    for name in (
+        "tandem_webhook_deliveries_total",
+        "tandem_webhook_attempts_total",
+        "tandem_webhook_attempts_per_delivery_bucket",
+        "tandem_outbox_lag_seconds",
+    ):
+        assert name in exposed, name

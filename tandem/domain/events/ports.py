@@ -14,6 +14,9 @@ class EventStore(Protocol):
     async def append(self, event: NewEvent) -> None:
         """Write the event, queue its webhook deliveries, and NOTIFY on commit."""
 
+    async def append_owner_deletions(self, owner_id: int) -> None:
+        """An `item.deleted` event for every item `owner_id` has (an account about to go)."""
+
     async def visible_page(
         self,
         viewer: Viewer,

@@ -206,6 +206,7 @@ class UserService:
                 raise NotFound(f"No user with id {user_id}.")
             if current.role == Role.ADMIN and current.is_active:
                 await self._keep_an_admin(uow, user_id)
+            await uow.events.append_owner_deletions(user_id)  # its items go: announce each
             await uow.users.delete(user_id)
 
     @staticmethod

@@ -7,6 +7,8 @@ with `PATCH active: true`, and the deliveries still waiting resume.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from enum import StrEnum
 
 import orjson
 
@@ -24,6 +26,19 @@ def delivery_body(claimed: ClaimedDelivery) -> bytes:
     return orjson.dumps(event_document(claimed.event))
 
 
+class Verdict(StrEnum):
+    SUCCEEDED = "succeeded"
+    RETRYING = "retrying"
+    FAILED = "failed"  # the schedule is spent: the endpoint is disabled
+
+
+@dataclass(frozen=True, slots=True)
+class Attempted:
+    outcome: Outcome
+    verdict: Verdict
+    attempt: int
+
+
 def describe(outcome: Outcome) -> str:
     return outcome.error or f"HTTP {outcome.status_code}"
 
@@ -36,7 +51,7 @@ class Deliverer:
         self._sender = sender
         self._schedule = schedule
 
-    async def deliver(self, claimed: ClaimedDelivery) -> Outcome:
+    async def deliver(self, claimed: ClaimedDelivery) -> Attempted:
         body = delivery_body(claimed)
         headers = {
             "content-type": "application/json",
@@ -53,4 +68,8 @@ class Deliverer:
                 f"disabled after {claimed.attempt} failed attempts (last: {describe(outcome)})"
             )
         await self._queue.finish(claimed, outcome, retry_in=retry_in, disable_reason=disable_reason)
-        return outcome
+        if outcome.succeeded:
+            verdict = Verdict.SUCCEEDED
+        else:
+            verdict = Verdict.RETRYING if retry_in is not None else Verdict.FAILED
+        return Attempted(outcome, verdict, claimed.attempt)

@@ -69,6 +69,9 @@ class DeliveryQueue(Protocol):
         the attempt is recorded, the delivery's state left to its new owner.
         """
 
+    async def lag_seconds(self) -> float:
+        """The age of the oldest event whose delivery still waits (0 when none waits)."""
+
     async def seconds_to_next_due(self) -> float | None:
         """Seconds until the soonest waiting delivery (or expiring lease) falls due."""
 

@@ -45,10 +45,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from tandem.domain.events.ids import PREFIX
 from tandem.domain.events.records import EventRecord, EventType, NewEvent, Position
+from tandem.domain.items.records import ItemStatus
 from tandem.domain.principal import Viewer
 from tandem.persistence.events.channels import EVENTS_CHANNEL, JOBS_CHANNEL, WEBHOOK_JOBS
 from tandem.persistence.events.models import Event
+from tandem.persistence.items.models import Item
 from tandem.persistence.sql import Connection, Query, compile_query
 from tandem.persistence.users.models import User
 from tandem.persistence.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -103,21 +106,8 @@ def subscribed(event: Any) -> Any:
     )
 
 
-@lru_cache(maxsize=1)
-def _append() -> Query:
-    written = (
-        insert(Event)
-        .values(
-            public_id=bindparam("public_id", type_=String),
-            type=bindparam("type", type_=String),
-            item_id=bindparam("item_id", type_=BigInteger),
-            owner_id=bindparam("owner_id", type_=BigInteger),
-            draft=bindparam("draft", type_=Boolean),
-            data=cast(bindparam("data", type_=Text), JSONB),
-        )
-        .returning(Event.id, Event.public_id, Event.type, Event.owner_id, Event.draft)
-        .cte("written")
-    )
+def _announced(written: Any) -> Query:
+    """`written`'s events, one webhook delivery per endpoint that hears each, and the NOTIFYs."""
     targets = (
         select(written.c.id, WebhookEndpoint.id)
         .select_from(written)
@@ -137,6 +127,54 @@ def _append() -> Query:
     return compile_query(
         select(func.pg_notify(EVENTS_CHANNEL, written.c.public_id), wake).select_from(written)
     )
+
+
+_WRITTEN = (Event.id, Event.public_id, Event.type, Event.owner_id, Event.draft)
+
+
+@lru_cache(maxsize=1)
+def _append() -> Query:
+    written = (
+        insert(Event)
+        .values(
+            public_id=bindparam("public_id", type_=String),
+            type=bindparam("type", type_=String),
+            item_id=bindparam("item_id", type_=BigInteger),
+            owner_id=bindparam("owner_id", type_=BigInteger),
+            draft=bindparam("draft", type_=Boolean),
+            data=cast(bindparam("data", type_=Text), JSONB),
+        )
+        .returning(*_WRITTEN)
+        .cte("written")
+    )
+    return _announced(written)
+
+
+@lru_cache(maxsize=1)
+def _append_owner_deletions() -> Query:
+    """An `item.deleted` for each of an owner's items (ids `evt_` + 26 random hex digits)."""
+    node_id = func.encode(func.convert_to(literal("Item:") + cast(Item.id, Text), "UTF8"), "base64")
+    data = func.jsonb_build_object(
+        "item", func.jsonb_build_object("id", Item.id, "node_id", node_id)
+    )
+    public_id = literal(PREFIX) + func.substr(
+        func.replace(cast(func.gen_random_uuid(), Text), "-", ""), 1, 26
+    )
+    rows = select(
+        public_id,
+        literal(EventType.ITEM_DELETED.value),
+        Item.id,
+        Item.owner_id,
+        Item.status == ItemStatus.DRAFT.value,
+        data,
+    ).where(Item.owner_id == bindparam("owner_id", type_=BigInteger))
+    written = (
+        insert(Event)
+        .from_select(["public_id", "type", "item_id", "owner_id", "draft", "data"], rows)
+        .returning(*_WRITTEN)
+        .cte("written")
+    )
+    return _announced(written)
 
 
 @lru_cache(maxsize=16)
@@ -199,6 +237,9 @@ class EventRepository:
             draft=event.draft,
             data=orjson.dumps(event.data).decode(),
         )
+
+    async def append_owner_deletions(self, owner_id: int) -> None:
+        await self._connection.execute(_append_owner_deletions(), owner_id=owner_id)
 
     async def visible_page(
         self,

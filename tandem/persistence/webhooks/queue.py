@@ -125,6 +125,15 @@ _NEXT_DUE = compile_query(
 )
 
 
+_LAG = compile_query(
+    select(func.coalesce(func.extract("epoch", func.now() - func.min(Event.created_at)), 0))
+    .select_from(D)
+    .join(W, W.id == D.endpoint_id)
+    .join(Event, Event.id == D.event_id)
+    .where(D.status == DeliveryStatus.PENDING.value, W.active)
+)
+
+
 def claimed(row: Any, token: uuid.UUID) -> ClaimedDelivery:
     delivery_id, attempt, endpoint_id, url, secret, previous, *event = row
     return ClaimedDelivery(
@@ -192,6 +201,11 @@ class PgDeliveryQueue:
                     _DISABLE, endpoint_id=claimed.endpoint_id, reason=disable_reason
                 )
         return held is not None
+
+    async def lag_seconds(self) -> float:
+        """The age of the oldest event whose delivery still waits (0 when none waits)."""
+        async with self._database.reader() as uow:
+            return float(await uow.connection.value(_LAG) or 0)
 
     async def seconds_to_next_due(self) -> float | None:
         """Seconds (by the database's clock) until the soonest waiting delivery is due."""
