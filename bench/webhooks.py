@@ -61,6 +61,12 @@ class Receiver:
         await send({"type": "http.response.body", "body": b""})
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -77,7 +83,9 @@ async def measure(latency_events: int, burst_events: int) -> dict[str, float]:
     from tandem.persistence.counters import MemoryCounters
     from tandem.persistence.database import Database
 
-    url = embedded.start(DATA_DIR).ensure_database("tandem_bench_webhooks", fresh=True)
+    url = await asyncio.to_thread(
+        lambda: embedded.start(DATA_DIR).ensure_database("tandem_bench_webhooks", fresh=True)
+    )
     await asyncio.to_thread(migrate.upgrade, url)
     settings = Settings(
         database_url=url,
@@ -147,6 +155,7 @@ async def measure(latency_events: int, burst_events: int) -> dict[str, float]:
                 "ALTER TABLE webhook_deliveries ALTER COLUMN next_attempt_at SET DEFAULT now()"
             )
         start = time.perf_counter()
+        cpu_before = cpu_seconds(worker.pid)
         async with database.transaction() as uow:
             await uow.connection.raw.execute(
                 "UPDATE webhook_deliveries SET next_attempt_at = now() WHERE status = 'pending';"
@@ -154,6 +163,7 @@ async def measure(latency_events: int, burst_events: int) -> dict[str, float]:
             )
         await asyncio.wait_for(receiver.all_in.wait(), timeout=600)
         elapsed = time.perf_counter() - start
+        worker_cpu = cpu_seconds(worker.pid) - cpu_before
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -168,6 +178,10 @@ async def measure(latency_events: int, burst_events: int) -> dict[str, float]:
         "burst_events": burst_events,
         "burst_seconds": elapsed,
         "deliveries_per_second": burst_events / elapsed,
+        "worker_cpu_seconds": worker_cpu,
+        "worker_cpu_ms_per_delivery": worker_cpu * 1000 / burst_events,
+        "deliveries_per_worker_cpu_second": burst_events / worker_cpu if worker_cpu else 0.0,
+        "load_average": os.getloadavg()[0],
         "duplicates": receiver.count - receiver.expected,
     }
 
