@@ -40,7 +40,7 @@ async def worker_for(settings: Settings, url: str) -> AsyncIterator[Worker]:
     """A worker with its own pool and HTTP client, closed when the block ends."""
     database = Database(
         url,
-        pool_size=max(4, settings.webhook_concurrency // 2),  # finishes overlap; measured
+        pool_size=max(4, settings.webhook_concurrency // 2),  # room for overlapping finishes
         acquire_timeout=settings.db_acquire_timeout_seconds,
         statement_timeout=settings.db_statement_timeout_seconds,
         lock_timeout=settings.db_lock_timeout_seconds,
