@@ -46,7 +46,8 @@ async def listening(services, count: int, within: float = 60.0) -> None:
         while True:
             async with services.database.reader() as uow:
                 found = await uow.connection.raw.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tandem-listen'"
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE application_name = 'tandem-listen' AND datname = current_database()"
                 )
             if found >= count:
                 return
