@@ -19,9 +19,11 @@ from tandem.api.users.router import router as users_router
 from tandem.api.webhooks.router import router as webhooks_router
 from tandem.config import Settings, get_settings
 from tandem.domain.rate_limits import CounterStore, Quota
+from tandem.domain.realtime.fanout import Fanout
 from tandem.domain.services import AuthPolicy, Services, build_services
 from tandem.domain.webhooks.service import WebhookPolicy
 from tandem.graphql.router import TandemGraphQLRouter
+from tandem.graphql.sockets import close_open_sockets
 from tandem.http import health
 from tandem.http.docs_ui.pages import STATIC_PATH
 from tandem.http.docs_ui.routes import docs_router, static_files
@@ -36,6 +38,7 @@ from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
 from tandem.persistence.lease import LeasePerRequest
 from tandem.persistence.pool_stats import record_pool, sampling_pool
+from tandem.persistence.realtime.feed import OutboxFeed
 
 API_PREFIX = "/api/v1"
 QUOTA_HEADERS = list(Quota(limit=0, used=0, reset_at=0).headers())
@@ -105,6 +108,8 @@ def services_for(
         ),
         rate=None if rate is None else (rate.points, rate.seconds),
         webhooks=webhook_policy(settings),
+        fanout=Fanout(backlog=settings.subscription_backlog),
+        subscription_recheck_seconds=settings.subscription_recheck_seconds,
     )
 
 
@@ -120,6 +125,22 @@ async def serve_worker(settings: Settings, url: str) -> None:
 
     async with worker_for(settings, url) as worker:
         await worker.run()
+
+
+@asynccontextmanager
+async def subscription_feed(database: Database, services: Services) -> AsyncIterator[None]:
+    """The outbox, read once by this process for its subscribers (tandem/persistence/realtime).
+
+    On the way out, open subscription sockets close with 1001 (going away).
+    """
+    feed = OutboxFeed(database, services.subscriptions.fanout)
+    running = asyncio.create_task(feed.run())
+    try:
+        yield
+    finally:
+        await close_open_sockets()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
 
 
 def settle_start_up_objects() -> None:
@@ -142,6 +163,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             app.state.services = services
             if isinstance(services.database, Database):
                 observe(services.database)
+                async with subscription_feed(services.database, services):
+                    yield
+                return
             yield
             return
         if settings.database_url is None:
@@ -154,7 +178,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             background = asyncio.create_task(serve_worker(settings, settings.database_url))
         settle_start_up_objects()
         try:
-            async with sampling_pool(database):
+            async with sampling_pool(database), subscription_feed(database, app.state.services):
                 yield
         finally:
             if background is not None:

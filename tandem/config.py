@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=5.0, gt=0, le=300)
     serve_worker: bool = True  # `tandem serve` runs a worker too (`--no-worker` sets false)
     event_retention_days: int = Field(default=30, ge=30, le=3650)
+    # Subscriptions (tandem/domain/realtime): per connection, how far behind, how often the
+    # token is checked again while a subscription runs.
+    subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
+    subscription_backlog: int = Field(default=1000, ge=1, le=100_000)
+    subscription_recheck_seconds: float = Field(default=10.0, gt=0, le=3600)
     password_hash_time_cost: int = Field(default=3, ge=1, le=10)
     password_hash_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 

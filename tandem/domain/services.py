@@ -11,6 +11,8 @@ from tandem.domain.auth.tokens import AccessTokenCodec
 from tandem.domain.events.service import EventService
 from tandem.domain.items.service import ItemService
 from tandem.domain.rate_limits import CounterStore, RateLimiter
+from tandem.domain.realtime.fanout import Fanout
+from tandem.domain.realtime.service import SubscriptionService
 from tandem.domain.store import Store
 from tandem.domain.users.service import UserService
 from tandem.domain.webhooks.service import WebhookPolicy, WebhookService
@@ -25,6 +27,7 @@ class Services:
     rate_limiter: RateLimiter | None
     events: EventService
     webhooks: WebhookService
+    subscriptions: SubscriptionService
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ def build_services(
     auth: AuthPolicy,
     rate: tuple[int, int] | None,
     webhooks: WebhookPolicy,
+    fanout: Fanout | None = None,
+    subscription_recheck_seconds: float = 10.0,
 ) -> Services:
     """Compose the use cases; `rate` is (points, window seconds), or None for no rate limit."""
     hasher = PasswordHasher(time_cost=auth.hash_time_cost, memory_kib=auth.hash_memory_kib)
@@ -66,18 +71,25 @@ def build_services(
     limiter = None
     if rate is not None:
         limiter = RateLimiter(counters, points=rate[0], window_seconds=rate[1])
+    auth_service = AuthService(
+        database=database,
+        hasher=hasher,
+        codec=codec,
+        throttle=throttle,
+        refresh_ttl_seconds=auth.refresh_ttl_seconds,
+    )
     return Services(
         database=database,
-        auth=AuthService(
-            database=database,
-            hasher=hasher,
-            codec=codec,
-            throttle=throttle,
-            refresh_ttl_seconds=auth.refresh_ttl_seconds,
-        ),
+        auth=auth_service,
         users=UserService(database=database, hasher=hasher),
         items=ItemService(database=database),
         rate_limiter=limiter,
         events=EventService(database=database),
         webhooks=WebhookService(database=database, policy=webhooks),
+        subscriptions=SubscriptionService(
+            fanout=fanout if fanout is not None else Fanout(),
+            auth=auth_service,
+            codec=codec,
+            recheck_seconds=subscription_recheck_seconds,
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -11,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
@@ -20,6 +22,7 @@ from tandem.graphql.errors import with_code
 from tandem.graphql.limits import Limits
 from tandem.graphql.media import JSON, is_request_error, response_media_type
 from tandem.graphql.schema import build_schema
+from tandem.graphql.sockets import TandemTransportWS, accept_connection
 from tandem.graphql.trusted import TrustedDocuments
 from tandem.http.docs_ui.pages import graphiql_page
 from tandem.http.problems import graphql_errors
@@ -32,6 +35,8 @@ REQUEST_ERROR = "graphql_request_error"  # set in the request's state by process
 
 
 class TandemGraphQLRouter(GraphQLRouter[Context, None]):
+    graphql_transport_ws_handler_class = TandemTransportWS
+
     def __init__(self, settings: Settings) -> None:
         development = settings.is_development
         super().__init__(
@@ -55,6 +60,12 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             # The GraphQL face is described by its own schema (schema.graphql, introspection);
             # OpenAPI would describe it wrongly, as one opaque JSON operation.
             include_in_schema=False,
+            # Subscriptions: graphql-transport-ws (the legacy graphql-ws is refused, 4406) and
+            # graphql-sse's distinct-connections mode; browsers' Origin must be allowed.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            max_subscriptions_per_connection=settings.subscriptions_per_connection,
+            connection_init_wait_timeout=timedelta(seconds=10),
+            allowed_origins=settings.cors_origins,
         )
         self.mask_unexpected = not development
         self.hide_suggestions = not development
@@ -135,6 +146,10 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """Tandem's own GraphiQL page (tandem/http/docs_ui), not Strawberry's CDN one."""
         return graphiql_page(request, endpoint=request.url.path)
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """connection_init: its `Authorization` entry through the guard (a bad token: 4403)."""
+        await accept_connection(context)
 
     def encode_json(self, data: object) -> bytes:
         """orjson, not the standard library: scalars are already serialized to JSON types."""

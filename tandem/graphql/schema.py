@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from tandem.graphql.items.mutations import ItemMutations
 from tandem.graphql.items.queries import ItemQueries
+from tandem.graphql.items.subscriptions import ItemSubscriptions
 from tandem.graphql.items.types import Item
 from tandem.graphql.limits import Limits
 from tandem.graphql.nodes import NodeQueries
@@ -28,6 +29,11 @@ class Query(NodeQueries, UserQueries, ItemQueries):
 
 @strawberry.type
 class Mutation(ItemMutations, UserMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(ItemSubscriptions):
     pass
 
 
@@ -59,7 +65,12 @@ def build_schema(
         batching_config={"max_operations": max_batch},
     )
     return TandemSchema(
-        query=Query, mutation=Mutation, types=[Item, User], extensions=[gate], config=config
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Item, User],
+        extensions=[gate],
+        config=config,
     )
 
 

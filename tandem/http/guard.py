@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
+from starlette.requests import HTTPConnection
 
 from tandem.domain.errors import InvalidToken
 from tandem.domain.principal import Principal
@@ -13,7 +14,7 @@ from tandem.domain.services import Services
 from tandem.observability.requests import note_principal
 
 
-def services_of(request: Request) -> Services:
+def services_of(request: HTTPConnection) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -21,6 +22,30 @@ def services_of(request: Request) -> Services:
 async def app_services(request: Request) -> Services:
     """The dependency form of `services_of`: `async`, so FastAPI never sends it to a thread."""
     return services_of(request)
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value; None when it is not one."""
+    if header is None:
+        return None
+    scheme, _sep, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+async def principal_of(services: Services, header: str | None) -> Principal | None:
+    """The guard's rule for one `Authorization` value, wherever it came from (a header, or a
+    WebSocket's connection_init payload): none is anonymous, a bad one is InvalidToken."""
+    if header is None:
+        return None
+    token = bearer_token(header)
+    if token is None:
+        raise InvalidToken("The Authorization header must be 'Bearer <access token>'.")
+    principal = await services.auth.authenticate(token)
+    note_principal(principal.user_id)  # for the request's log line
+    return principal
 
 
 class BearerGuard(HTTPBearer):
@@ -32,16 +57,7 @@ class BearerGuard(HTTPBearer):
 
     async def __call__(self, request: Request) -> Principal | None:  # type: ignore[override]
         """No header: anonymous. A bad, expired or revoked token: 401, never quietly anonymous."""
-        header = request.headers.get("authorization")
-        if header is None:
-            return None
-        scheme, _sep, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise InvalidToken("The Authorization header must be 'Bearer <access token>'.")
-        principal = await services_of(request).auth.authenticate(token)
-        note_principal(principal.user_id)  # for the request's log line
-        return principal
+        return await principal_of(services_of(request), request.headers.get("authorization"))
 
 
 # The scheme keeps HTTPBearer's name, so the published OpenAPI document names it as before.

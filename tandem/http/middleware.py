@@ -95,8 +95,10 @@ class RequestContext:
             elif message["type"] == "http.response.start" and not started:
                 await self._refuse_too_large(send_with_id, request_id)
 
+        # An event stream (graphql-sse) is meant to stay open: the wall clock does not apply.
+        timeout = None if _is_event_stream(scope) else self.timeout_seconds
         try:
-            async with asyncio.timeout(self.timeout_seconds):
+            async with asyncio.timeout(timeout):
                 await self.app(scope, capped_receive, send_capped)
         except TimeoutError:
             _logger.warning("request timed out [request_id=%s]", request_id)
@@ -149,6 +151,12 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _is_event_stream(scope: Scope) -> bool:
+    return _is_graphql(scope) and any(
+        name == b"accept" and b"text/event-stream" in value for name, value in scope["headers"]
+    )
 
 
 def _is_graphql(scope: Scope) -> bool:

@@ -109,6 +109,26 @@ OUTBOX_LAG = Gauge(
     multiprocess_mode="livemax",
 )
 
+# --- Subscriptions (tandem/domain/realtime, tandem/persistence/realtime) ---------------------
+
+LIVE_SUBSCRIPTIONS = Gauge(
+    "tandem_subscriptions_live",
+    "GraphQL subscriptions open now (WebSocket and Server-Sent Events).",
+    multiprocess_mode="livesum",
+)
+SUBSCRIPTION_EVENTS = Counter(
+    "tandem_subscription_events_fanned_out",
+    "Events handed to subscribers (one per event and subscriber that may see it).",
+)
+SLOW_SUBSCRIBER_DISCONNECTS = Counter(
+    "tandem_subscription_slow_disconnects",
+    "Subscriptions ended because they fell more than the backlog behind.",
+)
+SUBSCRIPTION_FEED_READS = Counter(
+    "tandem_subscription_feed_events_read",
+    "Events this process read from the outbox for its subscribers (once each, however many).",
+)
+
 
 def multiprocess_dir() -> Path | None:
     """The shared directory of multiprocess mode, or None when this process counts alone.
