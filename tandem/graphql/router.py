@@ -22,7 +22,7 @@ from tandem.graphql.errors import with_code
 from tandem.graphql.limits import Limits
 from tandem.graphql.media import JSON, is_request_error, response_media_type
 from tandem.graphql.schema import build_schema
-from tandem.graphql.sockets import TandemTransportWS, accept_connection
+from tandem.graphql.sockets import TandemTransportWS, TextFrames, accept_connection
 from tandem.graphql.trusted import TrustedDocuments
 from tandem.http.docs_ui.pages import graphiql_page
 from tandem.http.problems import graphql_errors
@@ -36,6 +36,7 @@ REQUEST_ERROR = "graphql_request_error"  # set in the request's state by process
 
 class TandemGraphQLRouter(GraphQLRouter[Context, None]):
     graphql_transport_ws_handler_class = TandemTransportWS
+    websocket_adapter_class = TextFrames
 
     def __init__(self, settings: Settings) -> None:
         development = settings.is_development

@@ -15,10 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from graphql import GraphQLError
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.schema import StreamResult
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -69,6 +74,17 @@ async def accept_connection(context: Context) -> None:
     except DomainError as error:
         raise ConnectionRejectionError() from error
     context.token = bearer_token(header)
+
+
+class TextFrames(ASGIWebSocketAdapter):
+    """Messages as text frames, as graphql-transport-ws requires (the router's JSON is bytes,
+    which Strawberry would send as binary frames, and the npm graphql-ws client refuses)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
 
 
 class TandemTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
