@@ -67,6 +67,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             access_log=False,  # tandem.request logs each request, without its query string
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
             proxy_headers=False,
+            ws="tandem.http.going_away:GoingAwayProtocol",  # subscriptions close with 1001
         )
 
 

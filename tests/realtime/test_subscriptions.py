@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 
 import httpx
 import pytest
@@ -272,3 +273,16 @@ async def test_metrics_count_live_subscriptions_and_events(services, client, tmp
 async def scrape(server) -> str:
     async with httpx.AsyncClient(base_url=server.http) as http:
         return (await http.get("/metrics")).text
+
+
+async def test_sigterm_closes_open_subscriptions_with_1001(settings, services, client, tmp_path):
+    watcher = await make_account(services, client)
+    with servers(settings, tmp_path, 1) as (server,):
+        async with connected(server.ws, watcher.access_token) as socket:
+            await socket.subscribe("1")
+            await asyncio.sleep(0.3)
+            server.process.send_signal(signal.SIGTERM)
+            code, _reason = await socket.closed(within=15)
+            assert code == 1001
+        assert await asyncio.to_thread(server.process.wait, 30) == 0
+        assert "Traceback" not in server.output()
