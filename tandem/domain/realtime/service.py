@@ -34,9 +34,10 @@ class EventsMissed(DomainError):
     code = "EVENTS_MISSED"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True, eq=False)  # shared: by identity
 class ItemChange:
-    """One event as a subscriber sees it; `item` is None for a deletion."""
+    """One event as subscribers see it (one object per event, shared by all of them);
+    `item` is None for a deletion."""
 
     type: EventType
     item_id: int
@@ -61,8 +62,20 @@ def item_of(document: dict[str, Any]) -> ItemRecord:
 
 
 def change_of(event: EventRecord) -> ItemChange:
-    item = None if event.type is EventType.ITEM_DELETED else item_of(event.data["item"])
-    return ItemChange(type=event.type, item_id=event.item_id, item=item)
+    """The event as subscribers see it, built once per event (the fan-out shares it)."""
+    change = _changes.get(event.id)
+    if change is None:
+        item = None if event.type is EventType.ITEM_DELETED else item_of(event.data["item"])
+        change = ItemChange(type=event.type, item_id=event.item_id, item=item)
+        _changes[event.id] = change
+        if len(_changes) > _CHANGES_KEPT:
+            del _changes[next(iter(_changes))]
+    return change
+
+
+# The latest events' changes, so every subscriber of a process shares one object per event.
+_CHANGES_KEPT = 4096
+_changes: dict[str, ItemChange] = {}
 
 
 class SubscriptionService:

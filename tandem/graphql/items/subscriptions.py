@@ -8,16 +8,23 @@ visibility at that moment (tandem/domain/realtime).
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncGenerator
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
 from tandem.domain import global_ids
 from tandem.domain.errors import ValidationFailed
-from tandem.graphql.context import Info
+from tandem.domain.realtime.service import ItemChange
+from tandem.graphql.context import Context, Info
 from tandem.graphql.items.types import Item, OwnerLoad
 from tandem.graphql.loaders import Loaders
+
+if TYPE_CHECKING:
+    from tandem.graphql.users.types import User
 
 
 @strawberry.enum
@@ -32,6 +39,32 @@ class ItemEvent:
     kind: ItemEventKind
     item_id: strawberry.ID
     item: Item | None
+
+
+class SharedOwner(OwnerLoad):
+    """An event's owner, loaded once for all of a process's subscribers that select it.
+
+    The owner's public fields are the same for every signed-in subscriber, and what
+    is private (`email`) is decided when each subscriber's own query resolves it.
+    Fresh loaders per event: a long subscription must not keep a cache forever.
+    """
+
+    __slots__ = ("_change",)
+
+    def __init__(self, context: Context, change: ItemChange) -> None:
+        assert change.item is not None
+        super().__init__(Loaders(context.services, context.principal), change.item.owner_id)
+        self._change = change
+
+    async def _load(self) -> User:
+        loading = _owners.get(self._change)
+        if loading is None:
+            loading = asyncio.ensure_future(super()._load())
+            _owners[self._change] = loading
+        return await asyncio.shield(loading)
+
+
+_owners: weakref.WeakKeyDictionary[ItemChange, asyncio.Future[User]] = weakref.WeakKeyDictionary()
 
 
 @strawberry.type
@@ -55,9 +88,7 @@ class ItemSubscriptions:
         async for change in changes:
             item = None
             if change.item is not None:
-                # Fresh loaders per event: a long subscription must not keep a cache forever.
-                loaders = Loaders(context.services, context.principal)
-                item = Item.of(change.item, OwnerLoad(loaders, change.item.owner_id))
+                item = Item.of(change.item, SharedOwner(context, change))
             yield ItemEvent(
                 kind=ItemEventKind(str(change.type)),
                 item_id=strawberry.ID(global_ids.encode("Item", change.item_id)),

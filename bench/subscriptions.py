@@ -1,0 +1,213 @@
+"""Subscription figures: commit-to-subscriber latency across processes, and 1,000 subscribers.
+
+    .venv/bin/python -m bench.subscriptions [--events 200] [--subscribers 1000] [--fan-events 50]
+
+One `tandem serve --no-worker` process holds the subscriptions (graphql-transport-ws
+sockets from this process); this process writes items through the domain's use
+case, so each event crosses processes through the outbox and LISTEN/NOTIFY. Both
+clocks are this process's: an event is timed from the moment its transaction's
+commit returned to the moment a subscriber had the `next` message.
+
+- Latency: one subscriber, `--events` items created 20 ms apart: p50 and p99.
+- Fan-out: `--subscribers` sockets of one subscription each, `--fan-events` items
+  250 ms apart: latency to every subscriber (p50/p99 of all deliveries, and of the
+  last delivery per event), and the server process's resident memory (idle, with
+  the subscribers, after the events) and CPU time per event (/proc, user+system).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import websockets
+
+from bench.seed import DATA_DIR, ROOT
+
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"
+QUERY = "subscription { itemChanged { kind itemId item { title version owner { name } } } }"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Subscriber:
+    def __init__(self, url: str, token: str, arrived: dict[int, list[float]]) -> None:
+        self.url, self.token, self.arrived = url, token, arrived
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        async with websockets.connect(
+            self.url, subprotocols=["graphql-transport-ws"], max_queue=None, open_timeout=60
+        ) as ws:
+            init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}}
+            await ws.send(json.dumps(init))
+            await ws.recv()
+            subscribe = {"id": "1", "type": "subscribe", "payload": {"query": QUERY}}
+            await ws.send(json.dumps(subscribe))
+            self.ready.set()
+            async for raw in ws:
+                now = time.perf_counter()
+                message = json.loads(raw)
+                if message.get("type") == "next":
+                    title = message["payload"]["data"]["itemChanged"]["item"]["title"]
+                    self.arrived.setdefault(int(title.split()[-1]), []).append(now)
+
+
+async def measure(events: int, subscribers: int, fan_events: int) -> dict[str, float]:
+    from tandem.app import services_for
+    from tandem.config import Settings
+    from tandem.domain.items.commands import CreateItem
+    from tandem.domain.users.commands import RegisterUser
+    from tandem.persistence import embedded, migrate
+    from tandem.persistence.counters import MemoryCounters
+    from tandem.persistence.database import Database
+
+    server_ = await asyncio.to_thread(embedded.start, DATA_DIR)
+    url = await asyncio.to_thread(
+        server_.ensure_database, "tandem_bench_subscriptions", fresh=True
+    )
+    await asyncio.to_thread(migrate.upgrade, url)
+    settings = Settings(database_url=url, secret_key=SECRET, data_dir=DATA_DIR,
+                        password_hash_time_cost=1, password_hash_memory_kib=1024)
+    database = Database(url, pool_size=4)
+    services = services_for(settings, database, counters=MemoryCounters())
+    await services.users.register(
+        RegisterUser(email="bench@example.com", name="Bench", password="bench-password-1"),
+        role="member",
+    )
+    tokens = await services.auth.login(email="bench@example.com", password="bench-password-1")
+    principal = await services.auth.authenticate(tokens.access_token)
+
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "LOG_LEVEL": "warning",
+                   "DATA_DIR": str(DATA_DIR), "RATE_LIMIT": "off", "ACCESS_TOKEN_TTL_SECONDS": "3600"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tandem.cli", "serve", "--port", str(port), "--no-worker"],
+        env=environment, cwd=ROOT,
+    )
+    figures: dict[str, float] = {}
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(600):
+                try:
+                    if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        ws_url = f"ws://127.0.0.1:{port}/graphql"
+
+        async def write(number: int, committed: dict[int, float]) -> None:
+            await services.items.create(principal, CreateItem(title=f"Event {number}"))
+            committed[number] = time.perf_counter()
+
+        # 1. One subscriber: commit to subscriber, across processes.
+        arrived: dict[int, list[float]] = {}
+        one = Subscriber(ws_url, tokens.access_token, arrived)
+        tasks.append(asyncio.create_task(one.run()))
+        await one.ready.wait()
+        await asyncio.sleep(0.5)
+        committed: dict[int, float] = {}
+        for number in range(events):
+            await write(number, committed)
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(1.0)
+        latencies = [(arrived[n][0] - t) * 1000 for n, t in committed.items() if n in arrived]
+        figures.update(
+            one_events=len(committed), one_received=len(latencies),
+            one_p50_ms=statistics.median(latencies), one_p99_ms=percentile(latencies, 0.99),
+        )
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        tasks.clear()
+        await asyncio.sleep(1.0)
+
+        # 2. Many subscribers on the one process.
+        figures["rss_idle_mib"] = rss_mib(server.pid)
+        arrived = {}
+        many = [Subscriber(ws_url, tokens.access_token, arrived) for _ in range(subscribers)]
+        for start in range(0, subscribers, 50):
+            batch = many[start:start + 50]
+            tasks.extend(asyncio.create_task(s.run()) for s in batch)
+            await asyncio.gather(*(s.ready.wait() for s in batch))
+        await asyncio.sleep(2.0)
+        figures["rss_subscribed_mib"] = rss_mib(server.pid)
+        cpu_before = cpu_seconds(server.pid)
+        committed = {}
+        base = 100_000
+        for number in range(base, base + fan_events):
+            await write(number, committed)
+            await asyncio.sleep(0.25)
+        deadline = time.perf_counter() + 30
+        while time.perf_counter() < deadline and sum(len(v) for v in arrived.values()) < (
+            fan_events * subscribers
+        ):
+            await asyncio.sleep(0.1)
+        cpu_used = cpu_seconds(server.pid) - cpu_before
+        figures["rss_after_mib"] = rss_mib(server.pid)
+        every = [(t - committed[n]) * 1000 for n, times in arrived.items() for t in times]
+        last = [(max(times) - committed[n]) * 1000 for n, times in arrived.items()]
+        figures.update(
+            subscribers=subscribers, fan_events=fan_events,
+            deliveries=len(every), deliveries_expected=fan_events * subscribers,
+            fan_p50_ms=statistics.median(every), fan_p99_ms=percentile(every, 0.99),
+            fan_last_p50_ms=statistics.median(last), fan_last_p99_ms=percentile(last, 0.99),
+            cpu_ms_per_event=cpu_used * 1000 / fan_events,
+            cpu_us_per_delivery=cpu_used * 1e6 / max(len(every), 1),
+        )
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        server.terminate()
+        server.wait(timeout=60)
+        await database.dispose()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--fan-events", type=int, default=50)
+    args = parser.parse_args(argv)
+    figures = asyncio.run(measure(args.events, args.subscribers, args.fan_events))
+    print(json.dumps({k: round(v, 2) for k, v in figures.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(ROOT)))
+    main()
