@@ -67,12 +67,23 @@ class Subscriber:
         self.ready = asyncio.Event()
 
     async def run(self) -> None:
+        """Subscribe, retrying a refused or failed connection (a loaded machine drops some)."""
+        for _ in range(20):
+            try:
+                await self._run()
+                return
+            except (OSError, websockets.WebSocketException, TimeoutError):
+                await asyncio.sleep(0.5)
+
+    async def _run(self) -> None:
         async with websockets.connect(
             self.url, subprotocols=["graphql-transport-ws"], max_queue=None, open_timeout=60
         ) as ws:
             init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}}
             await ws.send(json.dumps(init))
-            await ws.recv()
+            ack = json.loads(await ws.recv())
+            if ack.get("type") != "connection_ack":
+                raise websockets.WebSocketException(str(ack))
             subscribe = {"id": "1", "type": "subscribe", "payload": {"query": QUERY}}
             await ws.send(json.dumps(subscribe))
             self.ready.set()
@@ -159,8 +170,8 @@ async def measure(events: int, subscribers: int, fan_events: int) -> dict[str, f
         figures["rss_idle_mib"] = rss_mib(server.pid)
         arrived = {}
         many = [Subscriber(ws_url, tokens.access_token, arrived) for _ in range(subscribers)]
-        for start in range(0, subscribers, 50):
-            batch = many[start:start + 50]
+        for start in range(0, subscribers, 20):
+            batch = many[start:start + 20]
             tasks.extend(asyncio.create_task(s.run()) for s in batch)
             await asyncio.gather(*(s.ready.wait() for s in batch))
         await asyncio.sleep(2.0)

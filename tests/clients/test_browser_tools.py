@@ -116,6 +116,45 @@ async def test_graphiql_runs_a_signed_in_query_with_no_internet(
     assert not watch.problems(), watch.problems()
 
 
+async def test_graphiql_subscription_receives_an_item_changed_elsewhere(
+    served, browser, watch, screenshots
+):
+    """graphql-transport-ws from GraphiQL: the Headers tab becomes connection_init's payload."""
+    from playwright.async_api import expect
+
+    token = await sign_up(served, "ada.socket@example.com", "Ada Socket")
+    context, _ = browser
+    page = await context.new_page()
+    await page.goto(served + "/graphql")
+    await expect(page.locator(".graphiql-container")).to_be_visible(timeout=TIMEOUT_MS)
+    await page.get_by_text("Headers", exact=True).click()
+    await replace_text(
+        page,
+        page.locator(".graphiql-editor-tool .CodeMirror").last,
+        '{"Authorization": "Bearer ' + token + '"}',
+    )
+    await replace_text(
+        page,
+        page.locator(".graphiql-query-editor .CodeMirror"),
+        "subscription { itemChanged { kind item { title owner { name } } } }",
+    )
+    await page.locator(".graphiql-execute-button").click()
+    await page.wait_for_timeout(1500)  # the socket opens and subscribes
+    async with httpx.AsyncClient(base_url=served) as rest:
+        made = await rest.post(
+            "/api/v1/items",
+            json={"title": "Heard in GraphiQL"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert made.status_code == 201, made.text
+    result = page.locator(".result-window")
+    await expect(result).to_contain_text("Heard in GraphiQL", timeout=TIMEOUT_MS)
+    await expect(result).to_contain_text("CREATED")
+    await page.screenshot(path=str(screenshots / "graphiql-subscription.png"))
+    await page.close()
+    assert not watch.problems(), watch.problems()
+
+
 async def operation_count(base_url: str) -> int:
     async with httpx.AsyncClient() as client:
         document = (await client.get(base_url + "/openapi.json")).json()

@@ -286,3 +286,31 @@ async def test_sigterm_closes_open_subscriptions_with_1001(settings, services, c
             assert code == 1001
         assert await asyncio.to_thread(server.process.wait, 30) == 0
         assert "Traceback" not in server.output()
+
+
+async def test_after_losing_its_listening_connection_a_process_catches_up(
+    settings, services, client, tmp_path
+):
+    watcher = await make_account(services, client)
+    with servers(settings, tmp_path, 1) as (server,):
+        async with connected(server.ws, watcher.access_token) as socket:
+            await socket.subscribe("1")
+            await asyncio.sleep(0.3)
+            async with services.database.reader() as uow:
+                cut = await uow.connection.raw.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'tandem-listen' AND datname = current_database()"
+                )
+            assert cut >= 1
+            # Committed while the server cannot hear NOTIFY (it reconnects after a second).
+            for title in ("During the gap 1", "During the gap 2"):
+                made = await client.post(
+                    "/api/v1/items", json={"title": title}, headers=watcher.headers
+                )
+                assert made.status_code == 201
+            first = await socket.next_event(within=15)
+            second = await socket.next_event(within=15)
+            assert [first["item"]["title"], second["item"]["title"]] == [
+                "During the gap 1",
+                "During the gap 2",
+            ]
