@@ -10,6 +10,7 @@ subscriber's own visibility at that moment (`fanout.may_see`).
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 
 from tandem.domain.auth.service import AuthService
 from tandem.domain.auth.tokens import AccessTokenCodec
-from tandem.domain.errors import DomainError, Unauthenticated
+from tandem.domain.errors import DomainError, Unauthenticated, Unavailable
 from tandem.domain.events.records import EventRecord, EventType
 from tandem.domain.items.records import ItemRecord
 from tandem.domain.principal import ITEMS_READ, Principal, signed_in
@@ -102,16 +103,20 @@ class SubscriptionService:
         expires = self._codec.decode(token).expires_at.timestamp()
         subscriber = self.fanout.add(caller.viewer, owner_id=owner_id)
         try:
-            checked = time.monotonic()
+            # Spread over the interval, so subscriptions opened together do not ask together.
+            checked = time.monotonic() - random.uniform(0, self._recheck / 2)  # noqa: S311
             while True:
                 now = time.time()
                 if now >= expires:
                     raise Unauthenticated("The access token has expired.")
                 if time.monotonic() - checked >= self._recheck:
-                    caller = await self._auth.authenticate(token)  # revoked: InvalidToken
+                    checked = time.monotonic()
+                    try:
+                        caller = await self._auth.authenticate(token)  # revoked: InvalidToken
+                    except Unavailable:
+                        continue  # the database is busy or away: the token is asked again later
                     caller.require_scope(ITEMS_READ)
                     subscriber.viewer = caller.viewer
-                    checked = time.monotonic()
                 wake_in = min(expires - now, self._recheck - (time.monotonic() - checked))
                 try:
                     await asyncio.wait_for(subscriber.wait(), timeout=max(wake_in, 0.0))
