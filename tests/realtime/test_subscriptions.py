@@ -299,7 +299,7 @@ async def test_after_losing_its_listening_connection_a_process_catches_up(
             async with services.database.reader() as uow:
                 cut = await uow.connection.raw.fetchval(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = 'tandem-listen' AND datname = current_database()"
+                    "WHERE application_name = 'tandem-subscriptions' AND datname = current_database()"
                 )
             assert cut >= 1
             # Committed while the server cannot hear NOTIFY (it reconnects after a second).

@@ -33,12 +33,14 @@ class Listener:
         *,
         on_reconnect: Callable[[], None] | None = None,
         retry_seconds: float = 1.0,
+        application_name: str = "tandem-listen",
     ) -> None:
         self._dsn = asyncpg_dsn(url)
         self._channels = tuple(channels)
         self._on_notify = on_notify
         self._on_reconnect = on_reconnect
         self._retry = retry_seconds
+        self._application_name = application_name  # how pg_stat_activity names it
         self.connected = asyncio.Event()
 
     def _notified(self, connection: object, pid: int, channel: str, payload: str) -> None:
@@ -52,7 +54,9 @@ class Listener:
             connection: asyncpg.Connection | None = None
             try:
                 connection = await asyncpg.connect(
-                    self._dsn, timeout=10, server_settings={"application_name": "tandem-listen"}
+                    self._dsn,
+                    timeout=10,
+                    server_settings={"application_name": self._application_name},
                 )
                 connection.add_termination_listener(_setter(lost))
                 for channel in self._channels:

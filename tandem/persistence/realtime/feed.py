@@ -35,6 +35,7 @@ log = logging.getLogger("tandem.realtime")
 
 _HORIZON = compile_query(select(horizon()))
 BATCH = 500
+APPLICATION_NAME = "tandem-subscriptions"  # the LISTEN connection, in pg_stat_activity
 PENDING_GIVE_UP_SECONDS = 120.0  # a notified id not readable by then: long transaction, logged
 
 
@@ -47,7 +48,11 @@ class OutboxFeed:
         self._wake = asyncio.Event()
         self._pending: dict[str, float] = {}  # notified ids not read yet, and when they came
         self.listener = Listener(
-            database.url, [EVENTS_CHANNEL], self._notified, on_reconnect=self._wake.set
+            database.url,
+            [EVENTS_CHANNEL],
+            self._notified,
+            on_reconnect=self._wake.set,
+            application_name=APPLICATION_NAME,
         )
 
     def _notified(self, channel: str, payload: str) -> None:
