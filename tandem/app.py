@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from tandem.api.auth.router import oauth as oauth_router
 from tandem.api.auth.router import router as auth_router
+from tandem.api.clients.router import router as clients_router
 from tandem.api.events.router import router as events_router
 from tandem.api.items.router import router as items_router
 from tandem.api.users.router import router as users_router
@@ -36,6 +38,7 @@ from tandem.observability.requests import count_statement
 from tandem.outbound.addresses import AddressGuard
 from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
+from tandem.persistence.idempotency.scopes import JoinedTransactions
 from tandem.persistence.lease import LeasePerRequest
 from tandem.persistence.pool_stats import record_pool, sampling_pool
 from tandem.persistence.realtime.feed import OutboxFeed
@@ -55,6 +58,7 @@ OPENAPI_TAGS = [
     {"name": "items", "description": "Items: every published one, and your own drafts."},
     {"name": "events", "description": "What changed, oldest first: every item change is an event."},
     {"name": "webhooks", "description": "Events pushed to your URL, signed per Standard Webhooks."},
+    {"name": "clients", "description": "Partner API clients (administrators)."},
     {"name": "health", "description": "Liveness and readiness, for orchestrators."},
 ]
 
@@ -93,6 +97,7 @@ def services_for(
     rate = settings.rate
     return build_services(
         database=database,
+        scoped=JoinedTransactions(database),
         counters=counters or counters_for(settings),
         auth=AuthPolicy(
             keys=settings.verification_keys(),
@@ -204,7 +209,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # Routing tries routes in order, and each miss costs: the busiest faces come first
     # (measured in docs/performance.md). Each REST router charges its own calls.
     app.include_router(TandemGraphQLRouter(settings), prefix="/graphql")
-    for router in (items_router, users_router, auth_router, events_router, webhooks_router):
+    for router in (
+        items_router,
+        users_router,
+        auth_router,
+        events_router,
+        webhooks_router,
+        oauth_router,
+        clients_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_route(

@@ -127,6 +127,29 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit(f"tandem: {error.message}") from None
 
 
+def cmd_create_client(args: argparse.Namespace, settings: Settings) -> None:
+    from tandem.domain.clients.commands import CreateClient
+    from tandem.domain.errors import DomainError
+
+    async def work(services: Services) -> None:
+        issued = await services.clients.provision(
+            CreateClient(name=args.name, user_id=args.user_id, scopes=args.scopes.split())
+        )
+        client = issued.client
+        print(
+            f"tandem: created API client {client.name!r} (id {client.id}) for user {client.user_id}"
+        )
+        print(f"client_id:     {client.client_id}")
+        print(f"client_secret: {issued.client_secret}")
+        print(f"scopes:        {' '.join(sorted(client.scopes))}")
+        print("The secret is shown this once; it is stored hashed.")
+
+    try:
+        _with_services(settings, work)
+    except DomainError as error:
+        raise SystemExit(f"tandem: {error.message}") from None
+
+
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
     from tandem.demo import seed
 
@@ -179,6 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--password", required=True)
     create_user.add_argument("--role", choices=["admin", "member"], default="member")
     create_user.set_defaults(handler=cmd_create_user)
+
+    create_client = commands.add_parser(
+        "create-client", help="create a partner API client; prints its secret once"
+    )
+    create_client.add_argument("--name", required=True)
+    create_client.add_argument("--user-id", type=int, required=True)
+    create_client.add_argument(
+        "--scopes", required=True, help='space-separated, e.g. "items:read items:write"'
+    )
+    create_client.set_defaults(handler=cmd_create_client)
 
     commands.add_parser("seed-demo", help="load demo users and items").set_defaults(
         handler=cmd_seed_demo

@@ -76,3 +76,21 @@ class InvalidGrant(DomainError):
     """An OAuth grant (password, refresh token) that cannot be honoured."""
 
     code = "UNAUTHENTICATED"
+
+
+class InvalidClient(DomainError):
+    """RFC 6749 `invalid_client`: an unknown client, or a wrong secret."""
+
+    code = "UNAUTHENTICATED"
+
+
+class IdempotencyKeyInUse(DomainError):
+    """A request with this Idempotency-Key is still in flight."""
+
+    code = "IDEMPOTENCY_KEY_IN_USE"
+
+
+class IdempotencyKeyReused(DomainError):
+    """This Idempotency-Key was first sent with another request."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"

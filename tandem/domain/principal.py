@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from tandem.domain.auth.scopes import ITEMS_READ as ITEMS_READ
+from tandem.domain.auth.scopes import ITEMS_WRITE as ITEMS_WRITE
+from tandem.domain.auth.scopes import USERS_READ as USERS_READ
+from tandem.domain.auth.scopes import USERS_WRITE as USERS_WRITE
 from tandem.domain.errors import Forbidden, Unauthenticated
 from tandem.domain.users.records import Role
 
-ITEMS_READ = "items:read"
-ITEMS_WRITE = "items:write"
-USERS_READ = "users:read"
-USERS_WRITE = "users:write"
 # A password login may do everything its user may; partner clients get a subset.
 LOGIN_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ, USERS_WRITE})
 PARTNER_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ})
@@ -32,6 +32,12 @@ class Principal:
     scopes: frozenset[str]
     token_id: uuid.UUID
     family_id: uuid.UUID | None = None
+    client_id: str | None = None  # set when a partner API client calls, for its user
+
+    @property
+    def subject(self) -> str:
+        """Whose idempotency keys these are: the user's own, or one client's of theirs."""
+        return f"user:{self.user_id}" if self.client_id is None else f"client:{self.client_id}"
 
     @property
     def is_admin(self) -> bool:

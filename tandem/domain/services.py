@@ -8,7 +8,10 @@ from tandem.domain.auth.passwords import PasswordHasher
 from tandem.domain.auth.service import AuthService
 from tandem.domain.auth.throttle import LoginThrottle
 from tandem.domain.auth.tokens import AccessTokenCodec
+from tandem.domain.clients.service import ClientService
 from tandem.domain.events.service import EventService
+from tandem.domain.idempotency.ports import ScopedStore
+from tandem.domain.idempotency.service import IdempotencyService
 from tandem.domain.items.service import ItemService
 from tandem.domain.rate_limits import CounterStore, RateLimiter
 from tandem.domain.realtime.fanout import Fanout
@@ -24,6 +27,8 @@ class Services:
     auth: AuthService
     users: UserService
     items: ItemService
+    clients: ClientService
+    idempotency: IdempotencyService
     rate_limiter: RateLimiter | None
     events: EventService
     webhooks: WebhookService
@@ -47,6 +52,7 @@ class AuthPolicy:
 def build_services(
     *,
     database: Store,
+    scoped: ScopedStore,
     counters: CounterStore,
     auth: AuthPolicy,
     rate: tuple[int, int] | None,
@@ -54,7 +60,12 @@ def build_services(
     fanout: Fanout | None = None,
     subscription_recheck_seconds: float = 10.0,
 ) -> Services:
-    """Compose the use cases; `rate` is (points, window seconds), or None for no rate limit."""
+    """Compose the use cases; `rate` is (points, window seconds), or None for no rate limit.
+
+    The use cases that write do so through `scoped`: inside an idempotency scope their
+    transaction is the scope's, so the stored answer commits with the write
+    (domain/idempotency/service.py).
+    """
     hasher = PasswordHasher(time_cost=auth.hash_time_cost, memory_kib=auth.hash_memory_kib)
     codec = AccessTokenCodec(
         keys=auth.keys,
@@ -68,6 +79,7 @@ def build_services(
         per_address=auth.login_failures_per_address,
         window_seconds=auth.login_failure_window_seconds,
     )
+    clients = ClientService(database=scoped)
     limiter = None
     if rate is not None:
         limiter = RateLimiter(counters, points=rate[0], window_seconds=rate[1])
@@ -77,15 +89,18 @@ def build_services(
         codec=codec,
         throttle=throttle,
         refresh_ttl_seconds=auth.refresh_ttl_seconds,
+        clients=clients,
     )
     return Services(
         database=database,
         auth=auth_service,
-        users=UserService(database=database, hasher=hasher),
-        items=ItemService(database=database),
+        users=UserService(database=scoped, hasher=hasher),
+        items=ItemService(database=scoped),
+        clients=clients,
+        idempotency=IdempotencyService(transactions=scoped),
         rate_limiter=limiter,
-        events=EventService(database=database),
-        webhooks=WebhookService(database=database, policy=webhooks),
+        events=EventService(database=scoped),
+        webhooks=WebhookService(database=scoped, policy=webhooks),
         subscriptions=SubscriptionService(
             fanout=fanout if fanout is not None else Fanout(),
             auth=auth_service,

@@ -12,7 +12,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from tandem.domain.auth.ports import TokenRepository
+from tandem.domain.clients.ports import ClientRepository
 from tandem.domain.events.ports import EventStore
+from tandem.domain.idempotency.ports import IdempotencyRepository
 from tandem.domain.items.ports import ItemRepository
 from tandem.domain.users.ports import UserRepository
 from tandem.domain.webhooks.ports import WebhookStore
@@ -37,6 +39,12 @@ class UnitOfWork(Protocol):
 
     @property
     def webhooks(self) -> WebhookStore: ...
+
+    @property
+    def clients(self) -> ClientRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
 
 
 class Store(Protocol):

@@ -2,14 +2,18 @@
 
 from tandem.persistence.auth.models import RefreshToken, RevokedAccessToken, TokenFamily
 from tandem.persistence.base import Base
+from tandem.persistence.clients.models import ApiClient
 from tandem.persistence.events.models import Event
+from tandem.persistence.idempotency.models import IdempotencyKey
 from tandem.persistence.items.models import Item
 from tandem.persistence.users.models import User
 from tandem.persistence.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "ApiClient",
     "Base",
     "Event",
+    "IdempotencyKey",
     "Item",
     "RefreshToken",
     "RevokedAccessToken",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from tandem.persistence.auth.repository import TokenRepository
+from tandem.persistence.clients.repository import ClientRepository
 from tandem.persistence.events.repository import EventRepository
+from tandem.persistence.idempotency.repository import IdempotencyRepository
 from tandem.persistence.items.repository import ItemRepository
 from tandem.persistence.sql import Connection
 from tandem.persistence.users.repository import UserRepository
@@ -13,7 +15,16 @@ from tandem.persistence.webhooks.repository import WebhookRepository
 class UnitOfWork:
     """Repositories over one connection. Whoever opened it owns the commit; services never do."""
 
-    __slots__ = ("connection", "events", "items", "tokens", "users", "webhooks")
+    __slots__ = (
+        "clients",
+        "connection",
+        "events",
+        "idempotency",
+        "items",
+        "tokens",
+        "users",
+        "webhooks",
+    )
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -22,3 +33,5 @@ class UnitOfWork:
         self.tokens = TokenRepository(connection)
         self.events = EventRepository(connection)
         self.webhooks = WebhookRepository(connection)
+        self.clients = ClientRepository(connection)
+        self.idempotency = IdempotencyRepository(connection)

@@ -30,7 +30,13 @@ CODE_FOR_STATUS = {
 }
 # RFC 6749 §5.2 / RFC 7009: these two answer `{error, error_description}`, not problem+json.
 OAUTH_PATHS = {"/api/v1/auth/token", "/api/v1/auth/revoke"}
-OAUTH_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"}
+OAUTH_ERRORS = {
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unsupported_grant_type",
+    "invalid_scope",
+}
 # GraphQL `extensions.code`s a client may see; INTERNAL is a bug, whatever the query.
 GRAPHQL_CODES = {
     "UNAUTHENTICATED",

@@ -13,13 +13,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tandem.api.auth.clients import (
+    BASIC_CHALLENGE,
+    ClientAuthentication,
+    client_basic,
+    is_basic,
+)
 from tandem.api.auth.schemas import OAuthErrorBody, TokenResponse
 from tandem.api.responses import json_response
 from tandem.api.schemas import Problem, problems
 from tandem.api.users.schemas import UserPrivate, UserRegister, private
-from tandem.domain.errors import InvalidGrant, InvalidToken
+from tandem.domain.auth.scopes import InvalidScope
+from tandem.domain.errors import InvalidClient, InvalidGrant, InvalidToken
 from tandem.domain.users.commands import RegisterUser
-from tandem.http.guard import AppServices, CurrentPrincipal
+from tandem.http.guard import AppServices, CurrentPrincipal, current_principal
 from tandem.http.rate_limit import charge_rest_call, client_address
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -72,8 +79,26 @@ class OAuthRoute(APIRoute):
         return handle_oauth
 
 
+async def charge_oauth_call(request: Request) -> None:
+    """Charge a token-endpoint call; a Basic header is a client's credentials, not a token.
+
+    Any other Authorization header goes through the guard, so a bad bearer token is
+    still a 401, never quietly anonymous.
+    """
+    principal = None if is_basic(request) else await current_principal(request)
+    await charge_rest_call(request, principal)
+
+
 router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(charge_rest_call)])
-oauth = APIRouter(route_class=OAuthRoute)
+# The OAuth endpoints are a router of their own: the guard must not read a client's Basic
+# credentials as a bad bearer token.
+oauth = APIRouter(
+    prefix="/auth",
+    tags=["auth"],
+    route_class=OAuthRoute,
+    dependencies=[Depends(charge_oauth_call)],
+)
+ClientBasicAuth = Annotated[ClientAuthentication | None, Depends(client_basic)]
 
 
 @router.post(
@@ -99,19 +124,27 @@ async def register(
     "/token",
     response_model=TokenResponse,
     responses=OAUTH_ERRORS,
-    summary="Issue tokens (password or refresh_token grant)",
-    openapi_extra=ANONYMOUS_ALLOWED,
+    summary="Issue tokens (password, refresh_token or client_credentials grant)",
+    openapi_extra={"security": [{}, {"ClientSecretBasic": []}]},
 )
 async def token(
     request: Request,
     services: AppServices,
+    basic: ClientBasicAuth,
     grant_type: FormField = None,
     username: FormField = None,
     password: FormField = None,
     refresh_token: FormField = None,
     scope: FormField = None,
+    client_id: FormField = None,
+    client_secret: FormField = None,
 ) -> Response:
-    """RFC 6749 token endpoint; its errors are `{error, error_description}`, not problem+json."""
+    """RFC 6749 token endpoint; its errors are `{error, error_description}`, not problem+json.
+
+    `client_credentials` authenticates the client with HTTP Basic (`client_secret_basic`)
+    or with the `client_id` and `client_secret` fields (`client_secret_post`). Every
+    grant takes `scope` (space-separated) and issues at most what was asked for.
+    """
     try:
         if grant_type is None:
             return oauth_error("invalid_request", "grant_type is required.")
@@ -119,16 +152,32 @@ async def token(
             if not username or password is None:
                 return oauth_error("invalid_request", "username and password are required.")
             pair = await services.auth.login(
-                email=username, password=password, address=client_address(request)
+                email=username, password=password, address=client_address(request), scope=scope
             )
         elif grant_type == "refresh_token":
             if not refresh_token:
                 return oauth_error("invalid_request", "refresh_token is required.")
-            pair = await services.auth.refresh(refresh_token)
+            pair = await services.auth.refresh(refresh_token, scope=scope)
+        elif grant_type == "client_credentials":
+            if basic is not None and client_secret is not None:
+                return oauth_error(
+                    "invalid_request", "Authenticate the client one way: Basic or form fields."
+                )
+            presented = basic or ClientAuthentication(client_id, client_secret)
+            if presented.malformed or not presented.client_id or presented.client_secret is None:
+                raise InvalidClient("Client authentication is required: client_id and secret.")
+            pair = await services.auth.client_credentials(
+                client_id=presented.client_id, client_secret=presented.client_secret, scope=scope
+            )
         else:
             return oauth_error(
-                "unsupported_grant_type", "grant_type must be 'password' or 'refresh_token'."
+                "unsupported_grant_type",
+                "grant_type must be 'password', 'refresh_token' or 'client_credentials'.",
             )
+    except InvalidClient as error:
+        return oauth_error("invalid_client", error.message, status=401, headers=BASIC_CHALLENGE)
+    except InvalidScope as error:
+        return oauth_error("invalid_scope", error.message)
     except InvalidGrant as error:
         return oauth_error("invalid_grant", error.message)
     response = TokenResponse(
@@ -157,6 +206,3 @@ async def revoke(
         return oauth_error("invalid_request", "token is required.")
     await services.auth.revoke(token)
     return Response(status_code=200, headers=NO_STORE)
-
-
-router.include_router(oauth)

@@ -18,5 +18,11 @@ class TokenResponse(BaseModel):
 class OAuthErrorBody(BaseModel):
     """RFC 6749 §5.2: the token endpoint's own error shape."""
 
-    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"]
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "invalid_scope",
+    ]
     error_description: str

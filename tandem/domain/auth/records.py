@@ -26,3 +26,4 @@ class SpentRefreshToken:
     already_used: bool
     expired: bool
     family_revoked: bool
+    scope: str | None  # what the login was granted; None: every scope (older logins)

@@ -30,6 +30,7 @@ class AccessClaims:
     token_id: uuid.UUID
     family_id: uuid.UUID | None
     expires_at: datetime
+    client_id: str | None = None  # RFC 9068 `client_id`: a partner client's token
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,12 @@ class AccessTokenCodec:
         self._verified: dict[str, tuple[float, AccessClaims]] = {}
 
     def issue(
-        self, *, user_id: int, scopes: frozenset[str], family_id: uuid.UUID | None
+        self,
+        *,
+        user_id: int,
+        scopes: frozenset[str],
+        family_id: uuid.UUID | None,
+        client_id: str | None = None,
     ) -> IssuedAccessToken:
         now = datetime.now(UTC)
         claims: dict[str, Any] = {
@@ -77,6 +83,8 @@ class AccessTokenCodec:
         }
         if family_id is not None:
             claims["sid"] = str(family_id)
+        if client_id is not None:
+            claims["client_id"] = client_id
         headers = {"typ": ACCESS_TOKEN_TYPE, "kid": self._signing_kid}
         token = jwt.encode(claims, self._signing_key, algorithm=ALGORITHM, headers=headers)
         return IssuedAccessToken(token=token, expires_in=self.ttl_seconds)
@@ -118,12 +126,14 @@ class AccessTokenCodec:
                 options={"require": REQUIRED_CLAIMS},
             )
             family = claims.get("sid")
+            client_id = claims.get("client_id")
             return AccessClaims(
                 user_id=int(claims["sub"]),
                 scopes=frozenset(str(claims["scope"]).split()),
                 token_id=uuid.UUID(str(claims["jti"])),
                 family_id=uuid.UUID(str(family)) if family is not None else None,
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+                client_id=None if client_id is None else str(client_id),
             )
         except InvalidToken:
             raise

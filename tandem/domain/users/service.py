@@ -38,16 +38,17 @@ class UserView:
 
 
 def sees_private(principal: Principal, user_id: int) -> bool:
-    """Yourself always; anyone else as an administrator whose token may read users."""
-    return principal.user_id == user_id or (principal.is_admin and USERS_READ in principal.scopes)
+    """Yourself, or anyone as an administrator; either way with a token that may read users."""
+    return USERS_READ in principal.scopes and (principal.user_id == user_id or principal.is_admin)
 
 
 def may_look_up(principal: Principal, user_id: int) -> bool:
-    """Looking a user up by id needs `users:read`, unless it is yourself.
+    """Looking a user up by id needs `users:read`, yourself included: a token narrowed to
+    items reads no account details.
 
     (An item's owner is part of the item: reading it needs only `items:read`.)
     """
-    return principal.user_id == user_id or USERS_READ in principal.scopes
+    return USERS_READ in principal.scopes
 
 
 class UserService:
@@ -71,7 +72,7 @@ class UserService:
         return user
 
     async def me(self, principal: Principal | None) -> UserRecord:
-        caller = signed_in(principal)
+        caller = signed_in(principal, scope=USERS_READ)
         async with self._database.reader() as uow:
             user = await uow.users.get(caller.user_id)
         if user is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, LargeBinary, Uuid
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, LargeBinary, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tandem.persistence.base import Base, created_at_column
@@ -23,6 +23,9 @@ class TokenFamily(Base):
     )
     created_at: Mapped[datetime] = created_at_column()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What the login was granted (space-separated); a refresh may narrow it, never widen it.
+    # NULL: a login from before scopes were recorded, which held every scope.
+    scope: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RefreshToken(Base):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     LargeBinary,
+    Text,
     Uuid,
     bindparam,
     delete,
@@ -41,7 +42,11 @@ _PRINCIPAL = compile_query(
         exists().where(RevokedAccessToken.jti == bindparam("jti", type_=Uuid)),
     ).where(User.id == _USER_ID)
 )
-_OPEN_FAMILY = compile_query(insert(TokenFamily).values(id=_FAMILY_ID, user_id=_USER_ID))
+_OPEN_FAMILY = compile_query(
+    insert(TokenFamily).values(
+        id=_FAMILY_ID, user_id=_USER_ID, scope=bindparam("scope", type_=Text)
+    )
+)
 _ADD_REFRESH_TOKEN = compile_query(
     insert(RefreshToken).values(
         family_id=_FAMILY_ID,
@@ -57,6 +62,7 @@ _LOCK_REFRESH_TOKEN = compile_query(
         RefreshToken.used_at.is_not(None),
         RefreshToken.expires_at <= func.now(),
         TokenFamily.revoked_at.is_not(None),
+        TokenFamily.scope,
     )
     .join(TokenFamily, TokenFamily.id == RefreshToken.family_id)
     .where(RefreshToken.token_hash == _TOKEN_HASH)
@@ -109,9 +115,11 @@ class TokenRepository:
         row = await self._connection.row(_PRINCIPAL, user_id=user_id, family_id=family_id, jti=jti)
         return None if row is None else PrincipalRow(*row)
 
-    async def open_family(self, user_id: int) -> uuid.UUID:
+    async def open_family(self, user_id: int, *, scope: str | None = None) -> uuid.UUID:
         family_id = uuid.uuid4()
-        await self._connection.execute(_OPEN_FAMILY, family_id=family_id, user_id=user_id)
+        await self._connection.execute(
+            _OPEN_FAMILY, family_id=family_id, user_id=user_id, scope=scope
+        )
         return family_id
 
     async def add_refresh_token(
@@ -129,10 +137,10 @@ class TokenRepository:
         row = await self._connection.row(_LOCK_REFRESH_TOKEN, token_hash=token_hash)
         if row is None:
             return None
-        token_id, family_id, user_id, already_used, expired, family_revoked = row
+        token_id, family_id, user_id, already_used, expired, family_revoked, scope = row
         if not already_used:
             await self._connection.execute(_SPEND_REFRESH_TOKEN, token_id=token_id)
-        return SpentRefreshToken(family_id, user_id, already_used, expired, family_revoked)
+        return SpentRefreshToken(family_id, user_id, already_used, expired, family_revoked, scope)
 
     async def family_of(self, token_hash: bytes) -> uuid.UUID | None:
         family_id: uuid.UUID | None = await self._connection.value(

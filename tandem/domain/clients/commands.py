@@ -1,0 +1,12 @@
+"""What callers may ask of the clients domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CreateClient:
+    name: str
+    user_id: int
+    scopes: list[str]

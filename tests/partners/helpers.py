@@ -1,0 +1,34 @@
+"""Partner-side helpers: API clients made as an administrator would, and authlib sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+from fastapi import FastAPI
+
+from tandem.domain.clients.commands import CreateClient
+from tandem.domain.services import Services
+
+TOKEN = "/api/v1/auth/token"
+BASE_URL = "http://testserver"
+
+
+async def make_client(
+    services: Services, *, user_id: int, scopes: str = "items:read items:write users:read"
+) -> tuple[str, str]:
+    """A partner client for `user_id`: its (client_id, client_secret)."""
+    issued = await services.clients.provision(
+        CreateClient(name="Partner", user_id=user_id, scopes=scopes.split())
+    )
+    return issued.client.client_id, issued.client_secret
+
+
+def oauth_session(app: FastAPI, **options: Any) -> AsyncOAuth2Client:
+    """authlib's own OAuth 2 client, talking to the app in-process."""
+    return AsyncOAuth2Client(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, **options)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
