@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -30,6 +31,7 @@ from tandem.http import health
 from tandem.http.docs_ui.pages import STATIC_PATH
 from tandem.http.docs_ui.routes import docs_router, static_files
 from tandem.http.errors import install_error_handlers
+from tandem.http.idempotency import Idempotency, document_idempotency
 from tandem.http.metrics import metrics_endpoint
 from tandem.http.middleware import RequestContext
 from tandem.http.telemetry import RequestTelemetry
@@ -158,6 +160,20 @@ def settle_start_up_objects() -> None:
     gc.freeze()
 
 
+def _describe_idempotency(app: FastAPI) -> None:
+    """The OpenAPI document names the Idempotency-Key every POST honours (http/idempotency.py)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        schema = build()
+        if fresh:
+            document_idempotency(schema, rest_prefix=API_PREFIX)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """Build the app; with no `services`, its lifespan opens (and closes) the database."""
     settings = settings or get_settings()
@@ -208,7 +224,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_error_handlers(app)
     # Routing tries routes in order, and each miss costs: the busiest faces come first
     # (measured in docs/performance.md). Each REST router charges its own calls.
-    app.include_router(TandemGraphQLRouter(settings), prefix="/graphql")
+    graphql = TandemGraphQLRouter(settings)
+    app.include_router(graphql, prefix="/graphql")
     for router in (
         items_router,
         users_router,
@@ -230,6 +247,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.include_router(docs_router())
     app.mount(STATIC_PATH, static_files(), name="static")
+    _describe_idempotency(app)
+    # Inside the lease: the scope's transaction and the guard's lookup share its connection.
+    app.add_middleware(
+        Idempotency,
+        rest_prefix=API_PREFIX,
+        graphql_path="/graphql",
+        graphql_kind=graphql.operation_kind,
+    )
     if settings.db_connection_lease:
         app.add_middleware(LeasePerRequest)  # innermost: CORS preflights borrow nothing
     if settings.cors_origins:
@@ -237,9 +262,22 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+            ],
             # Browsers hide any other header from scripts: the quota and when to retry included.
-            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After", *QUOTA_HEADERS],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "Idempotent-Replayed",
+                *QUOTA_HEADERS,
+            ],
         )
     app.add_middleware(RequestContext, timeout_seconds=settings.request_timeout_seconds)
     app.add_middleware(RequestTelemetry)  # outermost: it sees every answer, and times it

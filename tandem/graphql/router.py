@@ -19,6 +19,7 @@ from strawberry.types.unset import UNSET
 from tandem.config import Settings
 from tandem.graphql.context import Context, get_context
 from tandem.graphql.errors import with_code
+from tandem.graphql.idempotency import MutationDetector
 from tandem.graphql.limits import Limits
 from tandem.graphql.media import JSON, is_request_error, response_media_type
 from tandem.graphql.schema import build_schema
@@ -40,6 +41,11 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
 
     def __init__(self, settings: Settings) -> None:
         development = settings.is_development
+        trusted = TrustedDocuments.load(
+            settings.graphql_trusted_documents, only=settings.graphql_trusted_only
+        )
+        # Which POST bodies an Idempotency-Key applies to (tandem/http/idempotency.py).
+        self.operation_kind = MutationDetector(trusted)
         super().__init__(
             build_schema(
                 development=development,
@@ -51,9 +57,7 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
                 ),
                 max_tokens=settings.graphql_max_tokens,
                 max_batch=settings.graphql_max_batch,
-                trusted=TrustedDocuments.load(
-                    settings.graphql_trusted_documents, only=settings.graphql_trusted_only
-                ),
+                trusted=trusted,
             ),
             context_getter=get_context,
             graphql_ide="graphiql" if development else None,

@@ -57,6 +57,10 @@ class BearerGuard(HTTPBearer):
 
     async def __call__(self, request: Request) -> Principal | None:  # type: ignore[override]
         """No header: anonymous. A bad, expired or revoked token: 401, never quietly anonymous."""
+        known = request.scope.get("state", {}).get("principal")
+        if known is not None:  # looked up earlier in this request (tandem/http/idempotency.py)
+            principal: Principal = known
+            return principal
         return await principal_of(services_of(request), request.headers.get("authorization"))
 
 

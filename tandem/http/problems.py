@@ -12,6 +12,9 @@ from starlette.responses import Response
 from tandem.domain.errors import FieldError
 
 STATUS_FOR_CODE = {
+    # First, so that CODE_FOR_STATUS (the last code per status wins) keeps the general ones.
+    "IDEMPOTENCY_KEY_IN_USE": 409,
+    "IDEMPOTENCY_KEY_REUSED": 422,
     "UNAUTHENTICATED": 401,
     "FORBIDDEN": 403,
     "NOT_FOUND": 404,

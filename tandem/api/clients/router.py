@@ -29,7 +29,7 @@ NO_STORE = {"Cache-Control": "no-store"}  # an answer holding a secret is kept b
     "",
     status_code=201,
     response_model=ClientWithSecret,
-    responses=problems(401, 403),
+    responses=problems(400, 401, 403),
 )
 async def create_client(
     body: ClientCreate, principal: CurrentPrincipal, services: AppServices
