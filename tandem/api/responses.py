@@ -29,8 +29,9 @@ def matches(header: str | None, tag: str) -> bool:
 
 
 def conditional(request: Request, body: bytes, *, tag: str | None = None) -> Response:
-    """A 200 with an ETag, or a bodiless 304 when the client's copy is current."""
-    tag = tag or 'W/"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    """A 200 with a strong ETag, or a bodiless 304 when the client's copy is current."""
+    # Strong: the tag is the digest of these very bytes, so equal tags mean equal bodies.
+    tag = tag or '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     if matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers={"ETag": tag})
     return Response(body, media_type="application/json", headers={"ETag": tag})

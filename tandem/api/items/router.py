@@ -24,7 +24,7 @@ from tandem.api.items.schemas import (
 from tandem.api.paging import LINK, Cursor, PageNumber, cursor_window, next_link
 from tandem.api.responses import conditional, json_response
 from tandem.api.schemas import page_body, problems
-from tandem.domain.errors import PreconditionFailed, ValidationFailed
+from tandem.domain.errors import NotFound, PreconditionFailed, ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
 from tandem.domain.items.records import DEFAULT_SORT, ItemRecord, ItemSort, ItemStatus
 from tandem.domain.items.rules import Q_MAX_LENGTH, TAG_MAX_LENGTH
@@ -228,13 +228,23 @@ async def delete_item(
 async def _expected_version(
     services: Services, principal: Principal | None, item_id: int, if_match: str | None
 ) -> int | None:
-    """The version If-Match asks for: None for none or `*`, 0 (never current) for a foreign tag."""
-    if if_match is None or if_match.strip() == "*":
+    """The version If-Match asks for: None for none or `*`, 0 (never current) for a foreign tag.
+
+    An item already gone fails any If-Match, `*` included: 412, not 404.
+    """
+    if if_match is None:
         return None
     versions = {v for tag in if_match.split(",") if (v := version_in(tag, item_id)) is not None}
-    if len(versions) <= 1:
+    if if_match.strip() != "*" and len(versions) <= 1:
         return versions.pop() if versions else 0
-    current = await services.items.get(principal, item_id)
+    try:
+        current = await services.items.get(principal, item_id)
+    except NotFound:
+        raise PreconditionFailed(
+            f"Item {item_id} no longer exists; If-Match cannot hold."
+        ) from None
+    if if_match.strip() == "*":
+        return None
     if current.version not in versions:
         raise PreconditionFailed("None of the If-Match ETags is current.")
     return current.version

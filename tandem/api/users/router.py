@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tandem.api.paging import LINK, Cursor, PageNumber, cursor_window, next_link
-from tandem.api.responses import json_response
+from tandem.api.responses import conditional, json_response
 from tandem.api.schemas import PageOut, page_body, problems
+from tandem.api.users.etags import unchanged_since, user_etag
 from tandem.api.users.schemas import (
     UserPrivate,
     UserPublic,
@@ -22,39 +23,75 @@ from tandem.api.users.schemas import (
 from tandem.domain.errors import ValidationFailed
 from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tandem.domain.users.commands import UpdateMe, UpdateUser
+from tandem.domain.users.records import UserRecord
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
 
 router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(charge_signed_in_call)])
 UserId = Path(ge=1, le=2**63 - 1)
+IfMatch = Annotated[str | None, Header(description="An ETag from a read: 412 when stale")]
+IF_NONE_MATCH = "An ETag: 304 when still current"
+# `conditional` reads If-None-Match itself; the reads only document it (as items' do).
+CONDITIONAL_READ: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "if-none-match",
+            "in": "header",
+            "required": False,
+            "description": IF_NONE_MATCH,
+            "schema": {"type": "string", "description": IF_NONE_MATCH, "title": "If-None-Match"},
+        }
+    ]
+}
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not Modified: the copy `If-None-Match` names is current (no body)"}
+}
 
 
-@router.get("/me", response_model=UserPrivate, responses=problems(401))
-async def read_me(principal: CurrentPrincipal, services: AppServices) -> Response:
-    return json_response(private(await services.users.me(principal)))
+def _private(request: Request, user: UserRecord) -> Response:
+    body = private(user).model_dump_json().encode()
+    return conditional(request, body, tag=user_etag(user, private=True))
 
 
-@router.patch("/me", response_model=UserPrivate, responses=problems(400, 401))
+@router.get(
+    "/me",
+    response_model=UserPrivate,
+    responses={**NOT_MODIFIED, **problems(401, 403)},
+    openapi_extra=CONDITIONAL_READ,
+)
+async def read_me(request: Request, principal: CurrentPrincipal, services: AppServices) -> Response:
+    return _private(request, await services.users.me(principal))
+
+
+@router.patch("/me", response_model=UserPrivate, responses=problems(400, 401, 403, 412))
 async def update_me(
-    body: UserUpdateMe, principal: CurrentPrincipal, services: AppServices
+    body: UserUpdateMe,
+    principal: CurrentPrincipal,
+    services: AppServices,
+    if_match: IfMatch = None,
 ) -> Response:
     """Change your name or password (with `current_password`; other sessions then end)."""
     command = UpdateMe(**body.model_dump(exclude_unset=True, exclude_none=True))
-    return json_response(private(await services.users.update_me(principal, command)))
+    since = unchanged_since(if_match, principal.user_id) if principal else None
+    user = await services.users.update_me(principal, command, unchanged_since=since)
+    return json_response(private(user), headers={"ETag": user_etag(user, private=True)})
 
 
-@router.delete("/me", status_code=204, responses=problems(401, 409))
-async def delete_me(principal: CurrentPrincipal, services: AppServices) -> Response:
+@router.delete("/me", status_code=204, responses=problems(401, 403, 409, 412))
+async def delete_me(
+    principal: CurrentPrincipal, services: AppServices, if_match: IfMatch = None
+) -> Response:
     """Delete your account, with its items and tokens."""
-    await services.users.delete_me(principal)
+    since = unchanged_since(if_match, principal.user_id) if principal else None
+    await services.users.delete_me(principal, unchanged_since=since)
     return Response(status_code=204)
 
 
 @router.get(
     "",
     response_model=PageOut[UserPrivate],
-    responses=problems(401, 403),
-    openapi_extra={"responses": {"200": {"headers": LINK}}},
+    responses={**NOT_MODIFIED, **problems(401, 403)},
+    openapi_extra={**CONDITIONAL_READ, "responses": {"200": {"headers": LINK}}},
 )
 async def list_users(
     request: Request,
@@ -91,33 +128,54 @@ async def list_users(
         )
         next_cursor = result.next_cursor
     body = page_body(out, cursor_mode=cursor is not None)
-    headers = next_link(request, next_cursor)
-    return Response(body, media_type="application/json", headers=headers)
+    answer = conditional(request, body)
+    answer.headers.update(next_link(request, next_cursor))
+    return answer
 
 
 @router.get(
-    "/{user_id}", response_model=UserPrivate | UserPublic, responses=problems(401, 403, 404)
+    "/{user_id}",
+    response_model=UserPrivate | UserPublic,
+    responses={**NOT_MODIFIED, **problems(401, 403, 404)},
+    openapi_extra=CONDITIONAL_READ,
 )
 async def read_user(
-    principal: CurrentPrincipal, services: AppServices, user_id: int = UserId
+    request: Request, principal: CurrentPrincipal, services: AppServices, user_id: int = UserId
 ) -> Response:
     """The public view; the private one for yourself and for administrators."""
     view = await services.users.get(principal, user_id)
-    return json_response(private(view.user) if view.private else public(view.user))
+    shown = private(view.user) if view.private else public(view.user)
+    tag = user_etag(view.user, private=view.private)
+    return conditional(request, shown.model_dump_json().encode(), tag=tag)
 
 
-@router.patch("/{user_id}", response_model=UserPrivate, responses=problems(400, 401, 403, 404, 409))
+@router.patch(
+    "/{user_id}", response_model=UserPrivate, responses=problems(400, 401, 403, 404, 409, 412)
+)
 async def update_user(
-    body: UserUpdate, principal: CurrentPrincipal, services: AppServices, user_id: int = UserId
+    body: UserUpdate,
+    principal: CurrentPrincipal,
+    services: AppServices,
+    user_id: int = UserId,
+    if_match: IfMatch = None,
 ) -> Response:
-    """Rename, change the role of, or (de)activate a user (administrators only)."""
+    """Rename, change the role of, or (de)activate a user (administrators only).
+
+    Send `If-Match` with an ETag from a read to refuse lost updates (412 when stale).
+    """
     command = UpdateUser(**body.model_dump(exclude_unset=True, exclude_none=True))
-    return json_response(private(await services.users.update(principal, user_id, command)))
+    since = unchanged_since(if_match, user_id)
+    user = await services.users.update(principal, user_id, command, unchanged_since=since)
+    return json_response(private(user), headers={"ETag": user_etag(user, private=True)})
 
 
-@router.delete("/{user_id}", status_code=204, responses=problems(401, 403, 404, 409))
+@router.delete("/{user_id}", status_code=204, responses=problems(401, 403, 404, 409, 412))
 async def delete_user(
-    principal: CurrentPrincipal, services: AppServices, user_id: int = UserId
+    principal: CurrentPrincipal,
+    services: AppServices,
+    user_id: int = UserId,
+    if_match: IfMatch = None,
 ) -> Response:
-    await services.users.delete(principal, user_id)
+    since = unchanged_since(if_match, user_id)
+    await services.users.delete(principal, user_id, unchanged_since=since)
     return Response(status_code=204)

@@ -114,9 +114,14 @@ async def _writable(
     """The item, locked, if the caller may change it and it is still at `expected_version`.
 
     Locked first: a concurrent writer finishes before we compare against its result.
+    An item already gone fails a precondition rather than being "not found" (RFC 9110
+    §13.1.1: If-Match is false when there is no current representation); an item the
+    caller may not see answers the same, so nothing is revealed.
     """
     item = await uow.items.get_visible(item_id, caller.viewer, for_update=True)
     if item is None:
+        if expected_version is not None:
+            raise PreconditionFailed(f"Item {item_id} no longer exists; If-Match cannot hold.")
         raise _not_found(item_id)
     _check_owner(caller, item)
     if expected_version is not None and expected_version != item.version:

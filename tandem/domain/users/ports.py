@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from tandem.domain.pages import Rows
@@ -34,8 +35,10 @@ class UserRepository(Protocol):
 
     async def count(self) -> int: ...
 
-    async def update(self, user_id: int, values: dict[str, Any]) -> UserRecord | None: ...
+    async def update(
+        self, user_id: int, values: dict[str, Any], *, unchanged_since: datetime | None = None
+    ) -> UserRecord | None: ...
 
-    async def delete(self, user_id: int) -> bool: ...
+    async def delete(self, user_id: int, *, unchanged_since: datetime | None = None) -> bool: ...
 
     async def other_active_admins(self, user_id: int) -> int: ...

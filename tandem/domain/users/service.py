@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tandem.domain.auth.passwords import (
@@ -10,7 +11,7 @@ from tandem.domain.auth.passwords import (
     PasswordHasher,
     check_password_rules,
 )
-from tandem.domain.errors import Conflict, NotFound, ValidationFailed
+from tandem.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from tandem.domain.pages import (
     Page,
     Slice,
@@ -27,6 +28,8 @@ from tandem.domain.users.rules import check_role, clean_email, clean_name
 from tandem.domain.values import UNSET
 
 EMAIL_TAKEN = "An account with this email already exists."
+STALE = "The user has changed since you read it; read it again."
+Since = datetime | None  # the `updated_at` an If-Match names, or None for no precondition
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,10 @@ class UserService:
         async with self._database.reader() as uow:
             return await uow.users.count()
 
-    async def update_me(self, principal: Principal | None, command: UpdateMe) -> UserRecord:
+    async def update_me(
+        self, principal: Principal | None, command: UpdateMe, *, unchanged_since: Since = None
+    ) -> UserRecord:
+        """Change your own account; with `unchanged_since`, only if it is still as you read it."""
         caller = signed_in(principal, scope=USERS_WRITE)
         values: dict[str, Any] = {}
         if command.name is not UNSET:
@@ -157,15 +163,25 @@ class UserService:
                 raise ValidationFailed.one(("current_password",), "is incorrect", "value_error")
             values["password_hash"] = await self._hasher.hash(new_password)
         async with self._database.transaction() as uow:
-            user = await self._apply(uow, caller.user_id, values)
+            if unchanged_since is not None:
+                _check_unchanged(
+                    await uow.users.get(caller.user_id), caller.user_id, unchanged_since
+                )
+            user = await self._apply(uow, caller.user_id, values, unchanged_since)
             if new_password is not UNSET:
                 # A new password ends every other session: whoever knew the old one is out.
                 await uow.tokens.revoke_user_families(caller.user_id, keep=caller.family_id)
         return user
 
     async def update(
-        self, principal: Principal | None, user_id: int, command: UpdateUser
+        self,
+        principal: Principal | None,
+        user_id: int,
+        command: UpdateUser,
+        *,
+        unchanged_since: Since = None,
     ) -> UserRecord:
+        """An administrator's change; with `unchanged_since` (If-Match), only if still current."""
         caller = signed_in(principal, scope=USERS_WRITE)
         caller.require_admin()
         values: dict[str, Any] = {}
@@ -176,39 +192,40 @@ class UserService:
         if command.is_active is not UNSET:
             values["is_active"] = command.is_active
         async with self._database.transaction() as uow:
-            current = await uow.users.get(user_id)
-            if current is None:
-                raise NotFound(f"No user with id {user_id}.")
+            current = _check_unchanged(await uow.users.get(user_id), user_id, unchanged_since)
             loses_admin = current.role == Role.ADMIN and (
                 values.get("role", Role.ADMIN) != Role.ADMIN
                 or values.get("is_active", True) is False
             )
             if loses_admin:
                 await self._keep_an_admin(uow, user_id)
-            user = await self._apply(uow, user_id, values)
+            user = await self._apply(uow, user_id, values, unchanged_since)
             if values.get("is_active") is False:
                 await uow.tokens.revoke_user_families(user_id)
         return user
 
-    async def delete_me(self, principal: Principal | None) -> None:
+    async def delete_me(
+        self, principal: Principal | None, *, unchanged_since: Since = None
+    ) -> None:
         caller = signed_in(principal, scope=USERS_WRITE)
-        await self._delete(caller.user_id)
+        await self._delete(caller.user_id, unchanged_since)
 
-    async def delete(self, principal: Principal | None, user_id: int) -> None:
+    async def delete(
+        self, principal: Principal | None, user_id: int, *, unchanged_since: Since = None
+    ) -> None:
         caller = signed_in(principal, scope=USERS_WRITE)
         caller.require_admin()
-        await self._delete(user_id)
+        await self._delete(user_id, unchanged_since)
 
-    async def _delete(self, user_id: int) -> None:
+    async def _delete(self, user_id: int, unchanged_since: Since) -> None:
         """Delete the account; its items and tokens go with it (ON DELETE CASCADE)."""
         async with self._database.transaction() as uow:
-            current = await uow.users.get(user_id)
-            if current is None:
-                raise NotFound(f"No user with id {user_id}.")
+            current = _check_unchanged(await uow.users.get(user_id), user_id, unchanged_since)
             if current.role == Role.ADMIN and current.is_active:
                 await self._keep_an_admin(uow, user_id)
             await uow.events.append_owner_deletions(user_id)  # its items go: announce each
-            await uow.users.delete(user_id)
+            if not await uow.users.delete(user_id, unchanged_since=unchanged_since):
+                raise PreconditionFailed(STALE)
 
     @staticmethod
     async def _keep_an_admin(uow: UnitOfWork, user_id: int) -> None:
@@ -216,12 +233,33 @@ class UserService:
             raise Conflict("This is the last active administrator; appoint another first.")
 
     @staticmethod
-    async def _apply(uow: UnitOfWork, user_id: int, values: dict[str, Any]) -> UserRecord:
-        user = await (uow.users.update(user_id, values) if values else uow.users.get(user_id))
+    async def _apply(
+        uow: UnitOfWork, user_id: int, values: dict[str, Any], unchanged_since: Since = None
+    ) -> UserRecord:
+        if not values:
+            user = await uow.users.get(user_id)
+        else:
+            user = await uow.users.update(user_id, values, unchanged_since=unchanged_since)
         if user is None:
+            if unchanged_since is not None:  # changed (or gone) between our read and our write
+                raise PreconditionFailed(STALE)
             raise NotFound(f"No user with id {user_id}.")
         return user
 
 
 def _user_cursor(user: UserRecord) -> str:
     return encode_id_cursor(user.id)
+
+
+def _check_unchanged(current: UserRecord | None, user_id: int, since: Since) -> UserRecord:
+    """The user, if there and (given `since`, an If-Match) unchanged since then.
+
+    A user already gone fails the precondition (412), as RFC 9110 §13.1.1 has it.
+    """
+    if current is None:
+        if since is not None:
+            raise PreconditionFailed(f"User {user_id} no longer exists; If-Match cannot hold.")
+        raise NotFound(f"No user with id {user_id}.")
+    if since is not None and current.updated_at != since:
+        raise PreconditionFailed(STALE)
+    return current

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    DateTime,
     Integer,
     any_,
     bindparam,
@@ -87,6 +89,11 @@ def _keyset(backward: bool, positioned: bool, look_behind: bool) -> Query:
 
 
 _DELETE = compile_query(delete(User).where(User.id == _ID).returning(User.id))
+_UNCHANGED_SINCE = bindparam("expected_updated_at", type_=DateTime(timezone=True))
+# A precondition (If-Match) holds in the write itself: no lock, so no lock order to keep.
+_DELETE_IF_UNCHANGED = compile_query(
+    delete(User).where(User.id == _ID, User.updated_at == _UNCHANGED_SINCE).returning(User.id)
+)
 # Every active admin is locked, this user included, in id order: two admins demoting
 # themselves at once then wait for each other instead of deadlocking.
 _LOCK_ADMINS = compile_query(
@@ -98,10 +105,11 @@ _LOCK_ADMINS = compile_query(
 
 
 @lru_cache(maxsize=64)
-def _update(names: tuple[str, ...]) -> Query:
+def _update(names: tuple[str, ...], guarded: bool = False) -> Query:
+    condition = [User.id == _ID, *([User.updated_at == _UNCHANGED_SINCE] if guarded else [])]
     return compile_query(
         update(User)
-        .where(User.id == _ID)
+        .where(*condition)
         .values({**settable(_TABLE, names), "updated_at": func.now()})
         .returning(*COLUMNS)
     )
@@ -166,13 +174,22 @@ class UserRepository:
     async def count(self) -> int:
         return int(await self._connection.value(_COUNT) or 0)
 
-    async def update(self, user_id: int, values: dict[str, Any]) -> UserRecord | None:
-        query = _update(tuple(sorted(values)))
-        row = await self._connection.row(query, user_id=user_id, **as_params(values))
+    async def update(
+        self, user_id: int, values: dict[str, Any], *, unchanged_since: datetime | None = None
+    ) -> UserRecord | None:
+        """The updated user; None when gone, or changed since `unchanged_since` if given."""
+        query = _update(tuple(sorted(values)), unchanged_since is not None)
+        guard = {} if unchanged_since is None else {"expected_updated_at": unchanged_since}
+        row = await self._connection.row(query, user_id=user_id, **guard, **as_params(values))
         return None if row is None else record(row)
 
-    async def delete(self, user_id: int) -> bool:
-        return await self._connection.row(_DELETE, user_id=user_id) is not None
+    async def delete(self, user_id: int, *, unchanged_since: datetime | None = None) -> bool:
+        if unchanged_since is None:
+            return await self._connection.row(_DELETE, user_id=user_id) is not None
+        row = await self._connection.row(
+            _DELETE_IF_UNCHANGED, user_id=user_id, expected_updated_at=unchanged_since
+        )
+        return row is not None
 
     async def other_active_admins(self, user_id: int) -> int:
         """How many active admins there are besides this user (locked, so two demotions queue)."""
