@@ -120,13 +120,23 @@ async def test_anothers_draft_cannot_be_changed_or_deleted_on_graphql(client, sc
 
 @pytest.mark.parametrize("version", [1, 2])
 async def test_a_version_check_does_not_reveal_anothers_draft(client, scene, version):
-    # A 412 for the right version and a 404 for a wrong one would confirm the draft exists.
+    # Different answers for the right and a wrong version would confirm the draft exists. With
+    # If-Match, an item bob cannot see answers as a gone one does (RFC 9110: 412), whatever
+    # the version, and exactly as an id that never existed.
     headers = {**scene.bob.headers, "If-Match": f'"item-{scene.draft["id"]}-v{version}"'}
-    assert_not_found(await client.patch(url(scene.draft), json={"title": "x"}, headers=headers))
-    assert_not_found(await client.delete(url(scene.draft), headers=headers))
+    missing = {**scene.bob.headers, "If-Match": f'"item-999999-v{version}"'}
+    never = await client.delete("/api/v1/items/999999", headers=missing)
+    for response in (
+        await client.patch(url(scene.draft), json={"title": "x"}, headers=headers),
+        await client.delete(url(scene.draft), headers=headers),
+    ):
+        assert response.status_code == 412, response.text
+        assert response.json()["code"] == "PRECONDITION_FAILED"
+        expected = never.json()["detail"].replace("999999", str(scene.draft["id"]))
+        assert response.json()["detail"] == expected
     variables = {"id": scene.draft["node_id"], "v": version}
     body = (await graphql(client, UPDATE_EXPECTING, variables, headers=scene.bob.headers)).json()
-    assert codes(body) == ["NOT_FOUND"]
+    assert codes(body) == ["PRECONDITION_FAILED"]
     await assert_untouched(client, scene, scene.draft)
 
 

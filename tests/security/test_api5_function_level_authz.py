@@ -189,7 +189,11 @@ SCOPED: dict[str, tuple[str, Call]] = {
     ),
     "GraphQL user.items": (
         ITEMS_READ,
-        gql_call("{ me { items { totalCount } } }"),
+        # Through an item's owner, which needs only items:read (`me` needs users:read).
+        gql_call(
+            "query($id: ID!) { item(id: $id) { owner { items { totalCount } } } }",
+            lambda w: {"id": w["item"]["node_id"]},
+        ),
     ),
     "GraphQL createItem": (
         ITEMS_WRITE,
