@@ -11,6 +11,7 @@ from tandem.domain.auth.tokens import AccessTokenCodec
 from tandem.domain.clients.service import ClientService
 from tandem.domain.events.service import EventService
 from tandem.domain.idempotency.ports import ScopedStore
+from tandem.domain.idempotency.sealing import AnswerSeal
 from tandem.domain.idempotency.service import IdempotencyService
 from tandem.domain.items.service import ItemService
 from tandem.domain.rate_limits import CounterStore, RateLimiter
@@ -97,7 +98,7 @@ def build_services(
         users=UserService(database=scoped, hasher=hasher),
         items=ItemService(database=scoped),
         clients=clients,
-        idempotency=IdempotencyService(transactions=scoped),
+        idempotency=IdempotencyService(transactions=scoped, seal=AnswerSeal(auth.keys)),
         rate_limiter=limiter,
         events=EventService(database=scoped),
         webhooks=WebhookService(database=scoped, policy=webhooks),

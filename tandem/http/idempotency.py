@@ -63,7 +63,10 @@ class Idempotency:
         if key is None or not (graphql or self._rest_post(scope["path"])):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        try:
+            body = await _read_body(receive)
+        except ConnectionAbortedError:  # the client left before sending its body: no answer
+            return
         replay_body = _replaying(body, receive)
         kind = self.graphql_kind(body) if graphql else "rest"
         if kind == "batched-mutation":

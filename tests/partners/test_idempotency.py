@@ -253,6 +253,24 @@ async def test_token_answers_are_never_stored(client, services):
     assert await stored_keys(services) == 0
 
 
+async def test_a_stored_answer_holds_no_secret_in_clear(client, services):
+    """A new client's secret is in the stored answer (a retry must get it): sealed, not clear."""
+    admin = await make_account(services, client, role="admin")
+    headers = {**admin.headers, **key()}
+    body = {"name": "Acme", "user_id": admin.id, "scopes": ["items:read"]}
+    created = await client.post("/api/v1/clients", json=body, headers=headers)
+    assert created.status_code == 201
+    secret = created.json()["client_secret"]
+    async with services.database.reader() as uow:
+        rows = await uow.connection.raw.fetch("SELECT * FROM idempotency_keys")
+    assert len(rows) == 1
+    assert secret.encode() not in bytes(rows[0]["body"])
+    assert headers["Idempotency-Key"].encode() not in repr(dict(rows[0])).encode()
+    replayed = await client.post("/api/v1/clients", json=body, headers=headers)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json()["client_secret"] == secret
+
+
 async def test_keys_are_purged_after_a_day(client, services):
     ada = await make_account(services, client)
     for title in ("Old", "New"):
@@ -260,7 +278,7 @@ async def test_keys_are_purged_after_a_day(client, services):
     async with services.database.transaction() as uow:
         await uow.connection.raw.execute(
             "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' "
-            "WHERE body LIKE '%Old%'"
+            "WHERE created_at = (SELECT min(created_at) FROM idempotency_keys)"
         )
     assert await services.idempotency.purge() == 1
     assert await stored_keys(services) == 1

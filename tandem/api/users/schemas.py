@@ -32,7 +32,7 @@ class UserUpdateMe(Input):
 class UserUpdate(Input):
     name: Name | None = None
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: Annotated[bool, Field(strict=True)] | None = None  # 0 or "yes" is no boolean
 
 
 class UserPublic(BaseModel):

@@ -8,7 +8,8 @@ and runs the use case inside `scope()`; the scope, one transaction:
    written; with another, IDEMPOTENCY_KEY_REUSED;
 3. otherwise lets the face run the use case, whose own transaction joins the scope
    (tandem/persistence/idempotency/scopes.py), and stores the answer the face rendered,
-   if it `keep`s one, in the same commit as the use case's writes.
+   if it `keep`s one, in the same commit as the use case's writes, sealed
+   (domain/idempotency/sealing.py: an answer may hold a secret shown once).
 A failure the face does not keep leaves nothing behind, so the key may be retried.
 """
 
@@ -17,12 +18,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from tandem.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.idempotency.records import IdempotentRequest, StoredAnswer
+from tandem.domain.idempotency.sealing import AnswerSeal
 
 KEY_MAX_LENGTH = 255
 KEEP_FOR = timedelta(hours=24)  # the contract's "at least 24 hours"
@@ -41,8 +43,9 @@ class IdempotencyScope:
 
 
 class IdempotencyService:
-    def __init__(self, *, transactions: ScopedStore) -> None:
+    def __init__(self, *, transactions: ScopedStore, seal: AnswerSeal) -> None:
         self._transactions = transactions
+        self._seal = seal
 
     @asynccontextmanager
     async def scope(self, request: IdempotentRequest) -> AsyncIterator[IdempotencyScope]:
@@ -60,12 +63,19 @@ class IdempotencyService:
                         "This Idempotency-Key was used with a different request; "
                         "use a new key for a new request."
                     )
-                yield IdempotencyScope(replay=stored.answer)
+                body = self._seal.open(request, stored.answer.body)
+                if body is None:
+                    raise IdempotencyKeyReused(
+                        "The answer stored for this Idempotency-Key can no longer be read "
+                        "(the server's keys changed); use a new key."
+                    )
+                yield IdempotencyScope(replay=replace(stored.answer, body=body))
                 return
             scope = IdempotencyScope(replay=None)
             yield scope
             if scope.answer is not None:
-                await uow.idempotency.store(request, scope.answer)
+                sealed = replace(scope.answer, body=self._seal.seal(request, scope.answer.body))
+                await uow.idempotency.store(request, sealed)
 
     async def purge(self, *, older_than: timedelta = KEEP_FOR) -> int:
         """Forget keys stored more than `older_than` ago (for `tandem worker`); how many went."""
