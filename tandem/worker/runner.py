@@ -1,4 +1,4 @@
-"""The worker's loops: claim and deliver webhooks, and purge old events.
+"""The worker's loops: claim and deliver webhooks, and purge old events and idempotency keys.
 
 A worker sleeps until the soonest delivery falls due, a NOTIFY on
 `tandem_jobs` wakes it at once, and it polls every `poll_seconds` anyway (a
@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tandem.domain.idempotency.service import purge_keys
 from tandem.domain.webhooks.delivery import Attempted, Deliverer, Verdict
 from tandem.domain.webhooks.records import ClaimedDelivery
 from tandem.observability import metrics
@@ -180,6 +181,9 @@ class Worker:
                     log.info(
                         "purged %d events older than %d days", gone, self._policy.retention_days
                     )
+                keys = await purge_keys(self._database)  # Idempotency-Keys: kept 24 hours
+                if keys:
+                    log.info("purged %d idempotency keys older than a day", keys)
             except Exception as error:
                 log.warning("cannot purge events (%s); will try again", error)
             await asyncio.sleep(self._policy.purge_every_seconds)

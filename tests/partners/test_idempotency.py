@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from tandem.domain.idempotency.records import IdempotentRequest
+from tandem.domain.idempotency.service import purge_keys
 from tandem.persistence.idempotency.repository import lock_id
 from tests.api.assertions import assert_problem
 from tests.factories import make_account
@@ -281,4 +282,7 @@ async def test_keys_are_purged_after_a_day(client, services):
             "WHERE created_at = (SELECT min(created_at) FROM idempotency_keys)"
         )
     assert await services.idempotency.purge() == 1
+    assert await stored_keys(services) == 1
+    # What `tandem worker` runs, on the plain database: nothing more is old enough.
+    assert await purge_keys(services.database) == 0
     assert await stored_keys(services) == 1

@@ -25,6 +25,7 @@ from tandem.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.idempotency.records import IdempotentRequest, StoredAnswer
 from tandem.domain.idempotency.sealing import AnswerSeal
+from tandem.domain.store import Store
 
 KEY_MAX_LENGTH = 255
 KEEP_FOR = timedelta(hours=24)  # the contract's "at least 24 hours"
@@ -78,12 +79,20 @@ class IdempotencyService:
                 await uow.idempotency.store(request, sealed)
 
     async def purge(self, *, older_than: timedelta = KEEP_FOR) -> int:
-        """Forget keys stored more than `older_than` ago (for `tandem worker`); how many went."""
-        before = datetime.now(UTC) - older_than
-        purged = 0
-        while True:
-            async with self._transactions.store.transaction() as uow:
-                count = await uow.idempotency.purge(before=before, batch=PURGE_BATCH)
-            purged += count
-            if count < PURGE_BATCH:
-                return purged
+        """Forget keys stored more than `older_than` ago; how many went."""
+        return await purge_keys(self._transactions.store, older_than=older_than)
+
+
+async def purge_keys(store: Store, *, older_than: timedelta = KEEP_FOR) -> int:
+    """Forget keys stored more than `older_than` ago, in batches; how many went.
+
+    `tandem worker` runs it with its other purges (tandem/worker/runner.py).
+    """
+    before = datetime.now(UTC) - older_than
+    purged = 0
+    while True:
+        async with store.transaction() as uow:
+            count = await uow.idempotency.purge(before=before, batch=PURGE_BATCH)
+        purged += count
+        if count < PURGE_BATCH:
+            return purged
