@@ -1,7 +1,7 @@
 """partner API clients, idempotency keys, the scope a login was granted
 
-Revision ID: 0003_clients
-Revises: 0002_events
+Revision ID: 0004_clients
+Revises: 0003_search
 Create Date: 2026-12-01 20:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0003_clients"
-down_revision: str | None = "0002_events"
+revision: str = "0004_clients"
+down_revision: str | None = "0003_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
