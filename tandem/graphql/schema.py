@@ -16,6 +16,7 @@ from tandem.graphql.items.types import Item
 from tandem.graphql.limits import Limits
 from tandem.graphql.nodes import NodeQueries
 from tandem.graphql.operation import OperationGate, validation_rules
+from tandem.graphql.plan.executor import PlannedExecution
 from tandem.graphql.trusted import TrustedDocuments
 from tandem.graphql.users.mutations import UserMutations
 from tandem.graphql.users.queries import UserQueries
@@ -71,6 +72,7 @@ def build_schema(
         types=[Item, User],
         extensions=[gate],
         config=config,
+        execution_context_class=PlannedExecution,  # hot queries planned (tandem/graphql/plan/)
     )
 
 
