@@ -40,6 +40,7 @@ format: $(STAMP)
 # Tandem against a hand-written floor app, one worker each (bench/, docs/performance.md).
 # wrk is installed where we may (root with apt-get); without it a Python client drives the load.
 # Options pass through: make bench BENCH_ARGS="--profile" (py-spy flame graphs, installed on demand).
+# PostGraphile 5 beside Tandem on the GraphQL paths: make bench BENCH_ARGS="--peer" (npm; bench/peer/).
 # Then the connection path alone (bench/connections.py): the lease on and off, and 16 to 64
 # clients on a pool of 16; CONNECTIONS_ARGS="--rounds 5" passes options to it.
 bench: $(STAMP)

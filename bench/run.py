@@ -40,6 +40,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench import peer
 from bench.flamegraph import COST_CENTRES, Profile, render_svg
 from bench.seed import DATA_DIR, ROOT, Seeded
 from bench.targets import Target, benchmark_targets, page_size_targets
@@ -968,6 +969,7 @@ class Options:
     items: int = 20_000
     only: list[str] = field(default_factory=list)
     tandem_env: dict[str, str] = field(default_factory=dict)
+    peer: bool = False
 
 
 def parse_options(argv: list[str] | None) -> Options:
@@ -998,6 +1000,11 @@ def parse_options(argv: list[str] | None) -> Options:
         metavar="NAME=VALUE",
         help="an extra setting for Tandem only (e.g. DB_POOL_SIZE=20); repeatable",
     )
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="also measure PostGraphile 5 on the GraphQL paths (npm; bench/peer/)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 120:
         parser.error("--rounds must be 1..20 and --duration 1..120")
@@ -1019,6 +1026,7 @@ def parse_options(argv: list[str] | None) -> Options:
         users=args.users,
         items=args.items,
         tandem_env=extra,
+        peer=args.peer,
     )
 
 
@@ -1177,6 +1185,19 @@ def _bench(options: Options, source: Source) -> None:
                 runs = [Run(**r) for r in report["runs"]]
                 for target in targets_ok:
                     report["summary"][target.name] = summarise(runs, target)
+            if options.peer:
+                report["peer"] = peer.compare(
+                    tandem,
+                    seeded=seeded,
+                    tandem_targets=[t for t in targets_ok if t.graphql],
+                    rounds=options.rounds,
+                    seconds=options.duration,
+                    warmup=options.warmup,
+                    connections=options.connections,
+                    loadgen=options.loadgen,
+                    postmaster=postmaster,
+                    hooks=sys.modules[__name__],
+                )
             if options.profile:
                 for target in targets_ok:
                     kinds = SERVERS if options.profile_floor else ("tandem",)
@@ -1209,7 +1230,11 @@ def _bench(options: Options, source: Source) -> None:
             stop_server(server)
 
     report["seconds"] = round(time.monotonic() - _started, 1)
-    table = markdown(report, targets) + profile_table(report, targets)
+    table = (
+        markdown(report, targets)
+        + peer.markdown(report.get("peer", {}))
+        + profile_table(report, targets)
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for name in (stamp, "latest"):
         (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2, default=str))
