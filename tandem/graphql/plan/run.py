@@ -96,14 +96,14 @@ def _edge(
 
 
 def _page_info(entries: list[tuple[str, Any]], page: Any) -> dict[str, Any]:
-    """As PageInfo.forward: forward-only paging never has a previous page."""
+    """As PageInfo does: the page's first and last cursors, whether pages follow and precede."""
     items = page.items
     info: dict[str, Any] = {}
     for key, (name, extra) in entries:
         if name == "hasNextPage":
             info[key] = page.has_more
         elif name == "hasPreviousPage":
-            info[key] = False
+            info[key] = getattr(page, "has_previous", False)  # forward-only slices: none
         elif name == "startCursor":
             info[key] = page.cursor_of(items[0]) if items else None
         elif name == "endCursor":
