@@ -16,10 +16,10 @@ from graphql.execution.values import get_argument_values
 from tandem.domain import global_ids
 from tandem.domain.errors import NotFound
 from tandem.domain.items.records import DEFAULT_SORT
-from tandem.domain.pages import DEFAULT_PAGE_SIZE
 from tandem.domain.principal import signed_in
 from tandem.graphql.items.inputs import item_query
 from tandem.graphql.plan.build import ItemRoot, ItemsRoot, Plan
+from tandem.graphql.relay import window
 
 
 async def run(plan: Plan, executor: Any) -> dict[str, Any]:
@@ -52,17 +52,13 @@ async def _items(root: ItemsRoot, executor: Any, context: Any) -> dict[str, Any]
     arguments = get_argument_values(root.field, root.node, executor.variable_values)
     principal, services = context.principal, context.services
     query = item_query(None, DEFAULT_SORT)
+    paging = window(arguments.get("first"), arguments.get("after"), None, None)
     context.connections_resolved += 1
-    first = arguments.get("first")
-    size = DEFAULT_PAGE_SIZE if first is None else first
-    after = arguments.get("after")
     owners: dict[int, Any] = {}
     if root.owner:
-        page, owners = await services.items.slice_with_owners(
-            principal, query, first=size, after=after
-        )
+        page, owners = await services.items.slice_with_owners(principal, query, paging)
     else:
-        page = await services.items.slice(principal, query, first=size, after=after)
+        page = await services.items.slice(principal, query, paging)
     items = page.items
     connection: dict[str, Any] = {}
     for key, what in root.parts:
@@ -103,7 +99,7 @@ def _page_info(entries: list[tuple[str, Any]], page: Any) -> dict[str, Any]:
         if name == "hasNextPage":
             info[key] = page.has_more
         elif name == "hasPreviousPage":
-            info[key] = getattr(page, "has_previous", False)  # forward-only slices: none
+            info[key] = page.has_previous
         elif name == "startCursor":
             info[key] = page.cursor_of(items[0]) if items else None
         elif name == "endCursor":
