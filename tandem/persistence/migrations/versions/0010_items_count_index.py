@@ -5,7 +5,7 @@ index that is a sequential scan of the whole table (1,048 pages on the bench's
 20,000 items); with it, an index-only scan of 32 pages (docs/performance.md).
 
 Revision ID: 0010_count_index
-Revises: 0003_search
+Revises: 0004_clients
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010_count_index"
-down_revision: str | None = "0003_search"
+down_revision: str | None = "0004_clients"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
