@@ -221,6 +221,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     if services is not None:
         app.state.services = services
+        if isinstance(services.database, Database):
+            observe(services.database)
     install_error_handlers(app)
     # Routing tries routes in order, and each miss costs: the busiest faces come first
     # (measured in docs/performance.md). Each REST router charges its own calls.

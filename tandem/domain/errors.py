@@ -15,6 +15,14 @@ class FieldError:
     type: str
 
 
+QUOTE_LIMIT = 100
+
+
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """At most `limit` characters of what a client sent, for quoting in an error message."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class DomainError(Exception):
     code: ClassVar[str] = "INTERNAL"
 

@@ -17,7 +17,8 @@ def decode(global_id: str) -> tuple[str, int] | None:
     except (binascii.Error, UnicodeError, ValueError):
         return None
     type_name, _, number = raw.partition(":")
-    if not type_name or not number.isdigit() or len(number) > 18:
+    # ASCII digits only: isdigit() takes "²" (int() refuses it) and "٣" (int() reads 3).
+    if not type_name or not (number.isascii() and number.isdigit()) or len(number) > 18:
         return None
     return type_name, int(number)
 

@@ -11,7 +11,7 @@ import re
 
 from graphql import GraphQLError
 
-from tandem.domain.errors import DomainError, Unavailable, ValidationFailed
+from tandem.domain.errors import DomainError, Unavailable, ValidationFailed, clip
 from tandem.http.errors import log_unavailable
 
 _logger = logging.getLogger("tandem.graphql")
@@ -28,6 +28,7 @@ _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 # Strawberry's depth and alias rules (tandem/graphql/operation.py), reworded in our terms.
 _TOO_DEEP = re.compile(r"^'.*' exceeds maximum operation depth of (\d+)$", re.DOTALL)
 _TOO_MANY_ALIASES = re.compile(r"^(\d+) aliases found\. Allowed: (\d+)$")
+MAX_MESSAGE = 300
 MASKED_MESSAGE = "Something went wrong on our side; quote the request id if you report it."
 
 
@@ -122,7 +123,8 @@ def with_code(
             extensions["request_id"] = request_id
             original = None
     return GraphQLError(
-        message,
+        # Whatever a message quotes (a field name, a literal, an id), it stays short.
+        clip(message, MAX_MESSAGE),
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

@@ -16,6 +16,7 @@ from tandem.domain.errors import (
     InvalidToken,
     Unavailable,
     ValidationFailed,
+    clip,
 )
 from tandem.domain.rate_limits import RateLimited
 from tandem.http.problems import (
@@ -73,7 +74,11 @@ async def validation_error(request: Request, error: Exception) -> Response:
     """FastAPI's default 422 echoes the input (a failed registration would return the password)."""
     assert isinstance(error, RequestValidationError)
     errors = [
-        FieldError(tuple(e.get("loc", ())), str(e.get("msg", "invalid")), str(e.get("type", "")))
+        FieldError(
+            tuple(clip(part) if isinstance(part, str) else part for part in e.get("loc", ())),
+            str(e.get("msg", "invalid")),
+            str(e.get("type", "")),
+        )
         for e in error.errors()
     ]
     detail = "The request is not valid: " + "; ".join(
@@ -87,10 +92,10 @@ async def http_error(request: Request, error: Exception) -> Response:
     status = error.status_code
     detail = error.detail if isinstance(error.detail, str) else "The request failed."
     if status == 404 and detail == "Not Found":
-        detail = f"No route {request.url.path}."
+        detail = f"No route {clip(request.url.path)}."
     headers = dict(error.headers or {})
     if status == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}."
+        detail = f"{clip(request.method)} is not allowed on {clip(request.url.path)}."
         # Starlette names only the first matching route's methods; RFC 9110 wants them all.
         headers["Allow"] = ", ".join(allowed_methods(request))
     return problem(

@@ -12,12 +12,15 @@ from tandem.http.problems import problem
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is alive")
+# HEAD too: load balancers and orchestrators often probe with it.
+@router.api_route("/healthz", methods=["GET", "HEAD"], summary="The process is alive")
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="The database is reachable and migrated")
+@router.api_route(
+    "/readyz", methods=["GET", "HEAD"], summary="The database is reachable and migrated"
+)
 async def readyz(request: Request, services: AppServices) -> Response:
     if await services.database.is_ready():
         return JSONResponse({"status": "ready"})

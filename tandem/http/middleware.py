@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.domain.rate_limits import Quota
@@ -116,6 +117,9 @@ class RequestContext:
         except BodyTooLarge:
             if not started:
                 await self._refuse_too_large(send_with_id, request_id)
+        except ClientDisconnect:
+            # The client went away (wrk ending a round does): nobody to answer, nothing wrong.
+            _logger.debug("client disconnected [request_id=%s]", request_id)
         except Exception:
             _logger.exception("unhandled error [request_id=%s]", request_id)
             if not started:

@@ -16,6 +16,7 @@ from tandem.observability import metrics, requests
 _log = logging.getLogger("tandem.request")
 GRAPHQL_PATH = "/graphql"
 UNMATCHED = "unmatched"  # no route: a label for every unknown path, never the path itself
+CLIENT_CLOSED = 499  # nginx's code for a client that hung up before its answer
 
 
 class RequestTelemetry:
@@ -31,15 +32,24 @@ class RequestTelemetry:
         status = 500  # if nothing is ever sent, the client hears the connection drop
         begun = time.perf_counter()
 
+        answered = False
+
         async def send_noting_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
             await send(message)
+
+        async def receive_noting_hang_up() -> Message:
+            nonlocal status
+            message = await receive()
+            if message["type"] == "http.disconnect" and not answered:
+                status = CLIENT_CLOSED
+            return message
 
         metrics.HTTP_REQUESTS_IN_FLIGHT.inc()
         try:
-            await self.app(scope, receive, send_noting_status)
+            await self.app(scope, receive_noting_hang_up, send_noting_status)
         finally:
             metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
             requests.end(token)
