@@ -72,7 +72,9 @@ class ItemRepository(Protocol):
         self, viewer: Viewer, owner_ids: list[int], filters: ItemFilters
     ) -> dict[int, int]: ...
 
-    async def add(self, *, owner_id: int, values: dict[str, Any]) -> ItemRecord: ...
+    async def add(self, *, owner_id: int, values: dict[str, Any]) -> ItemRecord | None:
+        """The new item; None when its owner no longer exists (deleted meanwhile)."""
+        ...
 
     async def update(
         self, item_id: int, *, expected_version: int, values: dict[str, Any]

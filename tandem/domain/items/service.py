@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from tandem.domain.errors import Forbidden, NotFound, PreconditionFailed
+from tandem.domain.errors import Forbidden, InvalidToken, NotFound, PreconditionFailed
 from tandem.domain.events.documents import item_event
 from tandem.domain.events.records import EventType
 from tandem.domain.items.commands import CreateItem, UpdateItem
@@ -70,6 +70,8 @@ class ItemService(ItemLists):
         values = clean_item_fields(given)  # what is left out takes the column's default
         async with self._database.transaction() as uow:
             item = await uow.items.add(owner_id=caller.user_id, values=values)
+            if item is None:  # the account was deleted while this request ran
+                raise InvalidToken("The account this token belongs to no longer exists.")
             await uow.events.append(item_event(EventType.ITEM_CREATED, item))
             return item
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -244,9 +245,14 @@ class ItemRepository:
         query = lists.keyset_page(viewer.is_admin, shape, sort, backward, positioned, layout)
         return await self._connection.rows(query, limit=limit, **params, **_position(position))
 
-    async def add(self, *, owner_id: int, values: dict[str, Any]) -> ItemRecord:
+    async def add(self, *, owner_id: int, values: dict[str, Any]) -> ItemRecord | None:
         given = {"owner_id": owner_id, **values}
-        row = await self._connection.row(_add(tuple(sorted(given))), **as_params(given))
+        try:
+            row = await self._connection.row(_add(tuple(sorted(given))), **as_params(given))
+        except asyncpg.ForeignKeyViolationError:
+            # The owner was deleted after the request was let in; the caller's
+            # transaction is now aborted, and rolls back when the domain refuses.
+            return None
         assert row is not None  # an INSERT ... RETURNING always returns its row
         return record(row)
 
