@@ -117,6 +117,20 @@ class RequestContext:
         except BodyTooLarge:
             if not started:
                 await self._refuse_too_large(send_with_id, request_id)
+        except asyncio.CancelledError:
+            # Only the server cancels a request: SHUTDOWN_GRACE_SECONDS ran out while it
+            # ran. The client hears 503 (retry elsewhere) rather than a dropped connection.
+            _logger.warning("request cut short by shutdown [request_id=%s]", request_id)
+            if not started:
+                answer = _send_graphql_error if _is_graphql(scope) else _send_problem
+                await answer(
+                    send_with_id,
+                    503,
+                    "UNAVAILABLE",
+                    "The server is shutting down; retry the request.",
+                    request_id,
+                    retry_after=1,
+                )
         except ClientDisconnect:
             # The client went away (wrk ending a round does): nobody to answer, nothing wrong.
             _logger.debug("client disconnected [request_id=%s]", request_id)
