@@ -13,14 +13,14 @@ router = APIRouter(tags=["health"])
 
 
 # HEAD too: load balancers and orchestrators often probe with it.
-@router.api_route("/healthz", methods=["GET", "HEAD"], summary="The process is alive")
+@router.get("/healthz", summary="The process is alive")
+@router.head("/healthz", summary="The process is alive (headers only)")
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.api_route(
-    "/readyz", methods=["GET", "HEAD"], summary="The database is reachable and migrated"
-)
+@router.get("/readyz", summary="The database is reachable and migrated")
+@router.head("/readyz", summary="The database is reachable and migrated (headers only)")
 async def readyz(request: Request, services: AppServices) -> Response:
     if await services.database.is_ready():
         return JSONResponse({"status": "ready"})
