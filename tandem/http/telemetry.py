@@ -12,6 +12,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.observability import metrics, requests
+from tandem.observability.logs import TRUSTED_FIELDS
 
 _log = logging.getLogger("tandem.request")
 GRAPHQL_PATH = "/graphql"
@@ -101,15 +102,22 @@ def _report(
     state = scope.get("state") or {}
     milliseconds = round(seconds * 1000, 2)
     what = f"{fields['operation_type']} {fields['operation_name']}" if fields else route
-    _log.info(
+    line = _log.makeRecord(  # made directly: Logger.info would walk the stack for its caller
+        _log.name,
+        logging.INFO,
+        __file__,
+        0,
         "%s %s %s in %.1f ms, %d statements [request_id=%s principal=%s]",
-        method,
-        what,
-        status,
-        milliseconds,
-        record.statements,
-        state.get("request_id"),
-        record.principal_id,
+        (
+            method,
+            what,
+            status,
+            milliseconds,
+            record.statements,
+            state.get("request_id"),
+            record.principal_id,
+        ),
+        None,
         extra={
             "request_id": state.get("request_id"),
             "principal_id": record.principal_id,
@@ -119,5 +127,7 @@ def _report(
             "status": status,
             "duration_ms": milliseconds,
             "statements": record.statements,
+            TRUSTED_FIELDS: True,
         },
     )
+    _log.handle(line)

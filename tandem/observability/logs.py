@@ -35,14 +35,23 @@ _SECRETS = (
         r"\1[redacted]",
     ),
 )
+# Set on a record whose fields its maker chose (the request line): only its message and any
+# exception are redacted, not each field again.
+TRUSTED_FIELDS = "_trusted_fields"
 # A record's own attributes: anything else on it was passed as `extra=` and is a field.
 _STANDARD = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime"}
 )
 
 
+# Every pattern above needs one of these words: most lines are cleared by one search.
+_SUSPECT = re.compile(r"(?i)bearer|basic|eyJ|whsec_|password|secret|token|api_key|authorization")
+
+
 def redact(text: str) -> str:
     """The text with anything shaped like a credential replaced."""
+    if _SUSPECT.search(text) is None:
+        return text
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
@@ -59,9 +68,10 @@ class JsonFormatter(logging.Formatter):
             "pid": record.process,  # which worker of `tandem serve --workers N`
             "message": redact(record.getMessage()),
         }
+        checked = not getattr(record, TRUSTED_FIELDS, False)
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key != "color_message" and not key.startswith("_"):
-                line[key] = redact(value) if isinstance(value, str) else value
+                line[key] = redact(value) if checked and isinstance(value, str) else value
         if record.exc_info:
             line["exception"] = redact(self.formatException(record.exc_info))
         if record.stack_info:
