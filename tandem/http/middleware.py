@@ -27,6 +27,8 @@ NOSNIFF = (b"x-content-type-options", b"nosniff")
 # client's copy is revalidated (If-None-Match) before reuse.
 PRIVATE = (b"cache-control", b"private, no-cache")
 GRAPHQL_PATH = "/graphql"
+# The message uvicorn cancels a request's task with once the graceful shutdown times out.
+SHUTDOWN_CANCEL = "graceful shutdown exceeded"
 
 
 class BodyTooLarge(Exception):
@@ -117,9 +119,12 @@ class RequestContext:
         except BodyTooLarge:
             if not started:
                 await self._refuse_too_large(send_with_id, request_id)
-        except asyncio.CancelledError:
-            # Only the server cancels a request: SHUTDOWN_GRACE_SECONDS ran out while it
-            # ran. The client hears 503 (retry elsewhere) rather than a dropped connection.
+        except asyncio.CancelledError as cancelled:
+            # uvicorn cancels what is still running when SHUTDOWN_GRACE_SECONDS runs out: the
+            # client hears 503 (retry elsewhere), not a dropped connection and a traceback.
+            # Any other cancellation is not ours to absorb.
+            if SHUTDOWN_CANCEL not in str(cancelled):
+                raise
             _logger.warning("request cut short by shutdown [request_id=%s]", request_id)
             if not started:
                 answer = _send_graphql_error if _is_graphql(scope) else _send_problem
