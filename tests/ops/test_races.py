@@ -11,7 +11,7 @@ from tandem.domain.services import Services
 from tests.factories import make_account
 
 ROUNDS = 15
-WRITES = 6
+WRITES = 10
 CREATE = 'mutation { createItem(input: {title: "Racing"}) { id } }'
 
 
@@ -19,21 +19,24 @@ async def race_round(client: httpx.AsyncClient, services: Services) -> list[tupl
     account = await make_account(services, client)
     headers = account.headers
 
-    async def rest_write() -> tuple[str, int, str]:
+    async def rest_write(delay: float) -> tuple[str, int, str]:
+        await asyncio.sleep(delay)
         answer = await client.post("/api/v1/items", json={"title": "Racing"}, headers=headers)
         return "rest", answer.status_code, answer.text
 
-    async def graphql_write() -> tuple[str, int, str]:
+    async def graphql_write(delay: float) -> tuple[str, int, str]:
+        await asyncio.sleep(delay)
         answer = await client.post("/graphql", json={"query": CREATE}, headers=headers)
         codes = [error["extensions"]["code"] for error in answer.json().get("errors", [])]
         return "graphql", answer.status_code, ",".join(codes) or "ok"
 
     async def delete() -> tuple[str, int, str]:
-        await asyncio.sleep(0.002 * (len(headers) % 3))
         answer = await client.delete("/api/v1/users/me", headers=headers)
         return "delete", answer.status_code, ""
 
-    writes = [rest_write() if n % 2 else graphql_write() for n in range(WRITES)]
+    # Spread over the deletion's own few milliseconds: some writes land before it, some race
+    # its commit, some come after.
+    writes = [rest_write(0.004 * n) if n % 2 else graphql_write(0.004 * n) for n in range(WRITES)]
     return list(await asyncio.gather(delete(), *writes))
 
 
