@@ -42,6 +42,7 @@ def test_compose_runs_the_database_redis_a_migration_the_server_and_the_worker()
     assert migrate["restart"] == "no"  # a one-shot step
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert api["command"][:2] == ["tandem", "serve"] and "--workers" in api["command"]
+    assert "--no-worker" in api["command"]  # the worker service does the background work
     assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert worker["command"] == ["tandem", "worker"]
     for service in (api, worker):
