@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from tandem.persistence.faults import as_unavailable, busy_pool, discarding_if_lost
+from tandem.persistence.faults import as_unavailable, busy_pool, discard, discarding_if_lost
 from tandem.persistence.lease import current_lease
 from tandem.persistence.sql import Connection, Observer
 from tandem.persistence.unit_of_work import UnitOfWork
@@ -99,7 +99,7 @@ class Database:
                     yield UnitOfWork(connection)
             finally:
                 if connection.replacement is not None:
-                    await connection.replacement.close()
+                    discard(connection.replacement)  # never raises, even on a dead socket
 
     async def _fresh_connection(self) -> asyncpg.Connection:
         """A new connection for a read to try once more, outside the pool (it is rare)."""
