@@ -66,6 +66,8 @@ REST = [
     Rest("POST", "/api/v1/auth/revoke", PUBLIC),
     Rest("GET", "/healthz", PUBLIC),
     Rest("GET", "/readyz", PUBLIC),
+    Rest("HEAD", "/healthz", PUBLIC),
+    Rest("HEAD", "/readyz", PUBLIC),
 ]
 
 
