@@ -72,6 +72,8 @@ class AuthService:
         await self._throttle.succeeded(email, address)
         async with self._database.transaction() as uow:
             family_id = await uow.tokens.open_family(credentials.id, scope=scope_text(scopes))
+            if family_id is None:  # the account was deleted since its password was checked
+                raise InvalidGrant(BAD_CREDENTIALS)
             return await self._issue(
                 uow, user_id=credentials.id, family_id=family_id, scopes=scopes
             )

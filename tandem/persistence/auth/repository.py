@@ -42,10 +42,18 @@ _PRINCIPAL = compile_query(
         exists().where(RevokedAccessToken.jti == bindparam("jti", type_=Uuid)),
     ).where(User.id == _USER_ID)
 )
+# A sign-in racing its account's deletion: the user row is key-share locked (as the foreign
+# key's check would), so the insert waits for the deletion and then finds no user (no row
+# inserted) instead of failing on the foreign key after it.
 _OPEN_FAMILY = compile_query(
-    insert(TokenFamily).values(
-        id=_FAMILY_ID, user_id=_USER_ID, scope=bindparam("scope", type_=Text)
+    insert(TokenFamily)
+    .from_select(
+        ["id", "user_id", "scope"],
+        select(_FAMILY_ID, User.id, bindparam("scope", type_=Text))
+        .where(User.id == _USER_ID)
+        .with_for_update(key_share=True),
     )
+    .returning(TokenFamily.id)
 )
 _ADD_REFRESH_TOKEN = compile_query(
     insert(RefreshToken).values(
@@ -53,6 +61,15 @@ _ADD_REFRESH_TOKEN = compile_query(
         token_hash=_TOKEN_HASH,
         expires_at=bindparam("expires_at", type_=DateTime(timezone=True)),
     )
+)
+# Lock order, family before token, is the one an account's deletion takes (its cascade deletes
+# the families, then their tokens). A refresh that locked its token first and then waited for
+# its family (the new token's foreign key) deadlocked with a deletion holding the family.
+_LOCK_FAMILY_OF_TOKEN = compile_query(
+    select(TokenFamily.id)
+    .join(RefreshToken, RefreshToken.family_id == TokenFamily.id)
+    .where(RefreshToken.token_hash == _TOKEN_HASH)
+    .with_for_update(of=TokenFamily, key_share=True)
 )
 _LOCK_REFRESH_TOKEN = compile_query(
     select(
@@ -115,12 +132,12 @@ class TokenRepository:
         row = await self._connection.row(_PRINCIPAL, user_id=user_id, family_id=family_id, jti=jti)
         return None if row is None else PrincipalRow(*row)
 
-    async def open_family(self, user_id: int, *, scope: str | None = None) -> uuid.UUID:
-        family_id = uuid.uuid4()
-        await self._connection.execute(
-            _OPEN_FAMILY, family_id=family_id, user_id=user_id, scope=scope
+    async def open_family(self, user_id: int, *, scope: str | None = None) -> uuid.UUID | None:
+        """A new login of this user; None when the user is gone (deleted meanwhile)."""
+        opened: uuid.UUID | None = await self._connection.value(
+            _OPEN_FAMILY, family_id=uuid.uuid4(), user_id=user_id, scope=scope
         )
-        return family_id
+        return opened
 
     async def add_refresh_token(
         self, *, family_id: uuid.UUID, token_hash: bytes, expires_at: datetime
@@ -132,8 +149,11 @@ class TokenRepository:
     async def spend_refresh_token(self, token_hash: bytes) -> SpentRefreshToken | None:
         """Mark the token used and say what it was; a second spend reports `already_used`.
 
-        The row is locked, so two concurrent presentations of one token cannot both win.
+        The row is locked, so two concurrent presentations of one token cannot both win;
+        its family is locked first (see `_LOCK_FAMILY_OF_TOKEN`).
         """
+        if await self._connection.value(_LOCK_FAMILY_OF_TOKEN, token_hash=token_hash) is None:
+            return None
         row = await self._connection.row(_LOCK_REFRESH_TOKEN, token_hash=token_hash)
         if row is None:
             return None
