@@ -156,8 +156,8 @@ class Database:
             self._slots.release()
 
     async def is_ready(self) -> bool:
-        """Reachable and migrated to the newest revision this code knows."""
-        from tandem.persistence.migrate import head_revision
+        """Reachable, and migrated to this code's head revision or beyond it (`serves_revision`)."""
+        from tandem.persistence.migrate import serves_revision
 
         try:
             async with self.reader() as uow:
@@ -166,7 +166,7 @@ class Database:
                 )
         except Exception:  # any failure to reach or read the database means "not ready"
             return False
-        return bool(current == head_revision())
+        return serves_revision(current)
 
     async def dispose(self) -> None:
         if self._pool is not None:

@@ -25,6 +25,26 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@lru_cache(maxsize=1)
+def known_revisions() -> frozenset[str]:
+    """Every revision this code's migrations name, head included."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(revision.revision for revision in script.walk_revisions())
+
+
+def serves_revision(current: str | None) -> bool:
+    """Whether this code can serve a database at `current`.
+
+    At head, yes. At a revision this code does not know, yes too: a newer release has
+    migrated it, and during a rolling deploy the older processes keep serving until they
+    are replaced (migrations only add, as docs/deploy.md asks). Behind head (a revision
+    this code knows, or none), no: the code would use columns that are not there yet.
+    """
+    if current is None:
+        return False
+    return current == head_revision() or current not in known_revisions()
+
+
 def upgrade(url: str) -> None:
     """Apply every migration to `url`; a database already at head is left as it is."""
     command.upgrade(alembic_config(url), "head")

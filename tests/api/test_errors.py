@@ -271,6 +271,39 @@ async def test_readyz_answers_503_when_the_database_is_not_migrated(
     assert_problem(response, 503, "UNAVAILABLE")
 
 
+@pytest.mark.parametrize(
+    ("revision", "status"),
+    [
+        ("9999_from_a_newer_release", 200),  # ahead: a rolling deploy's older replicas serve on
+        ("0004_clients", 503),  # behind this code's head
+    ],
+)
+async def test_readyz_accepts_a_database_ahead_of_the_code_but_not_behind_it(
+    settings: Settings, services: Services, database_url: str, revision: str, status: int
+):
+    schema = f"readyz_{revision[:4]}"
+    async with services.database.transaction() as uow:
+        await uow.connection.raw.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        await uow.connection.raw.execute(
+            f"CREATE TABLE IF NOT EXISTS {schema}.alembic_version (version_num text)"
+        )
+        await uow.connection.raw.execute(f"TRUNCATE {schema}.alembic_version")
+        await uow.connection.raw.execute(
+            f"INSERT INTO {schema}.alembic_version VALUES ($1)",  # noqa: S608 (our own name)
+            revision,
+        )
+    separator = "&" if "?" in database_url else "?"
+    database = Database(f"{database_url}{separator}search_path={schema}", pool_size=1)
+
+    app = create_app(settings, services=services_for(settings, database))
+    try:
+        async with await client_for(app) as client:
+            response = await client.get("/readyz")
+    finally:
+        await database.dispose()
+    assert response.status_code == status, response.text
+
+
 async def test_an_anonymous_caller_hears_401_before_any_complaint_about_its_input(client):
     """Whoever may not call a route learns nothing about what it would accept."""
     for method, path, body in [
