@@ -74,15 +74,7 @@ def counters_for(settings: Settings) -> CounterStore:
 
 def database_for(settings: Settings, *, pool_size: int | None = None) -> Database:
     """The pool the settings describe (DATABASE_URL must be set)."""
-    assert settings.database_url is not None
-    return Database(
-        settings.database_url,
-        pool_size=pool_size or settings.db_pool_size,
-        acquire_timeout=settings.db_acquire_timeout_seconds,
-        statement_timeout=settings.db_statement_timeout_seconds,
-        lock_timeout=settings.db_lock_timeout_seconds,
-        idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout_seconds,
-    )
+    return Database.from_settings(settings, pool_size=pool_size)
 
 
 def webhook_policy(settings: Settings) -> WebhookPolicy:

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: float = Field(default=10.0, ge=0, le=3600)
     db_lock_timeout_seconds: float = Field(default=3.0, ge=0, le=3600)
     db_idle_in_transaction_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # asyncpg's prepared-statement cache per connection; 0 behind PgBouncer < 1.21 in
+    # transaction mode (docs/deploy.md).
+    db_statement_cache_size: int = Field(default=100, ge=0, le=10_000)
     # Consecutive database steps of a request share one connection (persistence.lease).
     db_connection_lease: bool = True
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -19,6 +20,9 @@ from tandem.persistence.faults import as_unavailable, busy_pool, discard, discar
 from tandem.persistence.lease import current_lease
 from tandem.persistence.sql import Connection, Observer
 from tandem.persistence.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from tandem.config import Settings
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -46,6 +50,7 @@ class Database:
         statement_timeout: float = 10.0,
         lock_timeout: float = 3.0,
         idle_in_transaction_timeout: float = 30.0,
+        statement_cache_size: int = 100,
     ) -> None:
         self.url = url
         self.pool_size = pool_size
@@ -57,11 +62,28 @@ class Database:
             "lock_timeout": _milliseconds(lock_timeout),
             "idle_in_transaction_session_timeout": _milliseconds(idle_in_transaction_timeout),
         }
+        # 0 for PgBouncer older than 1.21 in transaction mode (docs/deploy.md): named prepared
+        # statements do not survive its switching server connections between transactions.
+        self._statement_cache_size = statement_cache_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         # First come, first served: asyncio's Semaphore queues newcomers behind waiters, where
         # asyncpg's own queue lets a newcomer take a connection a woken waiter was promised.
         self._slots = asyncio.Semaphore(pool_size)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, pool_size: int | None = None) -> Database:
+        """The pool the settings describe (DATABASE_URL must be set); `pool_size` overrides."""
+        assert settings.database_url is not None
+        return cls(
+            settings.database_url,
+            pool_size=pool_size or settings.db_pool_size,
+            acquire_timeout=settings.db_acquire_timeout_seconds,
+            statement_timeout=settings.db_statement_timeout_seconds,
+            lock_timeout=settings.db_lock_timeout_seconds,
+            idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout_seconds,
+            statement_cache_size=settings.db_statement_cache_size,
+        )
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -78,6 +100,7 @@ class Database:
                             # Connecting: a database that does not answer is unavailable.
                             timeout=self.acquire_timeout,
                             server_settings=self._server_settings,
+                            statement_cache_size=self._statement_cache_size,
                         )
         return self._pool
 
@@ -108,6 +131,7 @@ class Database:
                 asyncpg_dsn(self.url),
                 timeout=self.acquire_timeout,
                 server_settings=self._server_settings,
+                statement_cache_size=self._statement_cache_size,
             )
         return connection
 

@@ -38,13 +38,10 @@ def worker_policy(settings: Settings) -> WorkerPolicy:
 @contextlib.asynccontextmanager
 async def worker_for(settings: Settings, url: str) -> AsyncIterator[Worker]:
     """A worker with its own pool and HTTP client, closed when the block ends."""
-    database = Database(
-        url,
-        pool_size=max(4, settings.webhook_concurrency // 2),  # room for overlapping finishes
-        acquire_timeout=settings.db_acquire_timeout_seconds,
-        statement_timeout=settings.db_statement_timeout_seconds,
-        lock_timeout=settings.db_lock_timeout_seconds,
-        idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout_seconds,
+    # Room for overlapping finishes; `url` is the settings' own, or a test's.
+    database = Database.from_settings(
+        settings.model_copy(update={"database_url": url}),
+        pool_size=max(4, settings.webhook_concurrency // 2),
     )
     sender = HttpWebhookSender(
         allow_private=settings.allow_private_webhook_urls,
