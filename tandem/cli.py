@@ -66,7 +66,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             log_config=logging_config(settings.log_output, settings.log_level),
             access_log=False,  # tandem.request logs each request, without its query string
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-            proxy_headers=False,
+            # X-Forwarded-For and -Proto count only from TRUSTED_PROXIES (docs/deploy.md).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
             ws="tandem.http.going_away:GoingAwayProtocol",  # subscriptions close with 1001
         )
 

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300, le=365 * 86_400)
 
     cors_origins: Annotated[list[str], NoDecode] = []
+    # Addresses or networks of the proxies whose X-Forwarded-For / -Proto Tandem believes
+    # (comma-separated, e.g. "10.0.0.0/8,127.0.0.1"); empty: the headers are ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     redis_url: str | None = None
     rate_limit: str = "5000/hour"
     login_max_failures_per_account: int = Field(default=10, ge=1)
@@ -151,7 +154,20 @@ class Settings(BaseSettings):
             raise ValueError("every key must be at least 32 characters")
         return value
 
-    @field_validator("cors_origins", "secret_keys", mode="before")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        """uvicorn would take a mistyped address as a literal that never matches: refuse it."""
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry[:60]!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("cors_origins", "secret_keys", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().startswith("["):
