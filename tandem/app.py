@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from tandem.api.auth.router import oauth as oauth_router
 from tandem.api.auth.router import router as auth_router
 from tandem.api.clients.router import router as clients_router
+from tandem.api.document import finish as finish_document
 from tandem.api.events.router import router as events_router
 from tandem.api.items.router import router as items_router
 from tandem.api.users.router import router as users_router
@@ -152,8 +153,9 @@ def settle_start_up_objects() -> None:
     gc.freeze()
 
 
-def _describe_idempotency(app: FastAPI) -> None:
-    """The OpenAPI document names the Idempotency-Key every POST honours (http/idempotency.py)."""
+def _finish_document(app: FastAPI) -> None:
+    """The OpenAPI document: the Idempotency-Key every POST honours (http/idempotency.py),
+    then what every REST operation shares (api/document.py)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -161,6 +163,7 @@ def _describe_idempotency(app: FastAPI) -> None:
         schema = build()
         if fresh:
             document_idempotency(schema, rest_prefix=API_PREFIX)
+            finish_document(schema, rest_prefix=API_PREFIX)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -241,7 +244,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.include_router(docs_router())
     app.mount(STATIC_PATH, static_files(), name="static")
-    _describe_idempotency(app)
+    _finish_document(app)
     # Inside the lease: the scope's transaction and the guard's lookup share its connection.
     app.add_middleware(
         Idempotency,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query
 from starlette.requests import Request
@@ -20,12 +20,6 @@ PageNumber = Annotated[
     int | None,
     Query(ge=1, le=MAX_PAGE, description="Offset paging: the page number (1 when absent)"),
 ]
-LINK: dict[str, Any] = {
-    "Link": {
-        "description": 'RFC 8288: `<…?cursor=…>; rel="next"` when a next page exists',
-        "schema": {"type": "string"},
-    }
-}
 
 
 def cursor_window(cursor: str, size: int) -> Window:

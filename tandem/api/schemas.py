@@ -1,4 +1,4 @@
-"""Shapes shared by every REST feature: the problem document and the offset page."""
+"""Shapes shared by every REST feature: the problem documents and the page."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ T = TypeVar("T")
 MAX_PAGE = MAX_OFFSET // MAX_PAGE_SIZE + 1
 
 
+# Text rules the domain enforces (tandem/domain/values.py), written where clients and
+# generators read them: PostgreSQL text holds no NUL, and a name or title is never blank.
+NO_NUL: dict[str, Any] = {"pattern": "^[^\\u0000]*$"}
+NOT_BLANK: dict[str, Any] = {"pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"}
+
+
 class Input(BaseModel):
     """A request body: unknown fields are refused, so a typo is an error, not a silent no-op."""
 
@@ -21,21 +27,31 @@ class Input(BaseModel):
 
 
 class FieldProblem(BaseModel):
+    """One field's problem: where it is (`["body", "title"]`), what is wrong, its kind."""
+
     loc: list[str | int]
     msg: str
     type: str
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, as every error on the REST face is sent."""
+    """RFC 9457 problem details, as every error on the REST face is sent.
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    request_id: str | None
-    errors: list[FieldProblem] | None = None
+    Documentation only: problem documents are written by `tandem.http.problems`.
+    """
+
+    type: str = Field(examples=["about:blank"])
+    title: str = Field(description="The status' reason phrase", examples=["Not Found"])
+    status: int = Field(ge=400, le=599)
+    detail: str = Field(description="What went wrong, for a person")
+    code: str = Field(description="Stable, for code: the contract's table", examples=["NOT_FOUND"])
+    request_id: str | None = Field(description="As the X-Request-ID header: quote it in reports")
+
+
+class ValidationProblem(Problem):
+    """A 422: the problem document, and every field's problem."""
+
+    errors: list[FieldProblem]
 
 
 OFFSET_ONLY = "Offset pages only (absent from a page read with `cursor`)"
@@ -63,15 +79,3 @@ def page_body(out: PageOut[Any], *, cursor_mode: bool, exclude_items: Any = None
     if exclude_items is not None:
         exclude["items"] = {"__all__": exclude_items}
     return out.model_dump_json(exclude=exclude or None).encode()
-
-
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for the problem documents a route may answer.
-
-    Every route may answer 422 (its input) and 429: each REST call is charged to the
-    caller's rate limit.
-    """
-    return {
-        status: {"model": Problem, "content": {"application/problem+json": {}}}
-        for status in (*statuses, 422, 429)
-    }

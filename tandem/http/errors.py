@@ -90,6 +90,12 @@ async def validation_error(request: Request, error: Exception) -> Response:
 async def http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     status = error.status_code
+    if status == 400 and isinstance(error.__cause__, UnicodeDecodeError):
+        # FastAPI's 400 for a JSON body that is not UTF-8: malformed JSON (RFC 8259 §8.1), so
+        # the 422 that any other malformed JSON answers.
+        errors = [FieldError(("body",), "is not valid JSON: it must be UTF-8", "json_invalid")]
+        detail = "The request is not valid: body: is not valid JSON: it must be UTF-8"
+        return problem(request, status=422, code="VALIDATION_FAILED", detail=detail, errors=errors)
     detail = error.detail if isinstance(error.detail, str) else "The request failed."
     if status == 404 and detail == "Not Found":
         detail = f"No route {clip(request.url.path)}."

@@ -19,9 +19,9 @@ from tandem.api.auth.clients import (
     client_basic,
     is_basic,
 )
-from tandem.api.auth.schemas import OAuthErrorBody, TokenResponse
+from tandem.api.auth.schemas import TokenResponse
 from tandem.api.responses import json_response
-from tandem.api.schemas import Problem, problems
+from tandem.api.responses_doc import PUBLIC, oauth_errors, problems
 from tandem.api.users.schemas import UserPrivate, UserRegister, private
 from tandem.domain.auth.scopes import InvalidScope
 from tandem.domain.errors import InvalidClient, InvalidGrant, InvalidToken
@@ -30,18 +30,10 @@ from tandem.http.guard import AppServices, CurrentPrincipal, current_principal
 from tandem.http.rate_limit import charge_rest_call, client_address
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error"},
-    401: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error (invalid_client)"},
-    429: {
-        "model": Problem,
-        "content": {"application/problem+json": {}},
-        "description": "Too many failed sign-ins for this account or from this address",
-    },
-}
 FormField = Annotated[str | None, Form()]
-# These run the guard (a bad token is a 401) but need no token: `{}` makes the bearer optional.
-ANONYMOUS_ALLOWED: dict[str, Any] = {"security": [{}]}
+GRANT_TYPES = ("password", "refresh_token", "client_credentials")
+# Documented as what it must be; any other answers RFC 6749's own `unsupported_grant_type`.
+GrantType = Annotated[str | None, Form(json_schema_extra={"enum": list(GRANT_TYPES)})]
 
 
 def oauth_error(
@@ -69,14 +61,23 @@ class OAuthRoute(APIRoute):
             except InvalidToken as error:
                 challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
                 return oauth_error("invalid_client", error.message, status=401, headers=challenge)
-            except RequestValidationError:
-                return oauth_error("invalid_request", "The form fields must be plain text.")
+            except RequestValidationError as error:
+                return oauth_error("invalid_request", _form_problem(error))
             except HTTPException as error:
                 if error.status_code != 400:
                     raise
                 return oauth_error("invalid_request", "The body is not a readable form.")
 
         return handle_oauth
+
+
+def _form_problem(error: RequestValidationError) -> str:
+    """RFC 6749's `error_description` for a form FastAPI refused: what is missing, if that."""
+    for problem in error.errors():
+        loc = problem.get("loc", ())
+        if problem.get("type") in ("missing", "string_too_short") and len(loc) == 2:
+            return f"{loc[1]} is required."
+    return "The form fields must be plain text."
 
 
 async def charge_oauth_call(request: Request) -> None:
@@ -105,9 +106,10 @@ ClientBasicAuth = Annotated[ClientAuthentication | None, Depends(client_basic)]
     "/register",
     status_code=201,
     response_model=UserPrivate,
-    responses=problems(400, 401, 409),
+    operation_id="register",
+    responses=problems(409, body=True),
     summary="Create an account",
-    openapi_extra=ANONYMOUS_ALLOWED,
+    openapi_extra=PUBLIC,
 )
 async def register(
     body: UserRegister,
@@ -123,15 +125,16 @@ async def register(
 @oauth.post(
     "/token",
     response_model=TokenResponse,
-    responses=OAUTH_ERRORS,
+    operation_id="issueToken",
+    responses=oauth_errors(),
     summary="Issue tokens (password, refresh_token or client_credentials grant)",
-    openapi_extra={"security": [{}, {"ClientSecretBasic": []}]},
+    openapi_extra=PUBLIC,
 )
 async def token(
     request: Request,
     services: AppServices,
     basic: ClientBasicAuth,
-    grant_type: FormField = None,
+    grant_type: GrantType = None,
     username: FormField = None,
     password: FormField = None,
     refresh_token: FormField = None,
@@ -171,8 +174,7 @@ async def token(
             )
         else:
             return oauth_error(
-                "unsupported_grant_type",
-                "grant_type must be 'password', 'refresh_token' or 'client_credentials'.",
+                "unsupported_grant_type", f"grant_type must be one of {', '.join(GRANT_TYPES)}."
             )
     except InvalidClient as error:
         return oauth_error("invalid_client", error.message, status=401, headers=BASIC_CHALLENGE)
@@ -192,17 +194,16 @@ async def token(
 @oauth.post(
     "/revoke",
     response_class=Response,  # an empty 200, as RFC 7009 §2.2 answers
-    responses={200: {"description": "Revoked, or was never valid"}, **OAUTH_ERRORS},
+    operation_id="revokeToken",
+    responses={200: {"description": "Revoked, or was never valid"}, **oauth_errors()},
     summary="Revoke an access or refresh token (RFC 7009)",
-    openapi_extra=ANONYMOUS_ALLOWED,
+    openapi_extra=PUBLIC,
 )
 async def revoke(
     services: AppServices,
-    token: FormField = None,
+    token: Annotated[str, Form(min_length=1)],
     token_type_hint: FormField = None,  # accepted per RFC 7009; the token says what it is
 ) -> Response:
     """Answers 200 for unknown tokens too, as RFC 7009 asks: nothing is learnt by probing."""
-    if not token:
-        return oauth_error("invalid_request", "token is required.")
     await services.auth.revoke(token)
     return Response(status_code=200, headers=NO_STORE)

@@ -13,7 +13,7 @@ from tandem.api.clients.schemas import (
     with_secret,
 )
 from tandem.api.responses import json_response
-from tandem.api.schemas import problems
+from tandem.api.responses_doc import problems
 from tandem.domain.clients.commands import CreateClient
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
@@ -29,7 +29,8 @@ NO_STORE = {"Cache-Control": "no-store"}  # an answer holding a secret is kept b
     "",
     status_code=201,
     response_model=ClientWithSecret,
-    responses=problems(400, 401, 403),
+    operation_id="createClient",
+    responses=problems(403, body=True),
 )
 async def create_client(
     body: ClientCreate, principal: CurrentPrincipal, services: AppServices
@@ -40,7 +41,7 @@ async def create_client(
     return json_response(with_secret(issued), status=201, headers=NO_STORE)
 
 
-@router.get("", response_model=list[ClientOut], responses=problems(401, 403))
+@router.get("", response_model=list[ClientOut], operation_id="listClients", responses=problems(403))
 async def list_clients(principal: CurrentPrincipal, services: AppServices) -> Response:
     """Every API client, oldest first; secrets are never listed."""
     clients = await services.clients.list(principal)
@@ -51,7 +52,8 @@ async def list_clients(principal: CurrentPrincipal, services: AppServices) -> Re
 @router.post(
     "/{client_id}/rotate-secret",
     response_model=ClientWithSecret,
-    responses=problems(401, 403, 404),
+    operation_id="rotateClientSecret",
+    responses=problems(403, 404, 422),
 )
 async def rotate_client_secret(
     principal: CurrentPrincipal, services: AppServices, client_id: int = ClientId
@@ -64,7 +66,8 @@ async def rotate_client_secret(
 @router.delete(
     "/{client_id}",
     status_code=204,
-    responses=problems(401, 403, 404),
+    operation_id="deleteClient",
+    responses=problems(403, 404, 422),
 )
 async def delete_client(
     principal: CurrentPrincipal, services: AppServices, client_id: int = ClientId

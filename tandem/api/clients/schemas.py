@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from tandem.api.schemas import Input
+from tandem.api.schemas import NOT_BLANK, Input
 from tandem.domain.clients.records import ClientRecord, IssuedClient
 from tandem.domain.users.rules import NAME_MAX_LENGTH
 
@@ -15,7 +15,15 @@ Scope = Literal["items:read", "items:write", "users:read", "users:write"]
 
 
 class ClientCreate(Input):
-    name: Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH, examples=["Acme sync"])]
+    name: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=NAME_MAX_LENGTH,
+            examples=["Acme sync"],
+            json_schema_extra=NOT_BLANK,
+        ),
+    ]
     user_id: Annotated[int, Field(ge=1, le=2**63 - 1, description="The user the client acts for")]
     scopes: Annotated[
         list[Scope],

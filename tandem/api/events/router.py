@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tandem.api.events.schemas import EventOut, EventPage
-from tandem.api.schemas import problems
+from tandem.api.responses_doc import LINK, problems, success_headers
 from tandem.domain.events.documents import event_document
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.http.guard import AppServices, CurrentPrincipal
@@ -23,7 +23,13 @@ def _json(document: object, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(document), media_type="application/json", headers=headers)
 
 
-@router.get("", response_model=EventPage, responses=problems(401))
+@router.get(
+    "",
+    response_model=EventPage,
+    operation_id="listEvents",
+    responses=problems(403, 422),
+    openapi_extra=success_headers(200, Link=LINK),
+)
 async def list_events(
     request: Request,
     principal: CurrentPrincipal,
@@ -58,7 +64,12 @@ async def list_events(
     return _json(body, headers)
 
 
-@router.get("/{event_id}", response_model=EventOut, responses=problems(401, 404))
+@router.get(
+    "/{event_id}",
+    response_model=EventOut,
+    operation_id="getEvent",
+    responses=problems(403, 404, 422),
+)
 async def read_event(
     principal: CurrentPrincipal,
     services: AppServices,

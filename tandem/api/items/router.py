@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.requests import Request
@@ -21,13 +21,22 @@ from tandem.api.items.schemas import (
     item_out,
     version_in,
 )
-from tandem.api.paging import LINK, Cursor, PageNumber, cursor_window, next_link
+from tandem.api.paging import Cursor, PageNumber, cursor_window, next_link
 from tandem.api.responses import conditional, json_response
-from tandem.api.schemas import page_body, problems
+from tandem.api.responses_doc import (
+    CONDITIONAL_READ,
+    ETAG,
+    LINK,
+    LOCATION,
+    NOT_MODIFIED,
+    problems,
+    success_headers,
+)
+from tandem.api.schemas import NO_NUL, page_body
 from tandem.domain.errors import NotFound, PreconditionFailed, ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
 from tandem.domain.items.records import DEFAULT_SORT, ItemRecord, ItemSort, ItemStatus
-from tandem.domain.items.rules import Q_MAX_LENGTH, TAG_MAX_LENGTH
+from tandem.domain.items.rules import MAX_SEARCH_TERMS, Q_MAX_LENGTH, TAG_MAX_LENGTH
 from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tandem.domain.principal import Principal
 from tandem.domain.services import Services
@@ -37,36 +46,23 @@ from tandem.http.rate_limit import charge_signed_in_call
 
 router = APIRouter(prefix="/items", tags=["items"], dependencies=[Depends(charge_signed_in_call)])
 ItemId = Path(ge=1, le=2**63 - 1)
-IfMatch = Annotated[str | None, Header(description="An ETag from a read: 412 when stale")]
-# `conditional` reads If-None-Match itself, so the reads only document it: a parsed header
-# parameter would cost FastAPI's parameter machinery on every read for a value unused.
-IF_NONE_MATCH = "An ETag: 304 when still current"
-CONDITIONAL_READ: dict[str, Any] = {
-    "parameters": [
-        {
-            "name": "if-none-match",
-            "in": "header",
-            "required": False,
-            "description": IF_NONE_MATCH,
-            "schema": {
-                "anyOf": [{"type": "string"}, {"type": "null"}],
-                "description": IF_NONE_MATCH,
-                "title": "If-None-Match",
-            },
-        }
-    ]
-}
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="An ETag from a read: 412 when stale")
+]
 SORT_DESCRIPTION = "The order; `relevance` (best match first) needs `q`"
-NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not Modified: the copy `If-None-Match` names is current (no body)"}
+# At most MAX_SEARCH_TERMS words, split as the domain splits them (whitespace or NUL).
+SEARCH = {
+    "pattern": f"^[\\s\\u0000]*([^\\s\\u0000]+([\\s\\u0000]+[^\\s\\u0000]+)"
+    f"{{0,{MAX_SEARCH_TERMS - 1}}})?[\\s\\u0000]*$"
 }
 
 
 @router.get(
     "",
     response_model=ItemPage,
-    responses={**NOT_MODIFIED, **problems(401)},
-    openapi_extra={**CONDITIONAL_READ, "responses": {"200": {"headers": LINK}}},
+    operation_id="listItems",
+    responses={**NOT_MODIFIED, **problems(403, 422)},
+    openapi_extra={**CONDITIONAL_READ, **success_headers(200, ETag=ETAG, Link=LINK)},
 )
 async def list_items(
     request: Request,
@@ -77,10 +73,16 @@ async def list_items(
     cursor: Cursor = None,
     owner_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     status: ItemStatus | None = None,
-    tag: Annotated[str | None, Query(min_length=1, max_length=TAG_MAX_LENGTH)] = None,
+    tag: Annotated[
+        str | None, Query(min_length=1, max_length=TAG_MAX_LENGTH, json_schema_extra=NO_NUL)
+    ] = None,
     q: Annotated[
         str | None,
-        Query(max_length=Q_MAX_LENGTH, description="Words to find in titles and descriptions"),
+        Query(
+            max_length=Q_MAX_LENGTH,
+            description=f"Up to {MAX_SEARCH_TERMS} words to find in titles and descriptions",
+            json_schema_extra=SEARCH,
+        ),
     ] = None,
     sort: Annotated[ItemSort, Query(description=SORT_DESCRIPTION)] = DEFAULT_SORT,
     expand: Annotated[list[Expandable] | None, Query(description=EXPAND_DESCRIPTION)] = None,
@@ -165,7 +167,14 @@ def _items_out(
     return [expanded_out(item, owners[item.owner_id]) for item in items]
 
 
-@router.post("", status_code=201, response_model=ItemOut, responses=problems(400, 401, 403))
+@router.post(
+    "",
+    status_code=201,
+    response_model=ItemOut,
+    operation_id="createItem",
+    responses=problems(403, body=True),
+    openapi_extra=success_headers(201, Location=LOCATION, ETag=ETAG),
+)
 async def create_item(
     request: Request, body: ItemCreate, principal: CurrentPrincipal, services: AppServices
 ) -> Response:
@@ -180,8 +189,9 @@ async def create_item(
 @router.get(
     "/{item_id}",
     response_model=ItemExpanded | ItemOut,
-    responses={**NOT_MODIFIED, **problems(401, 404)},
-    openapi_extra=CONDITIONAL_READ,
+    operation_id="getItem",
+    responses={**NOT_MODIFIED, **problems(403, 404, 422)},
+    openapi_extra={**CONDITIONAL_READ, **success_headers(200, ETag=ETAG)},
 )
 async def read_item(
     request: Request,
@@ -198,7 +208,13 @@ async def read_item(
     return conditional(request, item_out(item).model_dump_json().encode(), tag=etag(item))
 
 
-@router.patch("/{item_id}", response_model=ItemOut, responses=problems(400, 401, 403, 404, 412))
+@router.patch(
+    "/{item_id}",
+    response_model=ItemOut,
+    operation_id="updateItem",
+    responses=problems(403, 404, 412, body=True),
+    openapi_extra=success_headers(200, ETag=ETAG),
+)
 async def update_item(
     body: ItemUpdate,
     principal: CurrentPrincipal,
@@ -213,7 +229,12 @@ async def update_item(
     return json_response(item_out(item), headers={"ETag": etag(item)})
 
 
-@router.delete("/{item_id}", status_code=204, responses=problems(401, 403, 404, 412))
+@router.delete(
+    "/{item_id}",
+    status_code=204,
+    operation_id="deleteItem",
+    responses=problems(403, 404, 412, 422),
+)
 async def delete_item(
     principal: CurrentPrincipal,
     services: AppServices,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PlainValidator, WithJsonSchema, model_validator
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
-from tandem.api.schemas import Input, PageOut
+from tandem.api.schemas import NO_NUL, NOT_BLANK, Input, PageOut
 from tandem.api.users.schemas import UserPublic, public
 from tandem.domain import global_ids
 from tandem.domain.items.records import DEFAULT_STATUS, ItemRecord, ItemStatus
@@ -22,14 +24,38 @@ from tandem.domain.items.rules import (
 )
 from tandem.domain.users.records import UserRecord
 
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH)]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+Title = Annotated[
+    str, Field(min_length=1, max_length=TITLE_MAX_LENGTH, json_schema_extra=NOT_BLANK)
+]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, json_schema_extra=NO_NUL)]
+# Up to PRICE_MAX, with at most 2 places, as a string: a JSON number would be a binary float.
+PRICE_PATTERN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$"
+_PRICE = re.compile(PRICE_PATTERN)
+PRICE_RULE = 'must be a decimal string with at most 2 places, such as "19.99"'
+
+
+def _price(value: Any) -> Decimal:
+    """The pattern, searched as JSON Schema validators do, then the decimal it spells."""
+    if isinstance(value, str) and _PRICE.search(value):
+        return Decimal(value.strip())
+    raise PydanticCustomError("decimal_string", PRICE_RULE)
+
+
 Price = Annotated[
     Decimal,
-    Field(ge=0, le=PRICE_MAX, decimal_places=2, examples=["19.99"], description="A decimal string"),
+    PlainValidator(_price),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PRICE_PATTERN,
+            "examples": ["19.99"],
+            "description": f"A non-negative decimal string, at most {PRICE_MAX}",
+        },
+        mode="validation",
+    ),
 ]
 Tags = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH)]],
+    list[Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH, json_schema_extra=NO_NUL)]],
     Field(max_length=MAX_TAGS),
 ]
 

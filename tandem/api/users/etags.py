@@ -42,4 +42,7 @@ def unchanged_since(if_match: str | None, user_id: int) -> datetime | None:
                 versions.add(int(micros))
     if len(versions) != 1:
         return EPOCH
-    return EPOCH + versions.pop() * MICROSECOND
+    try:
+        return EPOCH + versions.pop() * MICROSECOND
+    except OverflowError:  # past year 9999: no user's version, so never current
+        return EPOCH

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tandem.api.paging import LINK, Cursor, PageNumber, cursor_window, next_link
+from tandem.api.paging import Cursor, PageNumber, cursor_window, next_link
 from tandem.api.responses import conditional, json_response
-from tandem.api.schemas import PageOut, page_body, problems
+from tandem.api.responses_doc import (
+    CONDITIONAL_READ,
+    ETAG,
+    LINK,
+    NOT_MODIFIED,
+    problems,
+    success_headers,
+)
+from tandem.api.schemas import PageOut, page_body
 from tandem.api.users.etags import unchanged_since, user_etag
 from tandem.api.users.schemas import (
     UserPrivate,
@@ -29,23 +37,9 @@ from tandem.http.rate_limit import charge_signed_in_call
 
 router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(charge_signed_in_call)])
 UserId = Path(ge=1, le=2**63 - 1)
-IfMatch = Annotated[str | None, Header(description="An ETag from a read: 412 when stale")]
-IF_NONE_MATCH = "An ETag: 304 when still current"
-# `conditional` reads If-None-Match itself; the reads only document it (as items' do).
-CONDITIONAL_READ: dict[str, Any] = {
-    "parameters": [
-        {
-            "name": "if-none-match",
-            "in": "header",
-            "required": False,
-            "description": IF_NONE_MATCH,
-            "schema": {"type": "string", "description": IF_NONE_MATCH, "title": "If-None-Match"},
-        }
-    ]
-}
-NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not Modified: the copy `If-None-Match` names is current (no body)"}
-}
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="An ETag from a read: 412 when stale")
+]
 
 
 def _private(request: Request, user: UserRecord) -> Response:
@@ -56,14 +50,21 @@ def _private(request: Request, user: UserRecord) -> Response:
 @router.get(
     "/me",
     response_model=UserPrivate,
-    responses={**NOT_MODIFIED, **problems(401, 403)},
-    openapi_extra=CONDITIONAL_READ,
+    operation_id="getMe",
+    responses={**NOT_MODIFIED, **problems(403)},
+    openapi_extra={**CONDITIONAL_READ, **success_headers(200, ETag=ETAG)},
 )
 async def read_me(request: Request, principal: CurrentPrincipal, services: AppServices) -> Response:
     return _private(request, await services.users.me(principal))
 
 
-@router.patch("/me", response_model=UserPrivate, responses=problems(400, 401, 403, 412))
+@router.patch(
+    "/me",
+    response_model=UserPrivate,
+    operation_id="updateMe",
+    responses=problems(403, 412, body=True),
+    openapi_extra=success_headers(200, ETag=ETAG),
+)
 async def update_me(
     body: UserUpdateMe,
     principal: CurrentPrincipal,
@@ -77,7 +78,7 @@ async def update_me(
     return json_response(private(user), headers={"ETag": user_etag(user, private=True)})
 
 
-@router.delete("/me", status_code=204, responses=problems(401, 403, 409, 412))
+@router.delete("/me", status_code=204, operation_id="deleteMe", responses=problems(403, 409, 412))
 async def delete_me(
     principal: CurrentPrincipal, services: AppServices, if_match: IfMatch = None
 ) -> Response:
@@ -90,8 +91,9 @@ async def delete_me(
 @router.get(
     "",
     response_model=PageOut[UserPrivate],
-    responses={**NOT_MODIFIED, **problems(401, 403)},
-    openapi_extra={**CONDITIONAL_READ, "responses": {"200": {"headers": LINK}}},
+    operation_id="listUsers",
+    responses={**NOT_MODIFIED, **problems(403, 422)},
+    openapi_extra={**CONDITIONAL_READ, **success_headers(200, ETag=ETAG, Link=LINK)},
 )
 async def list_users(
     request: Request,
@@ -136,8 +138,9 @@ async def list_users(
 @router.get(
     "/{user_id}",
     response_model=UserPrivate | UserPublic,
-    responses={**NOT_MODIFIED, **problems(401, 403, 404)},
-    openapi_extra=CONDITIONAL_READ,
+    operation_id="getUser",
+    responses={**NOT_MODIFIED, **problems(403, 404, 422)},
+    openapi_extra={**CONDITIONAL_READ, **success_headers(200, ETag=ETAG)},
 )
 async def read_user(
     request: Request, principal: CurrentPrincipal, services: AppServices, user_id: int = UserId
@@ -150,7 +153,11 @@ async def read_user(
 
 
 @router.patch(
-    "/{user_id}", response_model=UserPrivate, responses=problems(400, 401, 403, 404, 409, 412)
+    "/{user_id}",
+    response_model=UserPrivate,
+    operation_id="updateUser",
+    responses=problems(403, 404, 409, 412, body=True),
+    openapi_extra=success_headers(200, ETag=ETAG),
 )
 async def update_user(
     body: UserUpdate,
@@ -169,7 +176,12 @@ async def update_user(
     return json_response(private(user), headers={"ETag": user_etag(user, private=True)})
 
 
-@router.delete("/{user_id}", status_code=204, responses=problems(401, 403, 404, 409, 412))
+@router.delete(
+    "/{user_id}",
+    status_code=204,
+    operation_id="deleteUser",
+    responses=problems(403, 404, 409, 412, 422),
+)
 async def delete_user(
     principal: CurrentPrincipal,
     services: AppServices,

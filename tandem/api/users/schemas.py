@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from tandem.api.schemas import Input
+from tandem.api.schemas import NOT_BLANK, Input
 from tandem.domain import global_ids
 from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from tandem.domain.users.records import Role, UserRecord
 from tandem.domain.users.rules import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 
-Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
+EMAIL: dict[str, Any] = {"format": "email"}
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH, json_schema_extra=NOT_BLANK)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 
 
+# Checked by the domain (email-validator); the format tells clients and generators so.
+Email = Annotated[
+    str,
+    Field(max_length=EMAIL_MAX_LENGTH, examples=["ada@example.com"], json_schema_extra=EMAIL),
+]
+
+
 class UserRegister(Input):
-    email: Annotated[str, Field(max_length=EMAIL_MAX_LENGTH, examples=["ada@example.com"])]
+    email: Email
     name: Name
     password: Password
 

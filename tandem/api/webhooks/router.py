@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tandem.api.responses import json_response
-from tandem.api.schemas import problems
+from tandem.api.responses_doc import LINK, LOCATION, problems, success_headers
 from tandem.api.webhooks.schemas import (
     DeliveryOut,
     DeliveryPage,
@@ -39,7 +39,12 @@ class WebhookList(BaseModel):
 
 
 @router.post(
-    "", status_code=201, response_model=WebhookWithSecretOut, responses=problems(400, 401, 403, 409)
+    "",
+    status_code=201,
+    response_model=WebhookWithSecretOut,
+    operation_id="createWebhook",
+    responses=problems(403, 409, body=True),
+    openapi_extra=success_headers(201, Location=LOCATION),
 )
 async def create_webhook(
     request: Request, body: WebhookCreate, principal: CurrentPrincipal, services: AppServices
@@ -52,21 +57,31 @@ async def create_webhook(
     return json_response(with_secret(created), status=201, headers={"Location": location})
 
 
-@router.get("", response_model=WebhookList, responses=problems(401, 403))
+@router.get("", response_model=WebhookList, operation_id="listWebhooks", responses=problems(403))
 async def list_webhooks(principal: CurrentPrincipal, services: AppServices) -> Response:
     """Your endpoints (at most 20)."""
     webhooks = await services.webhooks.list(principal)
     return json_response(WebhookList(items=[webhook_out(webhook) for webhook in webhooks]))
 
 
-@router.get("/{webhook_id}", response_model=WebhookOut, responses=problems(401, 403, 404))
+@router.get(
+    "/{webhook_id}",
+    response_model=WebhookOut,
+    operation_id="getWebhook",
+    responses=problems(403, 404, 422),
+)
 async def read_webhook(
     webhook_id: WebhookId, principal: CurrentPrincipal, services: AppServices
 ) -> Response:
     return json_response(webhook_out(await services.webhooks.get(principal, webhook_id)))
 
 
-@router.patch("/{webhook_id}", response_model=WebhookOut, responses=problems(400, 401, 403, 404))
+@router.patch(
+    "/{webhook_id}",
+    response_model=WebhookOut,
+    operation_id="updateWebhook",
+    responses=problems(403, 404, body=True),
+)
 async def update_webhook(
     webhook_id: WebhookId, body: WebhookUpdate, principal: CurrentPrincipal, services: AppServices
 ) -> Response:
@@ -76,7 +91,12 @@ async def update_webhook(
     return json_response(webhook_out(webhook))
 
 
-@router.delete("/{webhook_id}", status_code=204, responses=problems(401, 403, 404))
+@router.delete(
+    "/{webhook_id}",
+    status_code=204,
+    operation_id="deleteWebhook",
+    responses=problems(403, 404, 422),
+)
 async def delete_webhook(
     webhook_id: WebhookId, principal: CurrentPrincipal, services: AppServices
 ) -> Response:
@@ -87,7 +107,8 @@ async def delete_webhook(
 @router.post(
     "/{webhook_id}/rotate-secret",
     response_model=WebhookWithSecretOut,
-    responses=problems(401, 403, 404),
+    operation_id="rotateWebhookSecret",
+    responses=problems(403, 404, 422),
 )
 async def rotate_webhook_secret(
     webhook_id: WebhookId, principal: CurrentPrincipal, services: AppServices
@@ -97,7 +118,11 @@ async def rotate_webhook_secret(
 
 
 @router.get(
-    "/{webhook_id}/deliveries", response_model=DeliveryPage, responses=problems(401, 403, 404)
+    "/{webhook_id}/deliveries",
+    response_model=DeliveryPage,
+    operation_id="listWebhookDeliveries",
+    responses=problems(403, 404, 422),
+    openapi_extra=success_headers(200, Link=LINK),
 )
 async def list_webhook_deliveries(
     request: Request,
@@ -127,7 +152,8 @@ async def list_webhook_deliveries(
     "/{webhook_id}/deliveries/{delivery_id}/redeliver",
     status_code=202,
     response_model=DeliveryOut,
-    responses=problems(401, 403, 404, 409),
+    operation_id="redeliverWebhookDelivery",
+    responses=problems(403, 404, 409, 422),
 )
 async def redeliver_webhook_delivery(
     webhook_id: WebhookId,
