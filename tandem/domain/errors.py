@@ -42,6 +42,22 @@ class Forbidden(DomainError):
 class NotFound(DomainError):
     code = "NOT_FOUND"
 
+    def __init__(
+        self, message: str, *, kind: str | None = None, id: int | str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind  # with `id`: which record, so each face can name it by its own id
+        self.id = id
+
+    @classmethod
+    def missing(cls, kind: str, id: int | str) -> NotFound:
+        """`No item with id 9999.`: the one wording of a missing record, on both faces."""
+        return cls(missing_message(kind, id), kind=kind, id=id)
+
+
+def missing_message(kind: str, shown_id: object) -> str:
+    return f"No {kind} with id {shown_id}."
+
 
 class Conflict(DomainError):
     code = "CONFLICT"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from tandem.domain import wording
 from tandem.domain.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -120,19 +121,22 @@ def decode_id_cursor(cursor: str, *, loc: tuple[str, ...] = ("after",)) -> int:
 
 def check_page(page: int, size: int) -> None:
     if page < 1:
-        raise ValidationFailed.one(("page",), "must be 1 or more", "greater_than_equal")
+        raise ValidationFailed.one(("page",), wording.number(1, None), "greater_than_equal")
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ValidationFailed.one(("size",), f"must be between 1 and {MAX_PAGE_SIZE}", "range")
+        raise ValidationFailed.one(("size",), wording.number(1, MAX_PAGE_SIZE), "range")
     if (page - 1) * size > MAX_OFFSET:
-        raise ValidationFailed.one(("page",), "is too large", "less_than_equal")
+        last = MAX_OFFSET // size + 1
+        raise ValidationFailed.one(
+            ("page",), f"must be at most {last} at size {size}", "less_than_equal"
+        )
 
 
 def check_ids(count: int, *, loc: str = "ids") -> None:
     """A lookup by ids is bounded like a page: at most MAX_PAGE_SIZE ids at once."""
     if count > MAX_PAGE_SIZE:
-        raise ValidationFailed.one((loc,), f"at most {MAX_PAGE_SIZE} ids", "too_long")
+        raise ValidationFailed.one((loc,), wording.entries(None, MAX_PAGE_SIZE), "too_long")
 
 
 def check_first(first: int, *, loc: str = "first") -> None:
     if not 1 <= first <= MAX_PAGE_SIZE:
-        raise ValidationFailed.one((loc,), f"must be between 1 and {MAX_PAGE_SIZE}", "range")
+        raise ValidationFailed.one((loc,), wording.number(1, MAX_PAGE_SIZE), "range")

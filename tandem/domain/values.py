@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Literal, TypeAlias
 
+from tandem.domain.wording import length
+
 
 class _Unset(enum.Enum):
     UNSET = enum.auto()
@@ -28,8 +30,6 @@ def clean_text(
     if NUL in value:
         return value, NUL_PROBLEM
     trimmed = value.strip()
-    if len(trimmed) < min_length:
-        return value, "must not be empty" if min_length == 1 else f"needs {min_length}+ characters"
-    if len(trimmed) > max_length:
-        return value, f"must be at most {max_length} characters"
+    if not min_length <= len(trimmed) <= max_length:
+        return value, length(min_length, max_length)
     return trimmed, None

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection, Sequence
+from typing import Any
 
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, Node
 
-from tandem.domain.errors import DomainError, Unavailable, ValidationFailed, clip
+from tandem.domain import global_ids
+from tandem.domain.errors import (
+    DomainError,
+    FieldError,
+    NotFound,
+    Unavailable,
+    ValidationFailed,
+    clip,
+    missing_message,
+)
 from tandem.http.errors import log_unavailable
 
 _logger = logging.getLogger("tandem.graphql")
@@ -29,6 +40,13 @@ _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 _TOO_DEEP = re.compile(r"^'.*' exceeds maximum operation depth of (\d+)$", re.DOTALL)
 _TOO_MANY_ALIASES = re.compile(r"^(\d+) aliases found\. Allowed: (\d+)$")
 MAX_MESSAGE = 300
+# The records GraphQL names by global id: a domain "No item with id 9999." names the id
+# the client sent ("No item with id SXRlbTo5OTk5.").
+NODE_TYPES = {"item": "Item", "user": "User"}
+# A domain field whose GraphQL argument has another name.
+ARGUMENT_NAMES = {"sort": "orderBy"}
+# The input-object arguments a domain field (`title`) lives in (`input.title`).
+HOLDERS = ("input", "filter")
 MASKED_MESSAGE = "Something went wrong on our side; quote the request id if you report it."
 
 
@@ -54,6 +72,37 @@ def code_for(error: GraphQLError) -> str:
     if error.path is None:  # a scalar that refused a literal or variable during validation
         return "BAD_USER_INPUT"
     return "INTERNAL"
+
+
+def graphql_loc(loc: Sequence[str | int], arguments: Collection[str]) -> tuple[str | int, ...]:
+    """A domain field's location in GraphQL's terms: camelCase, inside its argument.
+
+    The domain names a field as its command does (`current_password`); GraphQL clients
+    sent it as `input.currentPassword`, `filter.tag` or `orderBy`.
+    """
+    parts = tuple(_camel(part) if isinstance(part, str) else part for part in loc)
+    if not parts or not isinstance(parts[0], str):
+        return parts
+    head = ARGUMENT_NAMES.get(parts[0], parts[0])
+    if head in arguments:
+        return (head, *parts[1:])
+    for holder in HOLDERS:
+        if holder in arguments:
+            return (holder, *parts)
+    return parts
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _arguments(nodes: Sequence[Node] | None) -> set[str]:
+    """The arguments the client gave the field that failed."""
+    field: Any = nodes[0] if nodes else None
+    if not isinstance(field, FieldNode):
+        return set()
+    return {argument.name.value for argument in field.arguments or ()}
 
 
 def _shape_refusal(message: str) -> str | None:
@@ -95,11 +144,20 @@ def with_code(
     code = code_for(error)
     extensions = {**(error.extensions or {}), "code": code}
     original = error.original_error
-    if isinstance(original, ValidationFailed):
-        extensions["errors"] = [
-            {"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in original.errors
-        ]
     message = error.message
+    if isinstance(original, ValidationFailed):
+        located = [
+            FieldError(graphql_loc(e.loc, _arguments(error.nodes)), e.msg, e.type)
+            for e in original.errors
+        ]
+        extensions["errors"] = [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in located]
+        message = "The request is not valid: " + "; ".join(
+            f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in located
+        )
+    elif isinstance(original, NotFound) and isinstance(original.id, int):
+        node_type = NODE_TYPES.get(original.kind or "")
+        if node_type is not None:
+            message = missing_message(node_type.lower(), global_ids.encode(node_type, original.id))
     if code == "QUERY_TOO_COMPLEX" and original is None:
         message = _shape_refusal(message) or message
     if code in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED") and not isinstance(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import strawberry
 
 from tandem.domain import global_ids
-from tandem.domain.errors import NotFound, clip
+from tandem.domain.errors import NotFound, clip, missing_message
 from tandem.domain.pages import Slice, Window
 from tandem.domain.principal import signed_in
 from tandem.graphql.context import Info
@@ -64,5 +64,5 @@ def database_id(info: Info, global_id: str, type_name: str) -> int:
     signed_in(info.context.principal)
     number = global_ids.decode_as(global_id, type_name)
     if number is None:
-        raise NotFound(f"No {type_name} with id {clip(global_id)!r}.")
+        raise NotFound(missing_message(type_name.lower(), clip(global_id) or '""'))
     return number

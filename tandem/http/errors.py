@@ -26,6 +26,7 @@ from tandem.http.problems import (
     problem,
     request_id_of,
 )
+from tandem.http.validation import client_errors, where
 
 CHALLENGE = "WWW-Authenticate"
 _logger = logging.getLogger("tandem.faults")
@@ -59,28 +60,20 @@ async def domain_error(request: Request, error: Exception) -> Response:
         # Raised by the guard before Strawberry runs: answer in GraphQL's own shape.
         body = graphql_errors(error.message, error.code)
         return JSONResponse(body, status_code=status, headers=headers)
-    errors = error.errors if isinstance(error, ValidationFailed) else None
-    return problem(
-        request,
-        status=status,
-        code=error.code,
-        detail=error.message,
-        errors=errors,
-        headers=headers,
-    )
+    if isinstance(error, ValidationFailed):
+        return invalid(request, where(request, error.errors))
+    return problem(request, status=status, code=error.code, detail=error.message, headers=headers)
 
 
 async def validation_error(request: Request, error: Exception) -> Response:
-    """FastAPI's default 422 echoes the input (a failed registration would return the password)."""
+    """pydantic's refusal in the client's words; never the input (FastAPI's default echoes
+    it: a failed registration would return the password)."""
     assert isinstance(error, RequestValidationError)
-    errors = [
-        FieldError(
-            tuple(clip(part) if isinstance(part, str) else part for part in e.get("loc", ())),
-            str(e.get("msg", "invalid")),
-            str(e.get("type", "")),
-        )
-        for e in error.errors()
-    ]
+    return invalid(request, client_errors(request, error.errors()))
+
+
+def invalid(request: Request, errors: list[FieldError]) -> Response:
+    """The one 422, whoever refused the input: the request's parsing or a domain rule."""
     detail = "The request is not valid: " + "; ".join(
         f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in errors
     )

@@ -107,7 +107,7 @@ async def test_relevance_without_q_is_a_422(client, services):
     ada = await make_account(services, client)
     response = await client.get(ITEMS, params={"sort": "relevance"}, headers=ada.headers)
     assert_problem(response, 422, "VALIDATION_FAILED")
-    assert error_locs(response) == [("sort",)]
+    assert error_locs(response) == [("query", "sort")]
 
 
 async def test_graphql_orders_by_relevance_and_needs_q(client, services):

@@ -87,7 +87,7 @@ async def test_a_new_password_needs_the_current_one(client, services):
     ada = await make_account(services, client)
     response = await client.patch(ME, json={"password": NEW_PASSWORD}, headers=ada.headers)
     assert_problem(response, 422, "VALIDATION_FAILED")
-    assert error_locs(response) == [("current_password",)]
+    assert error_locs(response) == [("body", "current_password")]
     assert NEW_PASSWORD not in response.text
     assert await signs_in(client, ada.user.email, PASSWORD)
     assert not await signs_in(client, ada.user.email, NEW_PASSWORD)
@@ -101,7 +101,7 @@ async def test_a_wrong_current_password_is_refused(client, services):
         headers=ada.headers,
     )
     assert_problem(response, 422, "VALIDATION_FAILED")
-    assert error_locs(response) == [("current_password",)]
+    assert error_locs(response) == [("body", "current_password")]
     assert "not my password" not in response.text
     assert await signs_in(client, ada.user.email, PASSWORD)
     assert await works(client, ada.access_token)

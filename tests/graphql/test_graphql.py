@@ -227,7 +227,7 @@ async def test_mutations_create_update_delete_and_update_me(client, services):
         headers=ada.headers,
     )
     assert codes(wrong) == ["BAD_USER_INPUT"]
-    assert wrong["errors"][0]["extensions"]["errors"][0]["loc"] == ["current_password"]
+    assert wrong["errors"][0]["extensions"]["errors"][0]["loc"] == ["input", "currentPassword"]
 
 
 async def test_anonymous_callers_may_introspect_but_not_read_data(client, services):

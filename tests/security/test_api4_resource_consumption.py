@@ -345,7 +345,7 @@ async def test_a_huge_current_password_is_refused_unhashed_on_both_faces(
     body = (await graphql(client, mutation, variables, headers=ada.headers)).json()
     assert codes(body) == ["BAD_USER_INPUT"]
     problem = body["errors"][0]["extensions"]["errors"][0]
-    assert problem["loc"] == ["current_password"] and problem["type"] == "string_too_long"
+    assert problem["loc"] == ["input", "currentPassword"] and problem["type"] == "string_too_long"
     assert hashed_lengths == []
 
 

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from tandem.domain.errors import ValidationFailed
+from tandem.domain.wording import length
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
@@ -15,14 +16,11 @@ MAX_PASSWORD_LENGTH = 128
 
 def check_password_rules(password: str, *, loc: tuple[str, ...] = ("password",)) -> None:
     """Length is checked before any hashing, so a huge password costs nothing."""
+    rule = length(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed.one(
-            loc, f"must be at least {MIN_PASSWORD_LENGTH} characters", "string_too_short"
-        )
+        raise ValidationFailed.one(loc, rule, "string_too_short")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationFailed.one(
-            loc, f"must be at most {MAX_PASSWORD_LENGTH} characters", "string_too_long"
-        )
+        raise ValidationFailed.one(loc, rule, "string_too_long")
 
 
 class PasswordHasher:

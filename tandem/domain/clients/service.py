@@ -12,7 +12,13 @@ import hmac
 import secrets
 import uuid
 
-from tandem.domain.auth.scopes import USERS_READ, USERS_WRITE, scope_text, unknown_scopes
+from tandem.domain.auth.scopes import (
+    KNOWN_SCOPES,
+    USERS_READ,
+    USERS_WRITE,
+    scope_text,
+    unknown_scopes,
+)
 from tandem.domain.auth.tokens import digest
 from tandem.domain.clients.commands import CreateClient
 from tandem.domain.clients.records import ClientCredentials, ClientRecord, IssuedClient
@@ -20,6 +26,7 @@ from tandem.domain.errors import Forbidden, InvalidClient, NotFound, ValidationF
 from tandem.domain.principal import Principal, signed_in
 from tandem.domain.store import Store
 from tandem.domain.users.rules import clean_name
+from tandem.domain.wording import entries, one_of
 
 CLIENT_ID_PREFIX = "tc_"
 SECRET_PREFIX = "tcs_"  # so secret scanners and people can tell a secret from an id
@@ -44,9 +51,9 @@ def _administrator(principal: Principal | None, scope: str) -> Principal:
 def _clean_scopes(scopes: list[str]) -> str:
     unknown = unknown_scopes(scopes)
     if unknown:
-        raise ValidationFailed.one(("scopes",), f"unknown scope: {', '.join(unknown)}", "enum")
+        raise ValidationFailed.one(("scopes",), one_of(sorted(KNOWN_SCOPES)), "enum")
     if not scopes:
-        raise ValidationFailed.one(("scopes",), "must name at least one scope", "too_short")
+        raise ValidationFailed.one(("scopes",), entries(1, None), "too_short")
     return scope_text(scopes)
 
 
@@ -93,7 +100,7 @@ class ClientService:
                 id_, secret_hash=digest(secret), generation=uuid.uuid4()
             )
         if client is None:
-            raise NotFound(f"No API client with id {id_}.")
+            raise NotFound.missing("API client", id_)
         return IssuedClient(client, secret)
 
     async def revoke(self, principal: Principal | None, id_: int) -> None:
@@ -101,7 +108,7 @@ class ClientService:
         _administrator(principal, USERS_WRITE)
         async with self._database.transaction() as uow:
             if not await uow.clients.delete(id_):
-                raise NotFound(f"No API client with id {id_}.")
+                raise NotFound.missing("API client", id_)
 
     async def authenticate(self, client_id: str, client_secret: str) -> ClientCredentials:
         """The client these credentials name, or InvalidClient; the same cost either way."""

@@ -14,6 +14,7 @@ from tandem.domain.events.records import EVENT_TYPES, EventRecord
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.principal import ITEMS_READ, Principal, signed_in
 from tandem.domain.store import Store
+from tandem.domain.wording import number, one_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +39,8 @@ def parse_types(value: str | None) -> tuple[str, ...] | None:
         else:
             matched = [part] if part in EVENT_TYPES else []
         if not matched:
-            known = ", ".join(EVENT_TYPES)
-            raise ValidationFailed.one(("type",), f"must be one of {known} (or item.*)", "enum")
+            rule = one_of([*EVENT_TYPES, "item.*"]) + " (or several, comma-separated)"
+            raise ValidationFailed.one(("type",), rule, "enum")
         wanted.extend(kind for kind in matched if kind not in wanted)
     return tuple(wanted)
 
@@ -55,9 +56,7 @@ class EventService:
         caller = signed_in(principal, scope=ITEMS_READ)
         types = parse_types(type)
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ValidationFailed.one(
-                ("limit",), f"must be between 1 and {MAX_PAGE_SIZE}", "range"
-            )
+            raise ValidationFailed.one(("limit",), number(1, MAX_PAGE_SIZE), "range")
         async with self._database.reader() as uow:
             position = None
             if after is not None:
@@ -75,7 +74,7 @@ class EventService:
         async with self._database.reader() as uow:
             event = await _visible(uow.events, event_id, caller)
         if event is None:
-            raise NotFound(f"No event with id {event_id}.")
+            raise NotFound.missing("event", event_id)
         return event
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from tandem.domain.errors import FieldError, ValidationFailed
 from tandem.domain.items.records import ItemSort, ItemStatus
 from tandem.domain.values import NUL, NUL_PROBLEM, UNSET, clean_text
+from tandem.domain.wording import NOT_NULL, decimal_places, entries, length, number, one_of
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 10_000
@@ -23,23 +24,21 @@ MAX_SEARCH_TERMS = 10
 def _price(value: Decimal, errors: list[FieldError]) -> Decimal:
     try:
         if not value.is_finite() or value < 0 or value > PRICE_MAX:
-            errors.append(FieldError(("price",), f"must be between 0 and {PRICE_MAX}", "range"))
+            errors.append(FieldError(("price",), number(0, PRICE_MAX), "range"))
         elif -value.as_tuple().exponent > 2:  # type: ignore[operator]
-            errors.append(FieldError(("price",), "must have at most 2 decimal places", "decimal"))
+            errors.append(FieldError(("price",), decimal_places(2), "decimal"))
         return value.quantize(Decimal("0.01"))
     except InvalidOperation:
-        errors.append(FieldError(("price",), "is not a valid decimal", "decimal"))
+        errors.append(FieldError(("price",), decimal_places(2), "decimal"))
         return value
 
 
 def _tags(tags: list[str], errors: list[FieldError]) -> list[str]:
     if len(tags) > MAX_TAGS:
-        errors.append(FieldError(("tags",), f"at most {MAX_TAGS} tags", "too_long"))
+        errors.append(FieldError(("tags",), entries(None, MAX_TAGS), "too_long"))
     for index, tag in enumerate(tags):
         if not 1 <= len(tag) <= TAG_MAX_LENGTH:
-            errors.append(
-                FieldError(("tags", index), f"must be 1 to {TAG_MAX_LENGTH} characters", "length")
-            )
+            errors.append(FieldError(("tags", index), length(1, TAG_MAX_LENGTH), "length"))
         elif NUL in tag:
             errors.append(FieldError(("tags", index), NUL_PROBLEM, "value_error"))
     return list(dict.fromkeys(tags))  # duplicates dropped, order kept
@@ -54,16 +53,14 @@ def clean_item_fields(fields: dict[str, Any]) -> dict[str, Any]:
             continue
         if name == "title":
             if value is None:
-                errors.append(FieldError(("title",), "must not be null", "missing"))
+                errors.append(FieldError(("title",), NOT_NULL, "missing"))
                 continue
             value, problem = clean_text(value, loc=("title",), max_length=TITLE_MAX_LENGTH)
             if problem:
                 errors.append(FieldError(("title",), problem, "length"))
         elif name == "description" and value is not None and len(value) > DESCRIPTION_MAX_LENGTH:
             errors.append(
-                FieldError(
-                    ("description",), f"at most {DESCRIPTION_MAX_LENGTH} characters", "length"
-                )
+                FieldError(("description",), length(None, DESCRIPTION_MAX_LENGTH), "length")
             )
         elif name == "description" and value is not None and NUL in value:
             errors.append(FieldError(("description",), NUL_PROBLEM, "value_error"))
@@ -72,9 +69,9 @@ def clean_item_fields(fields: dict[str, Any]) -> dict[str, Any]:
         elif name == "tags":
             value = _tags(value or [], errors)
         elif name == "status" and value is None:
-            errors.append(FieldError(("status",), "must not be null", "missing"))
+            errors.append(FieldError(("status",), NOT_NULL, "missing"))
         elif name == "status" and value not in STATUSES:
-            errors.append(FieldError(("status",), f"must be one of {', '.join(STATUSES)}", "enum"))
+            errors.append(FieldError(("status",), one_of(STATUSES), "enum"))
         values[name] = value
     if errors:
         raise ValidationFailed(errors)
@@ -92,13 +89,13 @@ def check_query(
     if tag is not None and NUL in tag:
         errors.append(FieldError(("tag",), NUL_PROBLEM, "value_error"))
     if status is not None and status not in STATUSES:
-        errors.append(FieldError(("status",), f"must be one of {', '.join(STATUSES)}", "enum"))
+        errors.append(FieldError(("status",), one_of(STATUSES), "enum"))
     if q is not None and len(q) > Q_MAX_LENGTH:
-        errors.append(FieldError(("q",), f"at most {Q_MAX_LENGTH} characters", "length"))
+        errors.append(FieldError(("q",), length(None, Q_MAX_LENGTH), "length"))
     if q is not None and len(search_terms(q)) > MAX_SEARCH_TERMS:
-        errors.append(FieldError(("q",), f"at most {MAX_SEARCH_TERMS} words", "too_long"))
+        errors.append(FieldError(("q",), f"must be at most {MAX_SEARCH_TERMS} words", "too_long"))
     if sort not in SORTS:
-        errors.append(FieldError(("sort",), f"must be one of {', '.join(SORTS)}", "enum"))
+        errors.append(FieldError(("sort",), one_of(SORTS), "enum"))
     elif sort == ItemSort.RELEVANCE and not search_terms(q or ""):
         errors.append(FieldError(("sort",), "relevance needs a search: give q", "value_error"))
     if errors:

@@ -26,7 +26,7 @@ STALE = "The item has changed since you read it (version {current}); read it aga
 
 
 def _not_found(item_id: int) -> NotFound:
-    return NotFound(f"No item with id {item_id}.")
+    return NotFound.missing("item", item_id)
 
 
 def _check_owner(caller: Principal, item: ItemRecord) -> None:

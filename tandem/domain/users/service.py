@@ -89,7 +89,7 @@ class UserService:
         async with self._database.reader() as uow:
             user = await uow.users.get(user_id)
         if user is None:
-            raise NotFound(f"No user with id {user_id}.")
+            raise NotFound.missing("user", user_id)
         return UserView(user, sees_private(caller, user_id))
 
     async def get_many(self, principal: Principal | None, user_ids: list[int]) -> list[UserRecord]:
@@ -243,7 +243,7 @@ class UserService:
         if user is None:
             if unchanged_since is not None:  # changed (or gone) between our read and our write
                 raise PreconditionFailed(STALE)
-            raise NotFound(f"No user with id {user_id}.")
+            raise NotFound.missing("user", user_id)
         return user
 
 
@@ -259,7 +259,7 @@ def _check_unchanged(current: UserRecord | None, user_id: int, since: Since) -> 
     if current is None:
         if since is not None:
             raise PreconditionFailed(f"User {user_id} no longer exists; If-Match cannot hold.")
-        raise NotFound(f"No user with id {user_id}.")
+        raise NotFound.missing("user", user_id)
     if since is not None and current.updated_at != since:
         raise PreconditionFailed(STALE)
     return current

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from tandem.domain.errors import FieldError, ValidationFailed
 from tandem.domain.events.records import EVENT_TYPES
+from tandem.domain.wording import entries, length, one_of
 
 URL_MAX_LENGTH = 2048
 MAX_WEBHOOKS_PER_USER = 20
@@ -15,7 +16,7 @@ ALL_EVENTS = "*"
 def url_problem(url: str, *, require_https: bool) -> str | None:
     """Why Tandem will not call `url` (syntax only; addresses are the guard's), or None."""
     if len(url) > URL_MAX_LENGTH:
-        return f"must be at most {URL_MAX_LENGTH} characters"
+        return length(1, URL_MAX_LENGTH)
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         return "must not contain spaces or control characters"
     try:
@@ -40,12 +41,12 @@ def clean_events(events: list[str]) -> list[str]:
     """The event types asked for, each once, in the order given; `*` means every type."""
     errors: list[FieldError] = []
     if not events:
-        errors.append(FieldError(("events",), "must name at least one event type", "too_short"))
+        errors.append(FieldError(("events",), entries(1, None), "too_short"))
     cleaned: list[str] = []
     for index, kind in enumerate(events):
         if kind != ALL_EVENTS and kind not in EVENT_TYPES:
-            known = ", ".join(EVENT_TYPES)
-            errors.append(FieldError(("events", index), f"must be one of {known} or *", "enum"))
+            rule = one_of([*EVENT_TYPES, ALL_EVENTS])
+            errors.append(FieldError(("events", index), rule, "enum"))
         elif kind not in cleaned:
             cleaned.append(kind)
     if errors:

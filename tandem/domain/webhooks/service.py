@@ -42,7 +42,7 @@ class DeliverySlice:
 
 
 def _not_found(webhook_id: int) -> NotFound:
-    return NotFound(f"No webhook with id {webhook_id}.")
+    return NotFound.missing("webhook", webhook_id)
 
 
 class WebhookService:
