@@ -34,7 +34,7 @@ from tandem.http.docs_ui.routes import docs_router, static_files
 from tandem.http.errors import install_error_handlers
 from tandem.http.idempotency import Idempotency, document_idempotency
 from tandem.http.metrics import metrics_endpoint
-from tandem.http.middleware import RequestContext
+from tandem.http.middleware import MediaTypes, RequestContext
 from tandem.http.telemetry import RequestTelemetry
 from tandem.observability import metrics
 from tandem.observability.requests import count_statement
@@ -254,6 +254,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     if settings.db_connection_lease:
         app.add_middleware(LeasePerRequest)  # innermost: CORS preflights borrow nothing
+    # Before the lease and the Idempotency-Key: a body no route reads borrows and records nothing.
+    app.add_middleware(MediaTypes, prefix=API_PREFIX + "/")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -2,6 +2,7 @@
 
 `RequestContext` names each request (X-Request-ID), caps bodies, and turns a
 crash into one logged line and a problem+json 500 that leaks nothing.
+`MediaTypes` refuses a REST body of a media type its route does not read (415).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -199,11 +201,138 @@ async def _send_graphql_error(
 
 
 async def _send_problem(
-    send: Any, status: int, code: str, detail: str, request_id: str, *, retry_after: int = 0
+    send: Any,
+    status: int,
+    code: str,
+    detail: str,
+    request_id: str,
+    *,
+    retry_after: int = 0,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     body = problem_body(status=status, code=code, detail=detail, request_id=request_id)
     headers = [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+    headers.extend(extra_headers or [])
     if retry_after:
         headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+# --- Media types -----------------------------------------------------------------------------
+
+JSON = "application/json"
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# RFC 9110 §15.5.16 lets a 415 say what would do; RFC 5789 names Accept-Patch for PATCH.
+ACCEPT_HEADER = {"PATCH": b"accept-patch", "POST": b"accept-post", "PUT": b"accept-put"}
+
+
+def media_type_of(content_type: str) -> str:
+    """`application/json; charset=utf-8` -> `application/json`."""
+    return content_type.partition(";")[0].strip().lower()
+
+
+def accepts(accepted: str, sent: str) -> bool:
+    """Whether a body sent as `sent` is one a route documented as reading `accepted` reads.
+
+    JSON routes read any JSON media type (`application/merge-patch+json`, `…+json`),
+    as FastAPI's own parser does; every other one must match exactly.
+    """
+    if accepted == JSON:
+        return sent == JSON or (sent.startswith("application/") and sent.endswith("+json"))
+    return sent == accepted
+
+
+class MediaTypes:
+    """415 `UNSUPPORTED_MEDIA_TYPE` for a body its route cannot read, before anything runs.
+
+    Without it, a `text/plain` body reaches the JSON parser and comes back a 422 about
+    the body not being an object, and JSON sent to the form-encoded token route a 400:
+    the client's mistake is the media type, and it should hear that. What each route
+    reads is what the served OpenAPI document says (`requestBody.content`); a request
+    with no body is never refused, nor one to a route that takes none.
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str = "/api/") -> None:
+        self.app = app
+        self.prefix = prefix
+        self._table: list[tuple[re.Pattern[str], Mapping[str, tuple[str, ...]]]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in BODY_METHODS
+            or not scope["path"].startswith(self.prefix)
+            or not _has_body(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        accepted = self._accepted(scope)
+        content_type = _header(scope, b"content-type")
+        sent = media_type_of(content_type or "")
+        if not accepted or any(accepts(media, sent) for media in accepted):
+            await self.app(scope, receive, send)
+            return
+        detail = (
+            f"This route reads {' or '.join(accepted)}; the body was sent as {sent[:100]}."
+            if sent
+            else f"The body has no Content-Type; this route reads {' or '.join(accepted)}."
+        )
+        extra = ACCEPT_HEADER.get(scope["method"])
+        headers = [(extra, ", ".join(accepted).encode())] if extra else []
+        state = scope.get("state") or {}
+        await _send_problem(
+            send,
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            detail,
+            state.get("request_id", ""),
+            extra_headers=headers,
+        )
+
+    def _accepted(self, scope: Scope) -> tuple[str, ...]:
+        """The media types the matching operation reads; () when it reads none, or no
+        route matches (the router's 404 or 405 will say so)."""
+        if self._table is None:
+            app = scope.get("app")
+            openapi: Callable[[], dict[str, Any]] | None = getattr(app, "openapi", None)
+            if openapi is None:
+                return ()
+            self._table = _media_table(openapi())
+        path, method = scope["path"], scope["method"].lower()
+        for pattern, operations in self._table:
+            if pattern.fullmatch(path):
+                return operations.get(method, ())
+        return ()
+
+
+def _media_table(
+    document: Mapping[str, Any],
+) -> list[tuple[re.Pattern[str], Mapping[str, tuple[str, ...]]]]:
+    table: list[tuple[re.Pattern[str], Mapping[str, tuple[str, ...]]]] = []
+    # Literal paths before templated ones: /users/me is not /users/{user_id}.
+    for template in sorted(document.get("paths", {}), key=lambda t: t.count("{")):
+        operations = document["paths"][template]
+        pattern = re.compile(re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(template)))
+        reads = {
+            method: tuple((operation.get("requestBody") or {}).get("content", {}))
+            for method, operation in operations.items()
+            if isinstance(operation, dict)
+        }
+        table.append((pattern, reads))
+    return table
+
+
+def _has_body(scope: Scope) -> bool:
+    length = _content_length(scope)
+    if length is not None:
+        return length > 0
+    return _header(scope, b"transfer-encoding") is not None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
