@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.domain.rate_limits import Quota
+from tandem.http.deprecation import deprecation_headers
 from tandem.http.problems import MEDIA_TYPE, graphql_errors, problem_body
 
 _logger = logging.getLogger("tandem.api")
@@ -64,7 +65,13 @@ class RequestContext:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = [*message.get("headers", []), header, NOSNIFF, *_quota_headers(state)]
+                headers = [
+                    *message.get("headers", []),
+                    header,
+                    NOSNIFF,
+                    *_quota_headers(state),
+                    *deprecation_headers(state),
+                ]
                 if authorized and not any(name == b"cache-control" for name, _ in headers):
                     headers.append(PRIVATE)
                 message["headers"] = headers
