@@ -37,17 +37,26 @@ class MutationDetector:
     def _is_mutation(self, payload: dict[str, Any]) -> bool:
         query, name = payload.get("query"), payload.get("operationName")
         extensions = payload.get("extensions")
+        kind = self.operation_type(
+            query if isinstance(query, str) else None,
+            extensions if isinstance(extensions, dict) else None,
+            name if isinstance(name, str) else None,
+        )
+        return kind is OperationType.MUTATION
+
+    def operation_type(
+        self, query: str | None, extensions: dict[str, Any] | None, name: str | None
+    ) -> OperationType | None:
+        """The type of the one operation a request names; None if it names none or several,
+        or its document does not parse (execution will say why)."""
         try:
-            text = self._trusted.resolve(
-                query if isinstance(query, str) else None,
-                extensions if isinstance(extensions, dict) else None,
-            )
+            text = self._trusted.resolve(query, extensions)
             if not isinstance(text, str):
-                return False
+                return None
             document = cached_parse(text)
         except GraphQLError:
-            return False
+            return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if isinstance(name, str):
+        if name is not None:
             operations = [o for o in operations if o.name is not None and o.name.value == name]
-        return len(operations) == 1 and operations[0].operation is OperationType.MUTATION
+        return operations[0].operation if len(operations) == 1 else None

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from fastapi import Request
+from graphql import GraphQLError, OperationType
 from starlette.responses import HTMLResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -33,6 +34,10 @@ from tandem.http.problems import graphql_errors
 TRANSPORT_CODES = {"Too many operations": "QUERY_TOO_COMPLEX"}
 STATUS_CODES = {405: "METHOD_NOT_ALLOWED"}
 REQUEST_ERROR = "graphql_request_error"  # set in the request's state by process_result
+SUBSCRIPTION_OVER_HTTP = (
+    "A subscription cannot run over a plain HTTP request: open a WebSocket at /graphql "
+    "(graphql-transport-ws), or ask for text/event-stream (graphql-sse)."
+)
 
 
 class TandemGraphQLRouter(GraphQLRouter[Context, None]):
@@ -119,7 +124,22 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """A mutation sent by GET is 405 with `Allow: POST`, as GraphQL over HTTP says."""
+        """A mutation sent by GET is 405 with `Allow: POST`, as GraphQL over HTTP says.
+
+        A subscription has no single answer to give over plain HTTP: executed as a query,
+        its field resolves to a stream and comes back null (INTERNAL). It is refused as a
+        request error instead, before anything runs (400 with
+        `application/graphql-response+json`), naming the transports that carry it.
+        """
+        extensions = request_data.extensions if isinstance(request_data.extensions, dict) else None
+        kind = self.operation_kind.operation_type(
+            request_data.query, extensions, request_data.operation_name
+        )
+        if kind is OperationType.SUBSCRIPTION:
+            return ExecutionResult(
+                data=None,
+                errors=[GraphQLError(SUBSCRIPTION_OVER_HTTP, extensions={"code": "BAD_REQUEST"})],
+            )
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
