@@ -163,11 +163,12 @@ def _request(
     if old_types and new_types and old_types - new_types:
         changes.append(f"{where}: type {_names(old_types)} narrowed to {_names(new_types)}")
     old_enum, new_enum = old.enum(a), new.enum(b)
-    if new_enum is not None and (old_enum is None or old_enum - new_enum):
-        removed = sorted(old_enum - new_enum) if old_enum is not None else ["(any value)"]
-        changes.append(
-            f"{where}: enum values removed: {', '.join(v.strip(chr(34)) for v in removed)}"
-        )
+    if new_enum is not None and old_enum is None:
+        allowed = ", ".join(sorted(v.strip('"') for v in new_enum))
+        changes.append(f"{where}: now one of: {allowed}")
+    elif new_enum is not None and old_enum is not None and old_enum - new_enum:
+        removed = ", ".join(sorted(v.strip('"') for v in old_enum - new_enum))
+        changes.append(f"{where}: enum values removed: {removed}")
     old_object, new_object = old.object_parts(a), new.object_parts(b)
     if old_object and new_object:
         (old_props, old_required), (new_props, new_required) = old_object, new_object

@@ -80,6 +80,11 @@ def decimal_places(places: int) -> str:
     return f"must be a decimal with at most {places} places"
 
 
+def decimal_string(places: int) -> str:
+    """A decimal that travels as a string (a price: a JSON number would be a binary float)."""
+    return f'must be a decimal string with at most {places} places, such as "19.99"'
+
+
 def one_of(values: Iterable[object]) -> str:
     """`must be one of: draft, published, archived`."""
     return "must be one of: " + ", ".join(str(value) for value in values)

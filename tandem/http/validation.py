@@ -108,7 +108,7 @@ def _message(kind: str, error: Mapping[str, Any], schema: Schema | None) -> str:
         return wording.one_of(values)
     if kind == "decimal_max_places":
         return wording.decimal_places(int(ctx.get("decimal_places", 2)))
-    if kind.startswith("decimal_"):
+    if kind in ("decimal_parsing", "decimal_type", "decimal_max_digits", "decimal_whole_digits"):
         return wording.A_DECIMAL
     if kind in ("string_type", "string_sub_type", "string_unicode"):
         return wording.A_STRING

@@ -39,7 +39,7 @@ def field_errors(body: dict[str, Any]) -> list[tuple[list[str | int], str]]:
         (
             {"title": "t", "price": "1.999"},
             {"title": "t", "price": "1.999"},
-            [(["price"], "must be a decimal with at most 2 places")],
+            [(["price"], 'must be a decimal string with at most 2 places, such as "19.99"')],
         ),
         (
             {"title": "t", "description": "\x00"},

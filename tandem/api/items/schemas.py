@@ -23,6 +23,7 @@ from tandem.domain.items.rules import (
     TITLE_MAX_LENGTH,
 )
 from tandem.domain.users.records import UserRecord
+from tandem.domain.wording import decimal_string
 
 Title = Annotated[
     str, Field(min_length=1, max_length=TITLE_MAX_LENGTH, json_schema_extra=NOT_BLANK)
@@ -31,7 +32,7 @@ Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, json_schem
 # Up to PRICE_MAX, with at most 2 places, as a string: a JSON number would be a binary float.
 PRICE_PATTERN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$"
 _PRICE = re.compile(PRICE_PATTERN)
-PRICE_RULE = 'must be a decimal string with at most 2 places, such as "19.99"'
+PRICE_RULE = decimal_string(2)  # the domain's words, so both faces say the same
 
 
 def _price(value: Any) -> Decimal:

@@ -8,7 +8,7 @@ from typing import Any
 from tandem.domain.errors import FieldError, ValidationFailed
 from tandem.domain.items.records import ItemSort, ItemStatus
 from tandem.domain.values import NUL, NUL_PROBLEM, UNSET, clean_text
-from tandem.domain.wording import NOT_NULL, decimal_places, entries, length, number, one_of
+from tandem.domain.wording import NOT_NULL, decimal_string, entries, length, number, one_of
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 10_000
@@ -26,10 +26,10 @@ def _price(value: Decimal, errors: list[FieldError]) -> Decimal:
         if not value.is_finite() or value < 0 or value > PRICE_MAX:
             errors.append(FieldError(("price",), number(0, PRICE_MAX), "range"))
         elif -value.as_tuple().exponent > 2:  # type: ignore[operator]
-            errors.append(FieldError(("price",), decimal_places(2), "decimal"))
+            errors.append(FieldError(("price",), decimal_string(2), "decimal"))
         return value.quantize(Decimal("0.01"))
     except InvalidOperation:
-        errors.append(FieldError(("price",), decimal_places(2), "decimal"))
+        errors.append(FieldError(("price",), decimal_string(2), "decimal"))
         return value
 
 
