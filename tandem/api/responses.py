@@ -1,4 +1,4 @@
-"""JSON responses serialized by pydantic straight to bytes, and conditional GETs."""
+"""JSON responses (a pydantic model, or bytes already rendered), and conditional GETs."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from starlette.responses import Response
 
 
 def json_response(
-    model: BaseModel, *, status: int = 200, headers: dict[str, str] | None = None
+    model: BaseModel | bytes, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(
-        model.model_dump_json(), status_code=status, media_type="application/json", headers=headers
-    )
+    body = model if isinstance(model, bytes) else model.model_dump_json()
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def matches(header: str | None, tag: str) -> bool:

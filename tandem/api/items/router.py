@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tandem.api.items.render import cursor_page_json, expanded_json, item_json, offset_page_json
 from tandem.api.items.schemas import (
     EXPAND_DESCRIPTION,
     Expandable,
@@ -17,8 +18,6 @@ from tandem.api.items.schemas import (
     ItemPage,
     ItemUpdate,
     etag,
-    expanded_out,
-    item_out,
     version_in,
 )
 from tandem.api.paging import Cursor, PageNumber, cursor_window, next_link
@@ -32,15 +31,14 @@ from tandem.api.responses_doc import (
     problems,
     success_headers,
 )
-from tandem.api.schemas import NO_NUL, page_body
+from tandem.api.schemas import NO_NUL
 from tandem.domain.errors import NotFound, PreconditionFailed, ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
-from tandem.domain.items.records import DEFAULT_SORT, ItemRecord, ItemSort, ItemStatus
+from tandem.domain.items.records import DEFAULT_SORT, ItemSort, ItemStatus
 from tandem.domain.items.rules import MAX_SEARCH_TERMS, Q_MAX_LENGTH, TAG_MAX_LENGTH
 from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tandem.domain.principal import Principal
 from tandem.domain.services import Services
-from tandem.domain.users.records import UserRecord
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
 
@@ -99,10 +97,9 @@ async def list_items(
             raise ValidationFailed.one(
                 ("query", "page"), "give page or cursor, not both", "value_error"
             )
-        out, next_cursor = await _cursor_page(services, principal, query, cursor, size, owners)
+        body, next_cursor = await _cursor_page(services, principal, query, cursor, size, owners)
     else:
-        out, next_cursor = await _offset_page(services, principal, query, page or 1, size, owners)
-    body = page_body(out, cursor_mode=cursor is not None)
+        body, next_cursor = await _offset_page(services, principal, query, page or 1, size, owners)
     answer = conditional(request, body)
     answer.headers.update(next_link(request, next_cursor))
     return answer
@@ -115,24 +112,14 @@ async def _offset_page(
     page: int,
     size: int,
     owners: bool,
-) -> tuple[ItemPage, str | None]:
-    found: dict[int, UserRecord] = {}
+) -> tuple[bytes, str | None]:
     if owners:
         result, found = await services.items.page_with_owners(
             principal, query, page=page, size=size
         )
-    else:
-        result = await services.items.page(principal, query, page=page, size=size)
-    out = ItemPage(
-        items=_items_out(result.items, found if owners else None),
-        total=result.total,
-        page=result.page,
-        size=result.size,
-        pages=result.pages,
-        next_cursor=result.next_cursor,
-        has_more=result.has_more,
-    )
-    return out, result.next_cursor
+        return offset_page_json(result, found), result.next_cursor
+    result = await services.items.page(principal, query, page=page, size=size)
+    return offset_page_json(result), result.next_cursor
 
 
 async def _cursor_page(
@@ -142,29 +129,13 @@ async def _cursor_page(
     cursor: str,
     size: int,
     owners: bool,
-) -> tuple[ItemPage, str | None]:
+) -> tuple[bytes, str | None]:
     window = cursor_window(cursor, size)
-    found: dict[int, UserRecord] = {}
     if owners:
         result, found = await services.items.slice_with_owners(principal, query, window)
-    else:
-        result = await services.items.slice(principal, query, window)
-    next_cursor = result.next_cursor
-    out = ItemPage(
-        items=_items_out(result.items, found if owners else None),
-        size=size,
-        next_cursor=next_cursor,
-        has_more=result.has_more,
-    )
-    return out, next_cursor
-
-
-def _items_out(
-    items: list[ItemRecord], owners: dict[int, UserRecord] | None
-) -> list[ItemExpanded | ItemOut]:
-    if owners is None:
-        return [item_out(item) for item in items]
-    return [expanded_out(item, owners[item.owner_id]) for item in items]
+        return cursor_page_json(result, size, found), result.next_cursor
+    result = await services.items.slice(principal, query, window)
+    return cursor_page_json(result, size), result.next_cursor
 
 
 @router.post(
@@ -182,7 +153,7 @@ async def create_item(
     item = await services.items.create(principal, CreateItem(**body.model_dump()))
     location = str(request.url_for("read_item", item_id=str(item.id)))
     return json_response(
-        item_out(item), status=201, headers={"Location": location, "ETag": etag(item)}
+        item_json(item), status=201, headers={"Location": location, "ETag": etag(item)}
     )
 
 
@@ -203,9 +174,9 @@ async def read_item(
     """An item you may see. Its `ETag` (that of the read without `expand`) serves `If-Match`."""
     if expand:  # the item and its owner from one statement; the ETag covers both
         item, owner = await services.items.get_with_owner(principal, item_id)
-        return conditional(request, expanded_out(item, owner).model_dump_json().encode())
+        return conditional(request, expanded_json(item, owner))
     item = await services.items.get(principal, item_id)
-    return conditional(request, item_out(item).model_dump_json().encode(), tag=etag(item))
+    return conditional(request, item_json(item), tag=etag(item))
 
 
 @router.patch(
@@ -226,7 +197,7 @@ async def update_item(
     expected = await _expected_version(services, principal, item_id, if_match)
     command = UpdateItem(**body.model_dump(exclude_unset=True))
     item = await services.items.update(principal, item_id, command, expected_version=expected)
-    return json_response(item_out(item), headers={"ETag": etag(item)})
+    return json_response(item_json(item), headers={"ETag": etag(item)})
 
 
 @router.delete(

@@ -105,6 +105,8 @@ class ItemOut(BaseModel):
     version: int
 
 
+# The models' own rendering of a record: what render.py must write byte for byte
+# (tests/api/test_render.py compares the two).
 def item_out(item: ItemRecord) -> ItemOut:
     return ItemOut.model_construct(
         id=item.id,
