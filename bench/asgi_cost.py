@@ -265,7 +265,9 @@ def main(argv: list[str] | None = None) -> None:
         cells = []
         for side in sides:
             values = spent[side][name]
-            cells.append(f"{statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})")
+            cells.append(
+                f"{statistics.median(values):.0f} ({min(values):.0f} to {max(values):.0f})"
+            )
         print(f"| {name} | " + " | ".join(cells) + " |")
     if args.ref:
         for name in names:

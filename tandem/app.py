@@ -26,6 +26,7 @@ from tandem.domain.rate_limits import CounterStore, Quota
 from tandem.domain.realtime.fanout import Fanout
 from tandem.domain.services import AuthPolicy, Services, build_services
 from tandem.domain.webhooks.service import WebhookPolicy
+from tandem.graphql.hot_path import HotQueries
 from tandem.graphql.router import TandemGraphQLRouter
 from tandem.graphql.sockets import close_open_sockets
 from tandem.http import health
@@ -246,6 +247,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.mount(STATIC_PATH, static_files(), name="static")
     _finish_document(app)
     # Inside the lease: the scope's transaction and the guard's lookup share its connection.
+    # Planned GraphQL queries are answered here, before routing and Strawberry's view.
+    app.add_middleware(HotQueries, **graphql.hot_path_options)
     app.add_middleware(
         Idempotency,
         rest_prefix=API_PREFIX,

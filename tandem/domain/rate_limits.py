@@ -82,14 +82,19 @@ class RateLimiter:
         self.points = points
         self.window_seconds = window_seconds
 
-    async def charge(self, subject: str, cost: int) -> Quota:
-        """Spend `cost` points of `subject`'s budget; RATE_LIMITED, spending nothing, if short."""
+    async def charge(self, subject: str, cost: int, *, record_refusal: bool = True) -> Quota:
+        """Spend `cost` points of `subject`'s budget; RATE_LIMITED, spending nothing, if short.
+
+        `record_refusal=False` leaves a refusal uncounted, for a caller that then hands the
+        request to the path that charges (and counts) it again.
+        """
         hit = await self._store.hit(
             f"rate:{subject}", cost, limit=self.points, window_seconds=self.window_seconds
         )
         quota = Quota(limit=self.points, used=hit.used, reset_at=math.ceil(hit.reset_at))
         if not hit.accepted:
-            metrics.RATE_LIMIT_REFUSALS.inc()
+            if record_refusal:
+                metrics.RATE_LIMIT_REFUSALS.inc()
             raise RateLimited(
                 f"The rate limit of {self.points} points per {self.window_seconds} s is spent"
                 f" (this request costs {cost}); it resets at {quota.reset_at}.",

@@ -79,6 +79,21 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         )
         self.mask_unexpected = not development
         self.hide_suggestions = not development
+        # HotQueries (tandem/graphql/hot_path.py) answers planned queries in front of this
+        # view, with the same limits, parse options and validation rules; never in
+        # allow-list mode, where only this view's trusted-document check may decide.
+        self.hot_path_options: dict[str, Any] = {
+            "schema": self.schema,
+            "limits": Limits(
+                max_depth=settings.graphql_max_depth,
+                max_aliases=settings.graphql_max_aliases,
+                max_root_fields=settings.graphql_max_root_fields,
+                max_nodes=settings.graphql_max_nodes,
+            ),
+            "max_tokens": settings.graphql_max_tokens,
+            "introspection": development,
+            "enabled": not trusted.only,
+        }
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """The answer in the media type the client accepts, with the spec's status codes."""
