@@ -14,6 +14,9 @@ from tandem.domain.services import Services
 from tandem.graphql.loaders import Loaders
 from tandem.http.guard import bearer_token, principal_of, services_of
 
+# Set in the request's state when the hot path's plan raised for it.
+PLAN_REFUSED = "graphql_plan_refused"
+
 
 class Context(BaseContext):
     def __init__(
@@ -33,6 +36,9 @@ class Context(BaseContext):
         self.address = address
         self.rejected = False  # a WebSocket whose handshake carried a bad token
         self.connections_resolved = 0  # what the operation really cost (extensions.cost)
+        # False once the hot path's plan failed for this request: graphql-core runs it
+        # straight away, rather than the same plan failing twice (and its statement twice).
+        self.planned = True
 
     @cached_property
     def loaders(self) -> Loaders:
@@ -49,13 +55,17 @@ async def get_context(connection: HTTPConnection) -> Context:
     """
     services = services_of(connection)
     header = connection.headers.get("authorization")
+    state = connection.scope.get("state", {})
     rejected = False
-    try:
-        principal = await principal_of(services, header)
-    except DomainError:
-        if connection.scope["type"] == "http":
-            raise
-        principal, rejected = None, True
+    # The hot path (tandem/graphql/hot_path.py) may have looked the caller up already.
+    principal: Principal | None = state.get("principal")
+    if principal is None:
+        try:
+            principal = await principal_of(services, header)
+        except DomainError:
+            if connection.scope["type"] == "http":
+                raise
+            principal, rejected = None, True
     context = Context(
         services=services,
         principal=principal,
@@ -64,6 +74,7 @@ async def get_context(connection: HTTPConnection) -> Context:
         token=bearer_token(header),
     )
     context.rejected = rejected
+    context.planned = not state.get(PLAN_REFUSED)
     return context
 
 

@@ -20,8 +20,11 @@ This middleware does the same steps in a straight line, with the same pieces:
 Whenever a step says no (an error of any kind, an anonymous caller, a spent
 budget, a refused plan) the request goes on to Strawberry with its body, as if
 this middleware were not there, and Strawberry answers it exactly as before; a
-charge already made is given back first. tests/graphql/test_plan_differential.py
-holds the two paths' answers (status, headers, body) byte-equal.
+charge already made is given back first, and the caller found and a plan's failure
+are left in the request's state, so Strawberry's path neither looks the caller up
+again nor runs the failed plan twice (the same statements as before).
+tests/graphql/test_plan_differential.py holds the two paths' answers (status,
+headers, body) byte-equal; tests/graphql/test_hot_path.py the charge and telemetry.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.domain.rate_limits import RateLimited, operation_cost, subject_of
 from tandem.domain.services import Services
-from tandem.graphql.context import Context
+from tandem.graphql.context import PLAN_REFUSED, Context
 from tandem.graphql.limits import Limits, analyse, violations
 from tandem.graphql.media import response_media_type
 from tandem.graphql.operation import cached_parse, cached_validate, validation_rules
@@ -148,6 +151,8 @@ class HotQueries:
         if principal is None:
             return None
         context.principal = principal
+        state = scope.setdefault("state", {})
+        state["principal"] = principal  # Strawberry's context takes it, if this path declines
         cost = operation_cost(analysis.requests, mutation=False)
         limiter = services.rate_limiter
         subject = subject_of(principal.user_id, context.address)
@@ -162,6 +167,7 @@ class HotQueries:
         except Exception:  # graphql-core will report it; the points go back first
             if limiter is not None:
                 await limiter.refund(subject, cost)
+            state[PLAN_REFUSED] = True
             return None
         name = operation.name.value if operation.name else None
         note_operation(name, operation.operation.value)
@@ -170,7 +176,7 @@ class HotQueries:
             "actualQueryCost": operation_cost(context.connections_resolved, mutation=False),
         }
         if quota is not None:
-            scope.setdefault("state", {})["rate_limit"] = quota
+            state["rate_limit"] = quota
             result["throttleStatus"] = {
                 "maximumAvailable": quota.limit,
                 "currentlyAvailable": quota.remaining,

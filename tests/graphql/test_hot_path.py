@@ -23,6 +23,7 @@ from tandem.graphql import hot_path
 from tandem.graphql.plan import executor as planned
 from tandem.persistence.counters import MemoryCounters
 from tests.factories import make_account, make_item
+from tests.statements import count_statements
 
 HOT = "query Hot($id: ID!) { item(id: $id) { id title owner { name } } }"
 BUDGET = 6
@@ -145,3 +146,24 @@ async def test_requests_other_middleware_or_protocols_handle_go_to_strawberry(
     body = {"query": HOT, "variables": {"id": item["node_id"]}}
     await client.post("/graphql", json=body, headers={**ada.headers, **headers})
     assert hot_runs == []
+
+
+async def test_a_declined_query_runs_no_statement_twice(client, services, hot_runs):
+    """The hot path's lookup of the caller and its failed plan are not done again."""
+    ada = await make_account(services, client)
+    bob = await make_account(services, client)
+    shown = await make_item(client, ada)
+    draft = await make_item(client, bob, status="draft")
+    with count_statements(services) as hot:
+        body = {"query": HOT, "variables": {"id": shown["node_id"]}}
+        assert (await client.post("/graphql", json=body, headers=ada.headers)).status_code == 200
+    assert hot_runs == [1]
+    assert len(hot) == 2, hot  # the caller's token, the item with its owner
+    with count_statements(services) as declined:
+        body = {"query": HOT, "variables": {"id": draft["node_id"]}}
+        answer = await client.post("/graphql", json=body, headers=ada.headers)
+    assert answer.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    # The caller's token once; the plan's statement once (it found nothing); then
+    # graphql-core's resolver, which words the error: as many as before the hot path.
+    assert len(declined) == 3, declined
+    assert declined[0] == hot[0]

@@ -33,7 +33,7 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
             and self.operation.operation is OperationType.QUERY
             and self.abort_signal is None
             and not getattr(self.middleware_manager, "middlewares", ())
-            and hasattr(self.context_value, "services")
+            and getattr(self.context_value, "planned", False)
         ):
             plan = PLANS.plan_for(self)
             if plan is not None:
