@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -229,8 +230,12 @@ async def list_items(request: Request) -> Response:
             user_id = await _principal(connection, request)
         except Unauthorized:
             return _problem(401, "UNAUTHENTICATED", "Invalid token.", request_id)
-        rows = await connection.fetch(PAGE_SQL, user_id, size, (page - 1) * size)
+        # One row more than the page: whether a next page exists, as Tandem reads it.
+        rows = await connection.fetch(PAGE_SQL, user_id, size + 1, (page - 1) * size)
         total = await connection.fetchval(COUNT_SQL, user_id)
+    has_more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _cursor(rows[-1]) if has_more and rows else None
     body = _dumps(
         {
             "items": [_item(row) for row in rows],
@@ -238,13 +243,28 @@ async def list_items(request: Request) -> Response:
             "page": page,
             "size": size,
             "pages": (total + size - 1) // size,
+            "next_cursor": next_cursor,
+            "has_more": has_more,
         }
     )
-    tag = 'W/"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": tag, "X-Request-ID": request_id}
     if _matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
+    if next_cursor is not None:
+        url = request.url.remove_query_params("page").include_query_params(cursor=next_cursor)
+        headers["Link"] = f'<{url}>; rel="next"'
     return _json(body, headers=headers)
+
+
+# A list's cursor as Tandem makes it (tandem/domain/items/cursors.py): the sort, a digest of
+# the filters (none here), the row's sort value and its id, as base64url JSON.
+NO_FILTERS = hashlib.sha256(json.dumps([None, None, None, None]).encode()).hexdigest()[:12]
+
+
+def _cursor(row: asyncpg.Record) -> str:
+    raw = json.dumps(["-created_at", NO_FILTERS, row[8].isoformat(), row[0]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def _decode_item_id(global_id: object) -> int | None:
