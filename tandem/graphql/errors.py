@@ -13,7 +13,7 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLError, Node
 
-from tandem.domain import global_ids
+from tandem.domain import global_ids, wording
 from tandem.domain.errors import (
     DomainError,
     FieldError,
@@ -92,6 +92,53 @@ def graphql_loc(loc: Sequence[str | int], arguments: Collection[str]) -> tuple[s
     return parts
 
 
+# graphql-core's refusal of a variable's value, and its reasons in REST's words and types.
+_VARIABLE = re.compile(r"^Variable '\$(\w+)' has invalid value(?: at ([^:]*))?: (.*)$", re.DOTALL)
+_PATH_PART = re.compile(r"\.(\w+)|\[(\d+)\]")
+_REASONS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern), msg, kind)
+    for pattern, msg, kind in (
+        (r"^String cannot represent", wording.A_STRING, "string_type"),
+        (r"^Int cannot represent non 32-bit", "must be a 32-bit integer", "int_type"),
+        (r"^Int cannot represent", wording.AN_INTEGER, "int_type"),
+        (r"^Float cannot represent", wording.A_NUMBER, "float_type"),
+        (r"^Boolean cannot represent", wording.A_BOOLEAN, "bool_type"),
+        (r"^ID cannot represent", "must be a string or an integer", "string_type"),
+        (r"cannot represent a Decimal", wording.A_DECIMAL, "decimal_parsing"),
+        (r"does not exist in '(\w+)' enum", "must be a value of the {0} enum", "enum"),
+        (r"not to include unknown field '(\w+)'", wording.NOT_ALLOWED, "extra_forbidden"),
+        (r"to include required field '(\w+)'", wording.REQUIRED, "missing"),
+        (r"^Expected value of non-null type .* not to be None", wording.REQUIRED, "missing"),
+    )
+)
+
+
+def coercion_errors(message: str) -> list[FieldError] | None:
+    """A variable that failed to coerce, as the field error REST would give, or None.
+
+    `Variable '$input' has invalid value at .title: String cannot represent a non string
+    value.` becomes `input.title: must be a string`; an unknown or a missing field is
+    named in the location (`input.colour: is not allowed`).
+    """
+    match = _VARIABLE.match(message)
+    if match is None:
+        return None
+    name, at, reason = match.groups()
+    loc: list[str | int] = [name]
+    for field, index in _PATH_PART.findall(at or ""):
+        loc.append(int(index) if index else field)
+    for pattern, msg, kind in _REASONS:
+        found = pattern.search(reason)
+        if found is None:
+            continue
+        if kind in ("extra_forbidden", "missing") and found.groups():
+            loc.append(found.group(1))
+        elif found.groups():
+            msg = msg.format(found.group(1))
+        return [FieldError(tuple(loc), msg, kind)]
+    return None
+
+
 def _camel(name: str) -> str:
     first, *rest = name.split("_")
     return first + "".join(word.capitalize() for word in rest)
@@ -164,6 +211,16 @@ def with_code(
         original, DomainError
     ):
         message = without_input(message)
+        coerced = coercion_errors(message) if code == "BAD_USER_INPUT" else None
+        if coerced is not None:
+            extensions["errors"] = [
+                {"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in coerced
+            ]
+            suggestion = _SUGGESTION.search(message)  # kept in development, as before
+            message = "The request is not valid: " + "; ".join(
+                f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in coerced
+            )
+            message += "." + suggestion.group(0) if suggestion else ""
     if hide_suggestions:
         message = _SUGGESTION.sub("", message)
     if isinstance(original, Unavailable):

@@ -124,3 +124,36 @@ async def test_an_id_of_no_item_is_the_same_sentence(client, services, sent):
     read = await gql(client, ITEM, {"id": sent}, headers=ada.headers)
     assert codes(read) == ["NOT_FOUND"]
     assert read["errors"][0]["message"] == f"No item with id {sent}."
+
+
+@pytest.mark.parametrize(
+    ("rest_body", "graphql_input", "rest_field", "graphql_field", "msg"),
+    [
+        ({"title": 5}, {"title": 5}, ["body", "title"], ["input", "title"], "must be a string"),
+        ({}, {}, ["body", "title"], ["input", "title"], "is required"),
+        (
+            {"title": "t", "colour": "red"},
+            {"title": "t", "colour": "red"},
+            ["body", "colour"],
+            ["input", "colour"],
+            "is not allowed",
+        ),
+        (
+            {"title": "t", "tags": [1]},
+            {"title": "t", "tags": [1]},
+            ["body", "tags", 0],
+            ["input", "tags", 0],
+            "must be a string",
+        ),
+    ],
+)
+async def test_a_variable_that_does_not_coerce_is_named_in_the_same_words(
+    client, services, rest_body, graphql_input, rest_field, graphql_field, msg
+):
+    ada = await make_account(services, client)
+    rest = await client.post("/api/v1/items", json=rest_body, headers=ada.headers)
+    problem = assert_problem(rest, 422, "VALIDATION_FAILED")
+    body = await gql(client, CREATE, {"input": graphql_input}, headers=ada.headers)
+    assert [(e["loc"], e["msg"]) for e in problem["errors"]] == [(rest_field, msg)]
+    assert field_errors(body) == [(graphql_field, msg)]
+    assert "data" not in body  # a request error: nothing ran
