@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from tandem.api.auth.recovery import router as recovery_router
 from tandem.api.auth.router import oauth as oauth_router
 from tandem.api.auth.router import router as auth_router
 from tandem.api.clients.router import router as clients_router
@@ -106,6 +107,10 @@ def services_for(
             login_failures_per_account=settings.login_max_failures_per_account,
             login_failures_per_address=settings.login_max_failures_per_address,
             login_failure_window_seconds=settings.login_failure_window_seconds,
+            reset_ttl_seconds=settings.password_reset_ttl_seconds,
+            recoveries_per_account=settings.password_recovery_max_per_account,
+            recoveries_per_address=settings.password_recovery_max_per_address,
+            recovery_window_seconds=settings.password_recovery_window_seconds,
         ),
         rate=None if rate is None else (rate.points, rate.seconds),
         webhooks=webhook_policy(settings),
@@ -231,6 +236,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         events_router,
         webhooks_router,
         oauth_router,
+        recovery_router,
         clients_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

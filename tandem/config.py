@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -110,6 +112,24 @@ class Settings(BaseSettings):
     subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
     subscription_backlog: int = Field(default=1000, ge=1, le=100_000)
     subscription_recheck_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # Mail (tandem/outbound/mail, tandem/worker/mail.py): SMTP when SMTP_HOST is set, else
+    # .eml files under DATA_DIR/mail. SMTP_TLS: starttls (port 587 by default), tls
+    # (implicit TLS, 465) or none (25); SMTP_USER and SMTP_PASSWORD go together.
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65_535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    mail_from: str | None = None
+    mail_retry_schedule: str | None = None  # e.g. "1s,5s,30s,5m"; default: the webhooks'
+    mail_concurrency: int = Field(default=4, ge=1, le=100)
+    mail_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60, le=3600)
+    password_recovery_max_per_account: int = Field(default=5, ge=1)
+    password_recovery_max_per_address: int = Field(default=20, ge=1)
+    password_recovery_window_seconds: int = Field(default=3600, ge=1)
     password_hash_time_cost: int = Field(default=3, ge=1, le=10)
     password_hash_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 
@@ -131,7 +151,44 @@ class Settings(BaseSettings):
         parse_rate(value)
         return value
 
-    @field_validator("webhook_retry_schedule")
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL, e.g. https://tandem.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("must have no query or fragment")
+        return value.strip().rstrip("/")
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        _, address = parseaddr(value)
+        if "@" not in address or any(c in value for c in "\r\n"):
+            raise ValueError("must be an address, e.g. Tandem <no-reply@example.com>")
+        return value.strip()
+
+    @field_validator("smtp_host", "smtp_user")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _smtp_is_complete(self) -> Settings:
+        if self.smtp_host is None:
+            return self
+        if self.mail_from is None:
+            raise ValueError("MAIL_FROM is required when SMTP_HOST is set")
+        if (self.smtp_user is None) != (self.smtp_password is None):
+            raise ValueError("SMTP_USER and SMTP_PASSWORD must be set together")
+        if self.mail_lease_seconds <= self.smtp_timeout_seconds:
+            raise ValueError("MAIL_LEASE_SECONDS must exceed SMTP_TIMEOUT_SECONDS")
+        return self
+
+    @field_validator("webhook_retry_schedule", "mail_retry_schedule")
     @classmethod
     def _check_schedule(cls, value: str | None) -> str | None:
         if value is not None and value.strip():
@@ -201,6 +258,21 @@ class Settings(BaseSettings):
         if self.webhook_allow_private_urls is None:
             return self.is_development
         return self.webhook_allow_private_urls
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"tls": 465, "starttls": 587, "none": 25}[self.smtp_tls]
+
+    @property
+    def mail_sender(self) -> str:
+        """MAIL_FROM, or in .eml mode a placeholder nobody can reply to."""
+        return self.mail_from or "Tandem <no-reply@localhost>"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
 
     @property
     def rate(self) -> Rate | None:

@@ -94,7 +94,7 @@ async def seed(services: Services, *, password: str) -> Seeded:
     for email, name, role in USERS:
         try:
             user = await services.users.register(
-                RegisterUser(email=email, name=name, password=password), role=role
+                RegisterUser(email=email, name=name, password=password), role=role, welcome=False
             )
         except Conflict:
             already_there += 1

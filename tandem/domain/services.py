@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tandem.domain.auth.passwords import PasswordHasher
+from tandem.domain.auth.recovery import TOO_MANY as TOO_MANY_RECOVERIES
+from tandem.domain.auth.recovery import PasswordRecovery
 from tandem.domain.auth.service import AuthService
 from tandem.domain.auth.throttle import LoginThrottle
 from tandem.domain.auth.tokens import AccessTokenCodec
@@ -20,12 +22,14 @@ from tandem.domain.realtime.service import SubscriptionService
 from tandem.domain.store import Store
 from tandem.domain.users.service import UserService
 from tandem.domain.webhooks.service import WebhookPolicy, WebhookService
+from tandem.observability import metrics
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     database: Store
     auth: AuthService
+    recovery: PasswordRecovery
     users: UserService
     items: ItemService
     clients: ClientService
@@ -48,6 +52,10 @@ class AuthPolicy:
     login_failures_per_account: int
     login_failures_per_address: int
     login_failure_window_seconds: int
+    reset_ttl_seconds: int = 3600
+    recoveries_per_account: int = 5
+    recoveries_per_address: int = 20
+    recovery_window_seconds: int = 3600
 
 
 def build_services(
@@ -80,6 +88,15 @@ def build_services(
         per_address=auth.login_failures_per_address,
         window_seconds=auth.login_failure_window_seconds,
     )
+    recovery_throttle = LoginThrottle(
+        counters,
+        per_account=auth.recoveries_per_account,
+        per_address=auth.recoveries_per_address,
+        window_seconds=auth.recovery_window_seconds,
+        prefix="recovery",
+        message=TOO_MANY_RECOVERIES,
+        refusals=metrics.RECOVERY_THROTTLE_REFUSALS,
+    )
     clients = ClientService(database=scoped)
     limiter = None
     if rate is not None:
@@ -95,6 +112,12 @@ def build_services(
     return Services(
         database=database,
         auth=auth_service,
+        recovery=PasswordRecovery(
+            database=scoped,
+            hasher=hasher,
+            throttle=recovery_throttle,
+            ttl_seconds=auth.reset_ttl_seconds,
+        ),
         users=UserService(database=scoped, hasher=hasher),
         items=ItemService(database=scoped),
         clients=clients,

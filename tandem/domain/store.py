@@ -11,11 +11,12 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from tandem.domain.auth.ports import TokenRepository
+from tandem.domain.auth.ports import PasswordResetRepository, TokenRepository
 from tandem.domain.clients.ports import ClientRepository
 from tandem.domain.events.ports import EventStore
 from tandem.domain.idempotency.ports import IdempotencyRepository
 from tandem.domain.items.ports import ItemRepository
+from tandem.domain.mail.ports import MailOutbox
 from tandem.domain.users.ports import UserRepository
 from tandem.domain.webhooks.ports import WebhookStore
 
@@ -45,6 +46,14 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def resets(self) -> PasswordResetRepository: ...
+
+    @property
+    def mail(self) -> MailOutbox:
+        """The mail outbox: queue in the deciding transaction (tandem/domain/mail)."""
+        ...
 
 
 class Store(Protocol):

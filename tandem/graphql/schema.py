@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from tandem.graphql.auth.mutations import RecoveryMutations
 from tandem.graphql.items.mutations import ItemMutations
 from tandem.graphql.items.queries import ItemQueries
 from tandem.graphql.items.subscriptions import ItemSubscriptions
@@ -29,7 +30,7 @@ class Query(NodeQueries, UserQueries, ItemQueries):
 
 
 @strawberry.type
-class Mutation(ItemMutations, UserMutations):
+class Mutation(ItemMutations, UserMutations, RecoveryMutations):
     pass
 
 

@@ -56,6 +56,11 @@ LOGIN_THROTTLE_REFUSALS = Counter(
     "Sign-ins refused by the failed-login throttle (429), by what was throttled.",
     ["scope"],  # account, address
 )
+RECOVERY_THROTTLE_REFUSALS = Counter(
+    "tandem_password_recovery_throttle_refusals",
+    "Password-recovery requests refused by its throttle (429), by what was throttled.",
+    ["scope"],  # account, address
+)
 
 # --- Database -----------------------------------------------------------------------------
 
@@ -107,6 +112,17 @@ OUTBOX_LAG = Gauge(
     "tandem_outbox_lag_seconds",
     "Age of the oldest event with a webhook delivery still waiting (0 when none), per worker.",
     multiprocess_mode="livemax",
+)
+
+MAIL_DELIVERIES = Counter(
+    "tandem_mail_deliveries",
+    "Mail send attempts, by outcome (sent, retrying, failed: given up, expired: link too old).",
+    ["outcome"],
+)
+MAIL_SEND_DURATION = Histogram(
+    "tandem_mail_send_duration_seconds",
+    "Time one mail took to hand over (the SMTP conversation, or writing its file).",
+    buckets=(*DURATION_BUCKETS, 15.0, 30.0),
 )
 
 # --- Subscriptions (tandem/domain/realtime, tandem/persistence/realtime) ---------------------

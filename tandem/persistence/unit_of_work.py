@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from tandem.persistence.auth.repository import TokenRepository
+from tandem.persistence.auth.resets import PasswordResetRepository
 from tandem.persistence.clients.repository import ClientRepository
 from tandem.persistence.events.repository import EventRepository
 from tandem.persistence.idempotency.repository import IdempotencyRepository
 from tandem.persistence.items.repository import ItemRepository
+from tandem.persistence.mail.outbox import MailOutboxRepository
 from tandem.persistence.sql import Connection
 from tandem.persistence.users.repository import UserRepository
 from tandem.persistence.webhooks.repository import WebhookRepository
@@ -21,6 +23,8 @@ class UnitOfWork:
         "events",
         "idempotency",
         "items",
+        "mail",
+        "resets",
         "tokens",
         "users",
         "webhooks",
@@ -35,3 +39,5 @@ class UnitOfWork:
         self.webhooks = WebhookRepository(connection)
         self.clients = ClientRepository(connection)
         self.idempotency = IdempotencyRepository(connection)
+        self.resets = PasswordResetRepository(connection)
+        self.mail = MailOutboxRepository(connection)

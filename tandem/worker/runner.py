@@ -1,4 +1,4 @@
-"""The worker's loops: claim and deliver webhooks, and purge old events and idempotency keys.
+"""The worker's loops: deliver webhooks, send mail (worker/mail.py), purge what is old.
 
 A worker sleeps until the soonest delivery falls due, a NOTIFY on
 `tandem_jobs` wakes it at once, and it polls every `poll_seconds` anyway (a
@@ -21,10 +21,12 @@ from tandem.domain.webhooks.delivery import Attempted, Deliverer, Verdict
 from tandem.domain.webhooks.records import ClaimedDelivery
 from tandem.observability import metrics
 from tandem.persistence.database import Database
-from tandem.persistence.events.channels import JOBS_CHANNEL
+from tandem.persistence.events.channels import JOBS_CHANNEL, MAIL_JOBS
 from tandem.persistence.events.listener import Listener
 from tandem.persistence.events.repository import EventRepository
+from tandem.persistence.mail.queue import PgMailQueue
 from tandem.persistence.webhooks.queue import PgDeliveryQueue
+from tandem.worker.mail import MailRunner
 
 log = logging.getLogger("tandem.worker")
 
@@ -76,7 +78,9 @@ class Worker:
         queue: PgDeliveryQueue,
         deliverer: Deliverer,
         policy: WorkerPolicy,
+        mail: MailRunner | None = None,
     ) -> None:
+        self.mail = mail
         self._url = url
         self._database = database
         self._queue = queue
@@ -88,9 +92,14 @@ class Worker:
 
     def wake(self) -> None:
         self._wake.set()
+        if self.mail is not None:
+            self.mail.wake()
 
     def _notified(self, channel: str, payload: str) -> None:
-        self._wake.set()
+        if payload == MAIL_JOBS and self.mail is not None:
+            self.mail.wake()
+        else:
+            self._wake.set()
 
     async def run(self) -> None:
         """Work until cancelled; then let deliveries in flight finish (within the grace)."""
@@ -98,6 +107,8 @@ class Worker:
             asyncio.create_task(self.listener.run(), name="tandem-listen"),
             asyncio.create_task(self._purges(), name="tandem-purge"),
         ]
+        if self.mail is not None:
+            loops.append(asyncio.create_task(self.mail.run(), name="tandem-mail"))
         try:
             await self._deliveries()
         finally:
@@ -173,6 +184,17 @@ class Worker:
             if gone < PURGE_BATCH:
                 return total
 
+    async def purge_mail_once(self) -> int:
+        """Forget mail sent or given up longer ago than the events' retention; how many."""
+        cutoff = datetime.now(UTC) - timedelta(days=self._policy.retention_days)
+        queue = PgMailQueue(self._database)
+        total = 0
+        while True:
+            gone = await queue.purge(older_than=cutoff, limit=PURGE_BATCH)
+            total += gone
+            if gone < PURGE_BATCH:
+                return total
+
     async def _purges(self) -> None:
         while True:
             try:
@@ -180,6 +202,13 @@ class Worker:
                 if gone:
                     log.info(
                         "purged %d events older than %d days", gone, self._policy.retention_days
+                    )
+                mails = await self.purge_mail_once()
+                if mails:
+                    log.info(
+                        "purged %d mails sent over %d days ago",
+                        mails,
+                        self._policy.retention_days,
                     )
                 keys = await purge_keys(self._database)  # Idempotency-Keys: kept 24 hours
                 if keys:

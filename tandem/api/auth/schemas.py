@@ -1,10 +1,15 @@
-"""REST shapes for the OAuth 2 token endpoint (RFC 6749)."""
+"""REST shapes for the OAuth 2 token endpoint (RFC 6749) and password recovery."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from tandem.api.schemas import Input
+from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from tandem.domain.auth.recovery import MAX_TOKEN_LENGTH
+from tandem.domain.users.rules import EMAIL_MAX_LENGTH
 
 
 class TokenResponse(BaseModel):
@@ -26,3 +31,20 @@ class OAuthErrorBody(BaseModel):
         "invalid_scope",
     ]
     error_description: str
+
+
+class PasswordRecoveryRequest(Input):
+    email: Annotated[str, Field(max_length=EMAIL_MAX_LENGTH, examples=["ada@example.com"])]
+
+
+class PasswordRecoveryAccepted(BaseModel):
+    """The same answer whether or not the email has an account."""
+
+    detail: str
+
+
+class PasswordResetRequest(Input):
+    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
+    new_password: Annotated[
+        str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    ]

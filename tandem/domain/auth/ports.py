@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from tandem.domain.auth.records import PrincipalRow, SpentRefreshToken
+from tandem.domain.auth.records import PrincipalRow, ResetTarget, SpentRefreshToken
 
 
 class TokenRepository(Protocol):
@@ -31,3 +31,22 @@ class TokenRepository(Protocol):
     ) -> None: ...
 
     async def revoke_access_token(self, *, jti: uuid.UUID, expires_at: datetime) -> None: ...
+
+
+class PasswordResetRepository(Protocol):
+    async def issue(
+        self, *, email: str, token_hash: bytes, expires_at: datetime
+    ) -> ResetTarget | None:
+        """Store a token for the active account with `email`, spending its older ones.
+
+        The same statement runs whether or not there is such an account.
+        """
+        ...
+
+    async def is_valid(self, token_hash: bytes) -> bool: ...
+
+    async def spend(self, token_hash: bytes) -> int | None:
+        """Spend a valid token: the user it was for, or None (unknown, used or expired)."""
+        ...
+
+    async def spend_all(self, user_id: int) -> None: ...

@@ -27,3 +27,12 @@ class SpentRefreshToken:
     expired: bool
     family_revoked: bool
     scope: str | None  # what the login was granted; None: every scope (older logins)
+
+
+@dataclass(frozen=True, slots=True)
+class ResetTarget:
+    """The account a password-reset token was issued for, as its mail needs it."""
+
+    user_id: int
+    email: str
+    name: str

@@ -2,12 +2,15 @@
 
 Checked before the password is, and worded the same whether or not the
 account exists, so the throttle reveals nothing about who has an account.
+Password recovery uses the same counters under its own prefix, where every
+request counts (tandem/domain/auth/recovery.py).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from tandem.domain.rate_limits import CounterStore, RateLimited
 from tandem.observability import metrics
@@ -24,15 +27,21 @@ class LoginThrottle:
         per_account: int,
         per_address: int,
         window_seconds: int,
+        prefix: str = "login",
+        message: str = TOO_MANY,
+        refusals: Any = metrics.LOGIN_THROTTLE_REFUSALS,  # a Counter labelled by scope
     ) -> None:
         self._store = store
         self._limits = {"account": per_account, "address": per_address}
         self._window = window_seconds
+        self._prefix = prefix
+        self._message = message
+        self._refusals = refusals
 
     def _keys(self, email: str, address: str | None) -> dict[str, str]:
-        keys = {"account": f"login:account:{email.strip().lower()}"}
+        keys = {"account": f"{self._prefix}:account:{email.strip().lower()}"}
         if address:
-            keys["address"] = f"login:address:{address}"
+            keys["address"] = f"{self._prefix}:address:{address}"
         return keys
 
     async def attempt(self, email: str, address: str | None) -> None:
@@ -50,8 +59,8 @@ class LoginThrottle:
             if not hit.accepted:
                 for done in counted:  # refused here: the attempt counts nowhere
                     await self._refund(done)
-                metrics.LOGIN_THROTTLE_REFUSALS.labels(kind).inc()
-                raise RateLimited(TOO_MANY, retry_after=math.ceil(hit.reset_at - time.time()))
+                self._refusals.labels(kind).inc()
+                raise RateLimited(self._message, retry_after=math.ceil(hit.reset_at - time.time()))
             counted.append(key)
 
     async def succeeded(self, email: str, address: str | None) -> None:

@@ -12,6 +12,7 @@ from tandem.domain.auth.passwords import (
     check_password_rules,
 )
 from tandem.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from tandem.domain.mail import messages
 from tandem.domain.pages import (
     Page,
     Slice,
@@ -59,8 +60,13 @@ class UserService:
         self._database = database
         self._hasher = hasher
 
-    async def register(self, command: RegisterUser, *, role: str = Role.MEMBER) -> UserRecord:
-        """Create an account. The role comes from the caller's code, never from the request."""
+    async def register(
+        self, command: RegisterUser, *, role: str = Role.MEMBER, welcome: bool = True
+    ) -> UserRecord:
+        """Create an account. The role comes from the caller's code, never from the request.
+
+        `welcome`: queue the welcome mail in the same transaction (the demo data sends none).
+        """
         email = clean_email(command.email)
         name = clean_name(command.name)
         check_password_rules(command.password)
@@ -70,6 +76,10 @@ class UserService:
             user = await uow.users.add(
                 email=email, name=name, password_hash=password_hash, role=role
             )
+            if user is not None and welcome:
+                await uow.mail.enqueue(
+                    [messages.welcome(user_id=user.id, email=user.email, name=user.name)]
+                )
         if user is None:
             raise Conflict(EMAIL_TAKEN)
         return user
