@@ -183,12 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument(
-        "--no-worker", action="store_true", help="leave deliveries and purges to `tandem worker`"
+        "--no-worker",
+        action="store_true",
+        help="leave deliveries, mail and purges to `tandem worker`",
     )
     serve.set_defaults(handler=cmd_serve)
 
     worker = commands.add_parser(
-        "worker", help="run the background work alone: webhook deliveries, purges"
+        "worker", help="run the background work alone: webhook deliveries, mail, purges"
     )
     worker.add_argument(
         "--metrics-port", type=int, default=0, help="serve this worker's /metrics on this port"

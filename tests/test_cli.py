@@ -50,8 +50,30 @@ def test_the_committed_openapi_json_is_what_the_code_exports(tmp_path):
         ("migrate", {"TANDEM_ENV": "staging"}, "TANDEM_ENV"),
         ("migrate", {"ACCESS_TOKEN_TTL_SECONDS": "soon"}, "ACCESS_TOKEN_TTL_SECONDS"),
         ("serve", {"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ("worker", {"SMTP_HOST": "smtp.example.com"}, "MAIL_FROM"),
+        ("worker", {"SMTP_TLS": "ssl"}, "SMTP_TLS"),
+        ("worker", {"PUBLIC_URL": "tandem.example.com"}, "PUBLIC_URL"),
+        ("worker", {"MAIL_FROM": "nobody"}, "MAIL_FROM"),
+        ("worker", {"PASSWORD_RESET_TTL_SECONDS": "86400"}, "PASSWORD_RESET_TTL_SECONDS"),
+        (
+            "worker",
+            {"SMTP_HOST": "smtp.example.com", "MAIL_FROM": "a@example.com", "SMTP_USER": "me"},
+            "SMTP_PASSWORD",
+        ),
     ],
-    ids=["production-without-secret", "mysql-url", "unknown-env", "ttl-not-a-number", "serve"],
+    ids=[
+        "production-without-secret",
+        "mysql-url",
+        "unknown-env",
+        "ttl-not-a-number",
+        "serve",
+        "smtp-without-sender",
+        "unknown-tls-mode",
+        "public-url-without-scheme",
+        "sender-without-address",
+        "reset-ttl-over-an-hour",
+        "smtp-user-without-password",
+    ],
 )
 def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path, command, environment, named):
     result = run_tandem(command, cwd=tmp_path, **environment)

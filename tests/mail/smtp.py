@@ -74,7 +74,9 @@ class SmtpServer:
         self._controller: Controller | None = None
 
     def start(self) -> SmtpServer:
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, server_hostname="smtp.test"
+        )
         self._controller.start()
         return self
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -53,6 +54,8 @@ class SmtpMailer:
     def __init__(self, composer: Composer, smtp: SmtpSettings) -> None:
         self._composer = composer
         self._smtp = smtp
+        # What EHLO names: looked up once, not (as aiosmtplib would) once per mail.
+        self._local_hostname = socket.getfqdn() or "localhost"
 
     async def send(self, mail: ClaimedMail) -> None:
         message = composed(self._composer, mail)
@@ -68,6 +71,7 @@ class SmtpMailer:
                 use_tls=smtp.tls == "tls",
                 start_tls=smtp.tls == "starttls",
                 timeout=smtp.timeout_seconds,
+                local_hostname=self._local_hostname,
             )
         except aiosmtplib.SMTPRecipientsRefused as error:
             permanent = all(refused.code >= 500 for refused in error.recipients)
