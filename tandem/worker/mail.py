@@ -40,7 +40,7 @@ def report(attempted: MailAttempted, seconds: float) -> None:
     mail = attempted.mail
     if attempted.verdict is MailVerdict.RETRYING:
         log.warning(
-            "mail %d (%s) not sent, attempt %d; retrying in %.0fs: %s",
+            "mail %d (%s) not sent, attempt %d; retrying in %.3gs: %s",
             mail.mail_id,
             mail.kind.value,
             mail.attempt,

@@ -68,14 +68,22 @@ class Handler:
 
 
 class SmtpServer:
-    def __init__(self, port: int | None = None) -> None:
+    """`options` go to aiosmtpd: `tls_context` (STARTTLS), `ssl_context` (implicit TLS),
+    `authenticator`, `auth_required`, `auth_require_tls`..."""
+
+    def __init__(self, port: int | None = None, **options: Any) -> None:
         self.port = port or free_port()
         self.handler = Handler()
+        self._options = options
         self._controller: Controller | None = None
 
     def start(self) -> SmtpServer:
         self._controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, server_hostname="smtp.test"
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            server_hostname="smtp.test",
+            **self._options,
         )
         self._controller.start()
         return self

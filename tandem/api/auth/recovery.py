@@ -28,7 +28,7 @@ router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(charge_r
     "/password-recovery",
     status_code=202,
     response_model=PasswordRecoveryAccepted,
-    responses=problems(401),
+    responses=problems(400, 401),
     summary="Mail a password-reset link",
     operation_id="requestPasswordRecovery",
     openapi_extra=ANONYMOUS_ALLOWED,
@@ -54,7 +54,7 @@ async def request_password_recovery(
     response_class=Response,
     responses={
         204: {"description": "The password is set; every session has ended"},
-        **problems(401),
+        **problems(400, 401),
     },
     summary="Set a new password with a reset token",
     operation_id="resetPassword",
