@@ -1,12 +1,13 @@
 """Mail figures: commit-to-SMTP latency, and recovery's timing for known and unknown emails.
 
-    .venv/bin/python -m bench.mail [--mails 50] [--recoveries 300]
+    .venv/bin/python -m bench.mail [--mails 50] [--spacing 0.2] [--recoveries 300]
 
 One `tandem worker` process sending over SMTP to an aiosmtpd server on loopback (in
 this process, its own thread), against a fresh database on the bench's embedded
 PostgreSQL (./.tandem/bench/).
 
-- Latency: accounts are registered one at a time, 20 ms apart, through the domain's
+- Latency: accounts are registered one at a time, `--spacing` seconds apart (mail is
+  rare: this measures latency, not throughput), through the domain's
   use case (its transaction queues the welcome mail); each mail is timed from the
   moment the commit returned to the moment the SMTP server had the whole message
   (the worker is woken by the commit's NOTIFY). Median, p95, max.
@@ -45,7 +46,13 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-async def measure(mails: int, recoveries: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(mails: int, spacing: float, recoveries: int) -> dict[str, Any]:
     import httpx
 
     from tandem.app import create_app, services_for
@@ -98,17 +105,19 @@ async def measure(mails: int, recoveries: int) -> dict[str, Any]:
                     break
                 await asyncio.sleep(0.1)
         committed: dict[str, float] = {}
+        cpu_before = cpu_seconds(worker.pid)
         for number in range(mails):
             email = f"latency{number}@example.com"
             await services.users.register(
                 RegisterUser(email=email, name=f"Latency {number}", password="bench-password-1")
             )
             committed[email] = time.time()
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(spacing)
         latencies = []
         for email, at in committed.items():
             [received] = await smtp.wait_for(email, within=60)
             latencies.append((received.at - at) * 1000)
+        worker_cpu_ms = (cpu_seconds(worker.pid) - cpu_before) * 1000 / mails
 
         app = create_app(settings, services=services)
         timings: dict[str, list[float]] = {"known": [], "unknown": []}
@@ -134,6 +143,7 @@ async def measure(mails: int, recoveries: int) -> dict[str, Any]:
         await database.dispose()
     return {
         "commit_to_smtp": {"mails": len(latencies), **summary(latencies)},
+        "worker_cpu_ms_per_mail": round(worker_cpu_ms, 2),
         "recovery_known": {"requests": len(timings["known"]), **summary(timings["known"])},
         "recovery_unknown": {"requests": len(timings["unknown"]), **summary(timings["unknown"])},
         "load_average": os.getloadavg()[0],
@@ -143,9 +153,11 @@ async def measure(mails: int, recoveries: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--mails", type=int, default=50)
+    parser.add_argument("--spacing", type=float, default=0.2)
     parser.add_argument("--recoveries", type=int, default=300)
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(measure(args.mails, args.recoveries)), indent=2))
+    figures = asyncio.run(measure(args.mails, args.spacing, args.recoveries))
+    print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
