@@ -6,14 +6,13 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tandem.api.auth.router import ANONYMOUS_ALLOWED
 from tandem.api.auth.schemas import (
     PasswordRecoveryAccepted,
     PasswordRecoveryRequest,
     PasswordResetRequest,
 )
 from tandem.api.responses import json_response
-from tandem.api.schemas import problems
+from tandem.api.responses_doc import PUBLIC, problems
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_rest_call, client_address
 
@@ -28,10 +27,10 @@ router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(charge_r
     "/password-recovery",
     status_code=202,
     response_model=PasswordRecoveryAccepted,
-    responses=problems(400, 401),
+    responses=problems(400, body=True),
     summary="Mail a password-reset link",
     operation_id="requestPasswordRecovery",
-    openapi_extra=ANONYMOUS_ALLOWED,
+    openapi_extra=PUBLIC,
 )
 async def request_password_recovery(
     body: PasswordRecoveryRequest,
@@ -54,11 +53,11 @@ async def request_password_recovery(
     response_class=Response,
     responses={
         204: {"description": "The password is set; every session has ended"},
-        **problems(400, 401),
+        **problems(400, body=True),
     },
     summary="Set a new password with a reset token",
     operation_id="resetPassword",
-    openapi_extra=ANONYMOUS_ALLOWED,
+    openapi_extra=PUBLIC,
 )
 async def reset_password(
     body: PasswordResetRequest,
