@@ -80,7 +80,7 @@ async def test_a_reset_link_works_once_and_ends_every_session(
     assert again.headers["content-type"] == "application/problem+json"
     problem = again.json()
     assert problem["code"] == "VALIDATION_FAILED"
-    assert problem["errors"][0]["loc"] == ["token"]
+    assert problem["errors"][0]["loc"] == ["body", "token"]
 
     # The refresh token from before the reset is dead, and so is its access token.
     refreshed = await client.post(

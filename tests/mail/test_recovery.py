@@ -72,7 +72,7 @@ async def test_an_expired_token_is_refused(client: httpx.AsyncClient, services: 
     body = response.json()
     assert body["errors"] == [
         {
-            "loc": ["token"],
+            "loc": ["body", "token"],
             "msg": "is invalid, expired or already used; ask for a new reset link",
             "type": "value_error",
         }
@@ -112,7 +112,7 @@ async def test_bad_input_gets_plain_422s(client: httpx.AsyncClient, services: Se
     for junk in ("nope", "x" * 199, "\x00"):
         response = await reset(client, junk)
         assert response.status_code == 422
-        assert response.json()["errors"][0]["loc"] == ["token"]
+        assert response.json()["errors"][0]["loc"] == ["body", "token"]
 
 
 async def test_recovery_is_throttled_per_account(

@@ -66,7 +66,7 @@ async def reset_password(
 ) -> Response:
     """Spends the token and sets `new_password`; every refresh token of the account is
     revoked (sign in again everywhere). A token that is unknown, used or expired answers
-    `422` (`VALIDATION_FAILED`, `loc` `["token"]`), as does a password of fewer than 8
+    `422` (`VALIDATION_FAILED`, `loc` `["body", "token"]`), as does a password of fewer than 8
     or more than 128 characters."""
     await services.recovery.reset(body.token, body.new_password)
     return Response(status_code=204)
