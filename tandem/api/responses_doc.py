@@ -100,6 +100,7 @@ def oauth_errors() -> Responses:
             "headers": {"WWW-Authenticate": BASIC_CHALLENGE},
         },
         413: problem_response(413),
+        415: problem_response(415, "UNSUPPORTED_MEDIA_TYPE: the body is not a form"),
         429: problem_response(
             429, "RATE_LIMITED: too many calls, or too many failed sign-ins for this account"
         ),

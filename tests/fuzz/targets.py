@@ -50,7 +50,10 @@ def config(*, light: bool, security_parameters: bool, **checks: bool) -> Schemat
             },
             "phases": {"coverage": {"enabled": not light}},
             "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
-            "checks": {name: {"enabled": enabled} for name, enabled in checks.items()},
+            "checks": {
+                **{name: {"enabled": enabled} for name, enabled in checks.items()},
+                **({} if "positive_data_acceptance" in checks else POSITIVE),
+            },
         }
     )
 
@@ -79,9 +82,16 @@ class LateBoundApp:
 
 target = LateBoundApp()
 
-# Domain rules refuse some schema-valid input by design (a blank title, a NUL character, a
-# wrong current password, a stale If-Match): a 4xx there is the contract, not a bug.
-REST_CHECKS = {"positive_data_acceptance": False}
+# Every check, positive data acceptance included: a schema-valid request is accepted. Values
+# only the server's state makes right are settled per case (state_bound.py); a stale
+# If-Match is state too, so 412 joins schemathesis' default statuses (which already allow
+# 404 and 409 for the same reason).
+REST_CHECKS: dict[str, bool] = {}
+POSITIVE = {
+    "positive_data_acceptance": {
+        "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx"]
+    }
+}
 # Domain errors (NOT_FOUND, FORBIDDEN, ...) carry a `path`, which schemathesis' generic GraphQL
 # checks read as a server failure, and domain rules refuse some schema-valid input (an empty
 # title): `graphql_answers_with_codes` judges every error by its code instead.

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis import Case, CheckFunction, Response
 
 from tests.fuzz.contract import request_id_is_sent, rest_errors_are_problems
+from tests.fuzz.state_bound import remember, settle
 from tests.fuzz.targets import MAX_EXAMPLES, rest_signed_in
 
 from .conftest import World
@@ -36,6 +37,12 @@ def test_member_scenarios(world: World) -> None:
     class Scenario(MemberMachine):  # type: ignore[misc, valid-type]
         def get_call_kwargs(self, case: Case) -> dict[str, Any]:
             return {"headers": world.member.headers}
+
+        def before_call(self, case: Case) -> None:
+            settle(case, world.member)
+
+        def after_call(self, response: Response, case: Case) -> None:
+            remember(case, response.status_code, world.member)
 
         def validate_response(
             self,

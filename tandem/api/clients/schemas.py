@@ -24,7 +24,11 @@ class ClientCreate(Input):
             json_schema_extra=NOT_BLANK,
         ),
     ]
-    user_id: Annotated[int, Field(ge=1, le=2**63 - 1, description="The user the client acts for")]
+    # At most 2**53 - 1, as I-JSON (RFC 7493) bounds a JSON integer that every reader keeps
+    # exact; ids are far below it.
+    user_id: Annotated[
+        int, Field(ge=1, le=2**53 - 1, examples=[2], description="The user the client acts for")
+    ]
     scopes: Annotated[
         list[Scope],
         Field(min_length=1, max_length=4, description="The most its tokens may ever hold"),

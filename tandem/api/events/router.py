@@ -16,6 +16,9 @@ from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
 
+# What `parse_types` (tandem/domain/events/service.py) reads: `*` or blank for every type.
+_TYPE = r"item\.(created|updated|deleted|\*)"
+TYPES = {"pattern": rf"^\s*(\*?|{_TYPE}(\s*,\s*{_TYPE})*)\s*$"}
 router = APIRouter(prefix="/events", tags=["events"], dependencies=[Depends(charge_signed_in_call)])
 
 
@@ -39,6 +42,7 @@ async def list_events(
         Query(
             max_length=200,
             description="item.created, item.updated, item.deleted, a list of them, or item.*",
+            json_schema_extra=TYPES,
         ),
     ] = None,
     after: Annotated[

@@ -13,7 +13,20 @@ from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGT
 from tandem.domain.users.records import Role, UserRecord
 from tandem.domain.users.rules import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 
-EMAIL: dict[str, Any] = {"format": "email"}
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c}]" for c in word)
+
+
+# email-validator refuses the special-use domains that can never receive mail (RFC 6761):
+# the pattern says so, beside the format, for clients and generators.
+SPECIAL_USE = "|".join(
+    _any_case(d) for d in ("arpa", "invalid", "local", "localhost", "onion", "test")
+)
+EMAIL: dict[str, Any] = {
+    "format": "email",
+    "pattern": rf"^(?![^@]*@([^@]*\.)?({SPECIAL_USE})\.?$)",
+}
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH, json_schema_extra=NOT_BLANK)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 

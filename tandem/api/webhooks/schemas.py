@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,7 +17,26 @@ from tandem.domain.webhooks.records import (
 from tandem.domain.webhooks.rules import URL_MAX_LENGTH
 
 EventName = Literal["item.created", "item.updated", "item.deleted", "*"]
-Url = Field(min_length=1, max_length=URL_MAX_LENGTH, examples=["https://example.com/hooks/tandem"])
+# What `url_problem` (tandem/domain/webhooks/rules.py) lets through, written for clients and
+# generators: http(s), a host (no credentials), a port up to 65535, no fragment, no spaces.
+# Production also wants https and a public address, which it checks when it is given one.
+PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+URL_PATTERN = (
+    r"^\s*https?://[A-Za-z0-9._~%!$&'()*+,;=-]+"
+    rf"(:(0*{PORT})?)?"
+    r"([/?][^\s\u0000-\u001f#]*)?\s*$"
+)
+URL_RULES: dict[str, Any] = {
+    "pattern": URL_PATTERN,
+    "description": "Where deliveries are POSTed: http(s) here, https to a public address in "
+    "production",
+}
+Url = Field(
+    min_length=1,
+    max_length=URL_MAX_LENGTH,
+    examples=["https://example.com/hooks/tandem"],
+    json_schema_extra=URL_RULES,
+)
 Events = Field(min_length=1, max_length=10, description="Event types to receive; * for all")
 
 
@@ -27,7 +46,9 @@ class WebhookCreate(Input):
 
 
 class WebhookUpdate(Input):
-    url: str | None = Field(default=None, min_length=1, max_length=URL_MAX_LENGTH)
+    url: str | None = Field(
+        default=None, min_length=1, max_length=URL_MAX_LENGTH, json_schema_extra=URL_RULES
+    )
     events: list[EventName] | None = Field(default=None, min_length=1, max_length=10)
     active: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
 
