@@ -54,6 +54,7 @@ def config(*, light: bool, security_parameters: bool, **checks: bool) -> Schemat
                 **{name: {"enabled": enabled} for name, enabled in checks.items()},
                 **({} if "positive_data_acceptance" in checks else POSITIVE),
             },
+            "operations": [] if "positive_data_acceptance" in checks else CREDENTIAL_USES,
         }
     )
 
@@ -87,11 +88,16 @@ target = LateBoundApp()
 # If-Match is state too, so 412 joins schemathesis' default statuses (which already allow
 # 404 and 409 for the same reason).
 REST_CHECKS: dict[str, bool] = {}
-POSITIVE = {
-    "positive_data_acceptance": {
-        "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx"]
+POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx"]
+POSITIVE = {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}}
+# A password-reset token is a credential only the server issues, as a token endpoint's
+# grants are (which schemathesis itself exempts): a made-up one is the documented 422.
+CREDENTIAL_USES = [
+    {
+        "include-path": "/api/v1/auth/reset-password",
+        "checks": {"positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "422"]}},
     }
-}
+]
 # Domain errors (NOT_FOUND, FORBIDDEN, ...) carry a `path`, which schemathesis' generic GraphQL
 # checks read as a server failure, and domain rules refuse some schema-valid input (an empty
 # title): `graphql_answers_with_codes` judges every error by its code instead.
