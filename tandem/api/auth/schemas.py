@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from tandem.api.schemas import Input
+from tandem.api.users.schemas import Email
 from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from tandem.domain.auth.recovery import MAX_TOKEN_LENGTH
-from tandem.domain.users.rules import EMAIL_MAX_LENGTH
 
 
 class TokenResponse(BaseModel):
@@ -34,7 +34,7 @@ class OAuthErrorBody(BaseModel):
 
 
 class PasswordRecoveryRequest(Input):
-    email: Annotated[str, Field(max_length=EMAIL_MAX_LENGTH, examples=["ada@example.com"])]
+    email: Email  # the format and the special-use domains email-validator refuses
 
 
 class PasswordRecoveryAccepted(BaseModel):
