@@ -9,7 +9,7 @@ import httpx
 import orjson
 
 from tandem.domain.services import Services
-from tests.factories import login
+from tests.factories import PASSWORD, login
 from tests.mail.helpers import outbox, register
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -55,6 +55,26 @@ async def test_a_new_request_invalidates_the_older_links(
 
     assert (await reset(client, first)).status_code == 422
     assert (await reset(client, second)).status_code == 204
+
+
+async def test_a_password_changed_in_the_account_spends_the_links_mailed_before(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """Whoever reads the mailbox later cannot undo the owner's own password change."""
+    await register(client, "changed@example.com")
+    await recover(client, "changed@example.com")
+    [token] = await queued_tokens(services)
+    access = (await login(client, "changed@example.com"))["access_token"]
+    changed = await client.patch(
+        "/api/v1/users/me",
+        json={"password": "the owner's own new one", "current_password": PASSWORD},
+        headers={"Authorization": f"Bearer {access}"},
+    )
+    assert changed.status_code == 200, changed.text
+
+    refused = await reset(client, token)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["loc"] == ["body", "token"]
 
 
 async def test_an_expired_token_is_refused(client: httpx.AsyncClient, services: Services) -> None:

@@ -179,8 +179,10 @@ class UserService:
                 )
             user = await self._apply(uow, caller.user_id, values, unchanged_since)
             if new_password is not UNSET:
-                # A new password ends every other session: whoever knew the old one is out.
+                # A new password ends every other session: whoever knew the old one is out,
+                # and so is whoever holds a reset link mailed before the change.
                 await uow.tokens.revoke_user_families(caller.user_id, keep=caller.family_id)
+                await uow.resets.spend_all(caller.user_id)
         return user
 
     async def update(
