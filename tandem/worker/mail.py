@@ -93,7 +93,8 @@ class MailRunner:
                 wait = self._policy.poll_seconds
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
 
     async def _claim_and_start(self) -> float:
         room = self._policy.concurrency - len(self._in_flight)

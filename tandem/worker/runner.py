@@ -140,7 +140,8 @@ class Worker:
                 wait = self._policy.poll_seconds
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
 
     async def _claim_and_start(self) -> float:
         """Claim what there is room for; how long to wait before looking again (0: now)."""

@@ -25,8 +25,10 @@ def fuzz_app(settings: Settings) -> Iterator[FastAPI]:
     belong to the loop that opened them, so the suite's pool cannot serve it. Schemathesis'
     pytest plugin starts the app's lifespan on a test's first request and ends it when the
     test ends: every fuzzed operation gets a fresh pool and fresh rate-limit budgets.
+    No background worker: the fuzz is about the faces, and a worker's teardown on every
+    test's lifespan end only adds time (deliveries and mail have their own tests).
     """
-    app = create_app(settings)
+    app = create_app(settings.model_copy(update={"serve_worker": False}))
     target.app = app
     yield app
     target.app = None
@@ -36,7 +38,9 @@ def fuzz_app(settings: Settings) -> Iterator[FastAPI]:
 def spent_budgets(settings: Settings) -> Iterator[None]:
     """The app under fuzz, for one test, with a rate limit spent by its first call."""
     previous = target.app
-    target.app = create_app(settings.model_copy(update={"rate_limit": "1/hour"}))
+    target.app = create_app(
+        settings.model_copy(update={"rate_limit": "1/hour", "serve_worker": False})
+    )
     yield
     target.app = previous
 

@@ -119,7 +119,8 @@ class SubscriptionService:
                     subscriber.viewer = caller.viewer
                 wake_in = min(expires - now, self._recheck - (time.monotonic() - checked))
                 try:
-                    await asyncio.wait_for(subscriber.wait(), timeout=max(wake_in, 0.0))
+                    async with asyncio.timeout(max(wake_in, 0.0)):
+                        await subscriber.wait()
                 except TimeoutError:
                     continue
                 _raise_if_ended(subscriber)

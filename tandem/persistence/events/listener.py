@@ -67,7 +67,8 @@ class Listener:
                 first = False
                 while not lost.is_set():  # a silent network loss fires nothing: ask now and then
                     try:
-                        await asyncio.wait_for(lost.wait(), timeout=30)
+                        async with asyncio.timeout(30):
+                            await lost.wait()
                     except TimeoutError:
                         await connection.fetchval("SELECT 1", timeout=10)
                 log.warning("the LISTEN connection was lost; reconnecting")
