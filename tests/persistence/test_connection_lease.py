@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
+import pytest
+
+from tandem.app import create_app
+from tandem.config import Settings
 from tandem.domain.services import Services
 from tandem.persistence.lease import Lease
 from tests.factories import make_account, make_item
+
+
+@pytest.fixture
+async def client(settings: Settings, services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with the lease on (DB_CONNECTION_LEASE is off by default)."""
+    app = create_app(settings.model_copy(update={"db_connection_lease": True}), services=services)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
 
 
 @contextmanager
