@@ -41,8 +41,8 @@ format: $(STAMP)
 # wrk is installed where we may (root with apt-get); without it a Python client drives the load.
 # Options pass through: make bench BENCH_ARGS="--profile" (py-spy flame graphs, installed on demand).
 # PostGraphile 5 beside Tandem on the GraphQL paths: make bench BENCH_ARGS="--peer" (npm; bench/peer/).
-# Then the connection path alone (bench/connections.py): the lease on and off, and 16 to 64
-# clients on a pool of 16; CONNECTIONS_ARGS="--rounds 5" passes options to it.
+# Then the connection path alone (bench/connections.py): 16 to 64 clients on a pool of 16;
+# CONNECTIONS_ARGS="--duration 10" passes options to it.
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& timeout 180 apt-get install -y -qq wrk >/dev/null 2>&1; } \

@@ -1,18 +1,13 @@
 """`make bench`, part two: the connection path, measured alone (issue 9).
 
-    .venv/bin/python -m bench.connections [--rounds 3] [--duration 7] [--clients 16,32,48,64]
+    .venv/bin/python -m bench.connections [--duration 7] [--clients 16,32,48,64]
 
-Two scenarios in one run, on the bench's seeded database (bench/seed.py):
-
-1. **The lease, on and off.** Two Tandem servers, identical but for
-   DB_CONNECTION_LEASE, driven in turn (the order alternates every round) on the
-   four bench paths. For each path: throughput and CPU per request of each, and
-   their ratio. The lease stays only if it buys at least 5% somewhere.
-2. **Oversubscription.** One Tandem with a pool of N connections
-   (`--pool`, default 16) and a REST list (`GET /api/v1/items?size=20`) driven by
-   16, 32, 48 and 64 clients: p50, p99, the maximum, and any non-2xx answer
-   (a 503 means a request waited past DB_ACQUIRE_TIMEOUT_SECONDS). Fair means:
-   p99 at 3N clients within three times p99 at N, and no 503.
+Oversubscription, on the bench's seeded database (bench/seed.py): one Tandem with
+a pool of N connections (`--pool`, default 16) and a REST list
+(`GET /api/v1/items?size=20`) driven by 16, 32, 48 and 64 clients: p50, p99, the
+maximum, and any non-2xx answer (a 503 means a request waited past
+DB_ACQUIRE_TIMEOUT_SECONDS). Fair means: p99 at 3N clients within three times p99
+at N, and no 503.
 
 Results go to bench/results/connections-*.json and the markdown to stdout.
 """
@@ -21,27 +16,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.run import (
     RESULTS,
-    Run,
     _hold_embedded_server,
     drive,
     loadgen_kind,
     log,
-    measure,
     running,
     seed_with,
     source_of,
     start_server,
     stop_server,
 )
-from bench.targets import Target, benchmark_targets
+from bench.targets import Target
 
 LIST_20 = Target(
     name="rest-list-20",
@@ -49,81 +40,6 @@ LIST_20 = Target(
     method="GET",
     path="/api/v1/items?size=20",
 )
-
-
-def lease_ab(options: argparse.Namespace, seeded: Any, source: Any) -> dict[str, Any]:
-    variants = {"lease-on": "true", "lease-off": "false"}
-    servers = [
-        start_server(
-            "tandem",
-            seeded=seeded,
-            database_url=seeded.database_url,
-            extra_env={"DB_CONNECTION_LEASE": value},
-            tag=name,
-            source=source,
-        )
-        for name, value in variants.items()
-    ]
-    names = list(variants)
-    runs: list[dict[str, Any]] = []
-    targets = benchmark_targets(seeded.item_ids)
-    try:
-        with running(servers):
-            for target in targets:
-                for server in servers:
-                    drive(
-                        target,
-                        port=server.port,
-                        token=seeded.token,
-                        seconds=2,
-                        connections=16,
-                        loadgen=options.loadgen,
-                    )
-            for number in range(options.rounds):
-                order = range(2) if number % 2 == 0 else range(1, -1, -1)
-                for target in targets:
-                    for index in order:
-                        run = measure(
-                            servers[index],
-                            target,
-                            token=seeded.token,
-                            seconds=options.duration,
-                            connections=16,
-                            loadgen=options.loadgen,
-                            postmaster=None,
-                            sessions=None,
-                            round_number=number,
-                        )
-                        run.server = names[index]
-                        runs.append(asdict(run))
-                        log(
-                            f"lease round {number + 1} {target.name:13} {names[index]:9} "
-                            f"{run.rps:7.0f} req/s  cpu/req "
-                            f"{1000 * run.cpu_seconds / max(run.requests, 1):.3f} ms"
-                        )
-    finally:
-        for server in servers:
-            stop_server(server)
-    summary: dict[str, Any] = {}
-    for target in targets:
-        mine = [Run(**r) for r in runs if r["target"] == target.name]
-        by = {name: [r for r in mine if r.server == name] for name in names}
-        rps = {name: statistics.median(r.rps for r in rs) for name, rs in by.items() if rs}
-        cpu = {
-            name: 1000 * sum(r.cpu_seconds for r in rs) / max(sum(r.requests for r in rs), 1)
-            for name, rs in by.items()
-            if rs
-        }
-        summary[target.name] = {
-            "label": target.label,
-            "rps": rps,
-            "cpu_ms_per_request": cpu,
-            "throughput_gain": rps["lease-on"] / rps["lease-off"] - 1
-            if rps.get("lease-off")
-            else None,
-            "cpu_gain": 1 - cpu["lease-on"] / cpu["lease-off"] if cpu.get("lease-off") else None,
-        }
-    return {"runs": runs, "summary": summary}
 
 
 def oversubscription(options: argparse.Namespace, seeded: Any, source: Any) -> dict[str, Any]:
@@ -175,20 +91,6 @@ def oversubscription(options: argparse.Namespace, seeded: Any, source: Any) -> d
 
 def markdown(report: dict[str, Any]) -> str:
     lines = ["## The connection path (bench/connections.py)", ""]
-    lease = report.get("lease")
-    if lease:
-        lines += [
-            "| path | req/s lease on | req/s lease off | throughput gain | CPU/request on | CPU/request off | CPU gain |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for row in lease["summary"].values():
-            rps, cpu = row["rps"], row["cpu_ms_per_request"]
-            lines.append(
-                f"| {row['label']} | {rps['lease-on']:.0f} | {rps['lease-off']:.0f} | "
-                f"{100 * row['throughput_gain']:+.1f}% | {cpu['lease-on']:.3f} ms | "
-                f"{cpu['lease-off']:.3f} ms | {100 * row['cpu_gain']:+.1f}% |"
-            )
-        lines.append("")
     over = report.get("oversubscription")
     if over:
         pool = report["config"]["pool"]
@@ -210,12 +112,10 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.connections", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=7)
     parser.add_argument("--pool", type=int, default=16)
     parser.add_argument("--clients", default="16,32,48,64")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
-    parser.add_argument("--skip-lease", action="store_true")
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--items", type=int, default=20_000)
     options = parser.parse_args(argv)
@@ -228,7 +128,6 @@ def main(argv: list[str] | None = None) -> None:
     report: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": {
-            "rounds": options.rounds,
             "duration": options.duration,
             "pool": options.pool,
             "clients": options.clients,
@@ -236,8 +135,6 @@ def main(argv: list[str] | None = None) -> None:
         },
     }
     started = time.monotonic()
-    if not options.skip_lease:
-        report["lease"] = lease_ab(options, seeded, source)
     report["oversubscription"] = oversubscription(options, seeded, source)
     report["seconds"] = round(time.monotonic() - started, 1)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -44,7 +44,6 @@ from tandem.outbound.addresses import AddressGuard
 from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
 from tandem.persistence.idempotency.scopes import JoinedTransactions
-from tandem.persistence.lease import LeasePerRequest
 from tandem.persistence.pool_stats import record_pool, sampling_pool
 from tandem.persistence.realtime.feed import OutboxFeed
 
@@ -252,7 +251,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(docs_router())
     app.mount(STATIC_PATH, static_files(), name="static")
     _finish_document(app)
-    # Inside the lease: the scope's transaction and the guard's lookup share its connection.
     # Planned GraphQL queries are answered here, before routing and Strawberry's view.
     app.add_middleware(HotQueries, **graphql.hot_path_options)
     app.add_middleware(
@@ -261,9 +259,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         graphql_path="/graphql",
         graphql_kind=graphql.operation_kind,
     )
-    if settings.db_connection_lease:
-        app.add_middleware(LeasePerRequest)  # innermost: CORS preflights borrow nothing
-    # Before the lease and the Idempotency-Key: a body no route reads borrows and records nothing.
+    # Before the Idempotency-Key: a body no route reads borrows and records nothing.
     app.add_middleware(MediaTypes, prefix=API_PREFIX + "/")
     if settings.cors_origins:
         app.add_middleware(

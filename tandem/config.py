@@ -95,10 +95,6 @@ class Settings(BaseSettings):
     # asyncpg's prepared-statement cache per connection; 0 behind PgBouncer < 1.21 in
     # transaction mode (docs/deploy.md).
     db_statement_cache_size: int = Field(default=100, ge=0, le=10_000)
-    # Consecutive database steps of a request share one connection (persistence.lease). Off
-    # by default since the quiet-machine bench of 2026-12-02 (docs/performance.md, round
-    # three): with the hot paths it cost 3 to 20% more CPU per request than it saved.
-    db_connection_lease: bool = False
 
     # Webhooks and the worker (tandem/worker, tandem/domain/webhooks/schedule.py).
     webhook_retry_schedule: str | None = None  # e.g. "1s,5s,30s,5m"; default: the contract's

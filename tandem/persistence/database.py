@@ -3,8 +3,9 @@
 `transaction()` is the unit of work for writes: it commits once, when the block
 ends, so a failed commit raises before any response is sent. `reader()` runs
 outside any transaction (asyncpg's autocommit), so a read costs its statements
-and no BEGIN/ROLLBACK round trips. Within a lease (`tandem.persistence.lease`),
-consecutive blocks of one request share a connection.
+and no BEGIN/ROLLBACK round trips. Each block borrows its own connection through
+the fair gate and gives it back when it ends, so no connection is held while a
+request waits on anything else.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from tandem.persistence.faults import as_unavailable, busy_pool, discard, discarding_if_lost
-from tandem.persistence.lease import current_lease
 from tandem.persistence.sql import Connection, Observer
 from tandem.persistence.unit_of_work import UnitOfWork
 
@@ -137,17 +137,7 @@ class Database:
 
     @asynccontextmanager
     async def _borrow(self) -> AsyncIterator[asyncpg.Connection]:
-        """The request's leased connection when free, else one from the pool, in turn."""
-        lease = current_lease()
-        raw = None if lease is None else await lease.take(self)
-        if raw is not None:
-            assert lease is not None
-            try:
-                with discarding_if_lost(raw):
-                    yield raw
-            finally:
-                lease.give_back()
-            return
+        """A connection from the pool, in turn; it goes back when the block ends."""
         raw = await self.acquire()
         try:
             with discarding_if_lost(raw):

@@ -136,12 +136,10 @@ class Served:
     own: OwnPostgres
 
 
-@pytest.fixture(params=[True, False], ids=["lease", "no-lease"])
-async def served(
-    own_postgres: OwnPostgres, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Served]:
-    """Tandem on the faults' own PostgreSQL, with the connection lease on and off."""
-    settings = fault_settings(own_postgres, tmp_path, db_connection_lease=request.param)
+@pytest.fixture
+async def served(own_postgres: OwnPostgres, tmp_path: Path) -> AsyncIterator[Served]:
+    """Tandem on the faults' own PostgreSQL."""
+    settings = fault_settings(own_postgres, tmp_path)
     database = database_for(settings)
     services = services_for(settings, database, counters=MemoryCounters())
     app = create_app(settings, services=services)
