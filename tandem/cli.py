@@ -153,11 +153,14 @@ def cmd_create_client(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
-    from tandem.demo import seed
+    from tandem.demo import accounts, seed
 
     async def work(services: Services) -> None:
         seeded = await seed(services, password=DEMO_PASSWORD)
-        print(f"tandem: {seeded.summary()}; every demo user's password: {DEMO_PASSWORD}")
+        print(f"tandem: {seeded.summary()}. The demo accounts (role: admin or member):")
+        for line in accounts():
+            print(f"  {line}")
+        print(f"Every demo account's password: {DEMO_PASSWORD}")
 
     _with_services(settings, work)
 

@@ -24,6 +24,8 @@ class SettingsError(Exception):
 
 WINDOWS = {"second": 1, "minute": 60, "hour": 3600}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
+# SMTP_TLS as a boolean: on means STARTTLS, off means a plain connection.
+SMTP_TLS_BOOLEANS = {"true": "starttls", "false": "none"}
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ class Settings(BaseSettings):
     subscription_recheck_seconds: float = Field(default=10.0, gt=0, le=3600)
     # Mail (tandem/outbound/mail, tandem/worker/mail.py): SMTP when SMTP_HOST is set, else
     # .eml files under DATA_DIR/mail. SMTP_TLS: starttls (port 587 by default), tls
-    # (implicit TLS, 465) or none (25); SMTP_USER and SMTP_PASSWORD go together.
+    # (implicit TLS, 465) or none (25); true/false (as the FastAPI template writes it) mean
+    # starttls/none. SMTP_USER and SMTP_PASSWORD go together.
     public_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None
     smtp_port: int | None = Field(default=None, ge=1, le=65_535)
@@ -168,6 +171,17 @@ class Settings(BaseSettings):
         if "@" not in address or any(c in value for c in "\r\n"):
             raise ValueError("must be an address, e.g. Tandem <no-reply@example.com>")
         return value.strip()
+
+    @field_validator("smtp_tls", mode="before")
+    @classmethod
+    def _smtp_tls_as_boolean(cls, value: object) -> object:
+        """`true`/`false` too: STARTTLS or none (a bare boolean says nothing of implicit TLS)."""
+        if isinstance(value, bool):
+            return "starttls" if value else "none"
+        if isinstance(value, str):
+            spelt = value.strip().lower()
+            return SMTP_TLS_BOOLEANS.get(spelt, spelt)
+        return value
 
     @field_validator("smtp_host", "smtp_user")
     @classmethod

@@ -88,6 +88,12 @@ class Seeded:
         return loaded
 
 
+def accounts() -> list[str]:
+    """One line per demo account: address, role, name (what `tandem seed-demo` prints)."""
+    width = max(len(email) for email, _, _ in USERS)
+    return [f"{email:<{width}}  {role.value:<6}  {name}" for email, name, role in USERS]
+
+
 async def seed(services: Services, *, password: str) -> Seeded:
     """Create the demo users and their items; users that already exist are left alone."""
     created_users = created_items = already_there = 0

@@ -62,10 +62,24 @@ async def test_seed_demo_loads_users_and_items_once(client, database_url):
     first = tandem("seed-demo", database_url=database_url)
     assert first.returncode == 0, first.stderr
     assert "demo data loaded (3 users, 7 items)" in first.stdout
+    # Each account with its role, as a newcomer needs them to try the admin-only routes.
+    lines = [" ".join(line.split()) for line in first.stdout.splitlines()]
+    assert "ada@example.com admin Ada Lovelace" in lines
+    assert "grace@example.com member Grace Hopper" in lines
+    assert "alan@example.com member Alan Turing" in lines
+    assert f"Every demo account's password: {DEMO_PASSWORD}" in lines
     second = tandem("seed-demo", database_url=database_url)
     assert second.returncode == 0, second.stderr
     # Running it again changes nothing, and says so.
     assert "the demo data is already there (3 demo users); nothing was added" in second.stdout
+
+    # The one it calls admin is one: ada may list the API clients, grace may not.
+    for email, status in (("ada@example.com", 200), ("grace@example.com", 403)):
+        signed_in = await login(client, email, DEMO_PASSWORD)
+        clients = await client.get(
+            "/api/v1/clients", headers={"Authorization": f"Bearer {signed_in['access_token']}"}
+        )
+        assert clients.status_code == status, clients.text
 
     tokens = await login(client, "grace@example.com", DEMO_PASSWORD)
     listed = await client.get(

@@ -116,3 +116,27 @@ async def test_wrong_credentials_are_retried_and_never_logged(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "refused SMTP_USER's credentials" in logged
     assert wrong not in logged and wrong not in row["last_error"]
+
+
+@pytest.mark.parametrize("spelt", ["true", "false"])
+async def test_smtp_tls_as_a_boolean_means_starttls_or_none(
+    client: httpx.AsyncClient,
+    services: Services,
+    mail_settings: Callable[..., Settings],
+    trusted_ca,
+    monkeypatch: pytest.MonkeyPatch,
+    spelt: str,
+) -> None:
+    """`SMTP_TLS=true|false`, as the FastAPI template writes it: STARTTLS (required), or none."""
+    monkeypatch.setenv("SMTP_TLS", spelt)
+    mode = Settings().smtp_tls  # read from the environment, as `tandem worker` reads it
+    assert mode == {"true": "starttls", "false": "none"}[spelt]
+    tls = {"tls_context": trusted_ca, "require_starttls": True} if spelt == "true" else {}
+    server = SmtpServer(**tls).start()
+    try:
+        async with worker_running(mail_settings(server.port, smtp_tls=mode)):
+            await register(client, f"boolean-{spelt}@example.com")
+            [mail] = await server.wait_for(f"boolean-{spelt}@example.com")
+    finally:
+        server.stop()
+    assert mail.message["Subject"] == "Welcome to Tandem"
