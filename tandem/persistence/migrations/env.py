@@ -1,11 +1,11 @@
-"""Alembic environment: runs migrations over the async engine."""
+"""Alembic environment: runs migrations over the async engine, or renders their SQL offline."""
 
 from __future__ import annotations
 
 import asyncio
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -13,10 +13,19 @@ from tandem.persistence.models import Base
 
 target_metadata = Base.metadata
 
+# Every process that starts (the migration Job, each API pod, each worker) migrates, often at
+# the same moment; Alembic takes no lock, so two would create the same table and one would
+# crash. A transaction-scoped advisory lock serialises them (the later ones then find the
+# schema at head and do nothing) and, unlike a session lock, is safe behind PgBouncer in
+# transaction mode. A migration that leaves the transaction (autocommit_block) releases it
+# early: write such a step so that running it twice is harmless (IF NOT EXISTS).
+MIGRATION_LOCK = 0x74616E64656D  # "tandem"
+
 
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
@@ -33,6 +42,19 @@ def run_migrations_online() -> None:
     asyncio.run(_run_async(url))
 
 
+def run_migrations_offline() -> None:
+    """Print each migration's SQL (`tandem.persistence.migrate.render_sql`), for linting."""
+    context.configure(
+        dialect_name="postgresql",
+        target_metadata=target_metadata,
+        literal_binds=True,
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 if context.is_offline_mode():
-    raise SystemExit("Tandem's migrations run online only: use `tandem migrate`.")
-run_migrations_online()
+    run_migrations_offline()
+else:
+    run_migrations_online()
