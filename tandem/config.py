@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     db_acquire_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
     db_statement_timeout_seconds: float = Field(default=10.0, ge=0, le=3600)
     db_lock_timeout_seconds: float = Field(default=3.0, ge=0, le=3600)
+    # A search (`q`) is stopped sooner than other statements: 503 UNAVAILABLE, in words.
+    db_search_timeout_seconds: float = Field(default=2.0, ge=0, le=3600)
     db_idle_in_transaction_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
     # asyncpg's prepared-statement cache per connection; 0 behind PgBouncer < 1.21 in
     # transaction mode (docs/deploy.md).

@@ -1,7 +1,8 @@
 """Budgets of points per fixed window: the rate limit of both faces and the login throttle.
 
 A REST call costs 1 point; a GraphQL operation its computed cost (GitHub's
-method), a mutation at least 5. The counters live in a store that is
+method), a mutation at least 5; a search 10 more, on either face, for each
+field that searches. The counters live in a store that is
 in-process by default and shared (Redis) when several processes serve.
 """
 
@@ -17,6 +18,9 @@ from tandem.observability import metrics
 
 REST_CALL_COST = 1
 MUTATION_MIN_COST = 5
+# A search (`q`) reads and ranks text: measured, its worst case costs hundreds of times a
+# plain page's time (docs/performance.md), so each search adds these points to the call.
+SEARCH_COST = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +74,12 @@ class RateLimited(DomainError):
         self.quota = quota
 
 
-def operation_cost(requests: int, *, mutation: bool) -> int:
-    """GitHub's score: the requests an operation may need, over 100, at least 1 (5 to write)."""
+def operation_cost(requests: int, *, mutation: bool, searches: int = 0) -> int:
+    """GitHub's score: the requests an operation may need, over 100, at least 1 (5 to write);
+    and SEARCH_COST more for each field that searches."""
     cost = max(1, round(requests / 100))
-    return max(cost, MUTATION_MIN_COST) if mutation else cost
+    cost = max(cost, MUTATION_MIN_COST) if mutation else cost
+    return cost + searches * SEARCH_COST
 
 
 class RateLimiter:

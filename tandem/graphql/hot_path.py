@@ -153,7 +153,7 @@ class HotQueries:
         context.principal = principal
         state = scope.setdefault("state", {})
         state["principal"] = principal  # Strawberry's context takes it, if this path declines
-        cost = operation_cost(analysis.requests, mutation=False)
+        cost = analysis.cost
         limiter = services.rate_limiter
         subject = subject_of(principal.user_id, context.address)
         quota = None

@@ -5,8 +5,9 @@ cached validation (tandem/graphql/operation.py); root fields bound the shape of
 a document here, and the node budget
 bounds what it can return, computed GitHub's way: the product of the `first`
 arguments down each path (with the request's variables), summed over every
-connection. The same walk counts the requests an operation may need, which
-prices it against the principal's rate limit (tandem/graphql/operation.py).
+connection. The same walk counts the requests an operation may need, and the
+connections that search (each costs SEARCH_COST more), which prices it against
+the principal's rate limit (tandem/graphql/operation.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from graphql import (
     FragmentSpreadNode,
     InlineFragmentNode,
     ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -29,7 +31,9 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from tandem.domain.items.rules import search_terms
 from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from tandem.domain.rate_limits import operation_cost
 
 DEFAULT_FIRST = DEFAULT_PAGE_SIZE
 CONNECTIONS = frozenset({"items", "users"})  # fields paged by `first` (or `last`)
@@ -49,6 +53,12 @@ class Analysis:
     nodes: int = 0
     requests: int = 0
     mutation: bool = False
+    searches: int = 0  # connections asked to search (`filter: {q}`), each priced on its own
+
+    @property
+    def cost(self) -> int:
+        """What the operation is charged: its requests, and each search on top."""
+        return operation_cost(self.requests, mutation=self.mutation, searches=self.searches)
 
 
 @dataclass(slots=True)
@@ -92,6 +102,8 @@ class Walk:
             if first < 0:
                 first = self.int_argument(node, "last", DEFAULT_FIRST)
             analysis.requests += multiplier
+            if self.searches(node):
+                analysis.searches += multiplier
             multiplier *= first
             analysis.nodes += multiplier
         elif name == "nodes" and depth == 1:  # Query.nodes(ids:), not a connection's `nodes`
@@ -108,6 +120,21 @@ class Walk:
             if argument.name.value == name:
                 return argument.value
         return None
+
+    def searches(self, node: FieldNode) -> bool:
+        """Whether a connection's `filter` has a `q` with a word in it (what the domain
+        searches for: `search_terms`)."""
+        value = self.argument(node, "filter")
+        if value is None:
+            return False
+        self.varies = (
+            self.varies
+            or not isinstance(value, ObjectValueNode)
+            or any(isinstance(field.value, VariableNode) for field in value.fields)
+        )
+        given = value_from_ast_untyped(value, self.variables)
+        q = given.get("q") if isinstance(given, dict) else None
+        return isinstance(q, str) and bool(search_terms(q))
 
     def int_argument(self, node: FieldNode, name: str, default: int) -> int:
         value = self.argument(node, name)

@@ -117,7 +117,7 @@ class OperationGate(SchemaExtension):
         yield
 
     async def _charge(self, analysis: Analysis) -> None:
-        cost = operation_cost(analysis.requests, mutation=analysis.mutation)
+        cost = analysis.cost
         self.requested, self.mutation = cost, analysis.mutation
         try:
             await self._spend(cost - self.paid)

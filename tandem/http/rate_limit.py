@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from tandem.domain.principal import signed_in
+from tandem.domain.principal import Principal, signed_in
 from tandem.domain.rate_limits import REST_CALL_COST, subject_of
 from tandem.http.guard import CurrentPrincipal, services_of
 
@@ -19,11 +19,16 @@ def client_address(request: Request) -> str | None:
 
 async def charge_rest_call(request: Request, principal: CurrentPrincipal) -> None:
     """Charge the call, or answer 429; the quota goes into the response's X-RateLimit headers."""
+    await charge(request, principal, REST_CALL_COST)
+
+
+async def charge(request: Request, principal: Principal | None, cost: int) -> None:
+    """Spend `cost` points of the caller's budget (a route's extra work, e.g. a search)."""
     limiter = services_of(request).rate_limiter
     if limiter is None:
         return
     subject = subject_of(principal.user_id if principal else None, client_address(request))
-    quota = await limiter.charge(subject, REST_CALL_COST)
+    quota = await limiter.charge(subject, cost)
     request.scope.setdefault("state", {})["rate_limit"] = quota
 
 

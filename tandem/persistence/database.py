@@ -51,10 +51,12 @@ class Database:
         lock_timeout: float = 3.0,
         idle_in_transaction_timeout: float = 30.0,
         statement_cache_size: int = 100,
+        search_timeout: float = 2.0,
     ) -> None:
         self.url = url
         self.pool_size = pool_size
         self.acquire_timeout = acquire_timeout
+        self.search_timeout = search_timeout  # a search statement's own limit; 0: none
         self.observers: list[Observer] = []  # called with each statement's SQL (tests, metrics)
         self._server_settings = {
             "application_name": "tandem",
@@ -83,6 +85,7 @@ class Database:
             lock_timeout=settings.db_lock_timeout_seconds,
             idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout_seconds,
             statement_cache_size=settings.db_statement_cache_size,
+            search_timeout=settings.db_search_timeout_seconds,
         )
 
     async def pool(self) -> asyncpg.Pool:
@@ -110,13 +113,20 @@ class Database:
         async with self._borrow() as raw:
             with as_unavailable():
                 async with raw.transaction():
-                    yield UnitOfWork(Connection(raw, self.observers))
+                    yield UnitOfWork(
+                        Connection(raw, self.observers, search_timeout=self.search_timeout)
+                    )
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:
         """Reads, outside any transaction; a statement whose connection died is run again."""
         async with self._borrow() as raw:
-            connection = Connection(raw, self.observers, retry=self._fresh_connection)
+            connection = Connection(
+                raw,
+                self.observers,
+                retry=self._fresh_connection,
+                search_timeout=self.search_timeout,
+            )
             try:
                 with as_unavailable():
                     yield UnitOfWork(connection)

@@ -104,3 +104,13 @@ def busy_pool(seconds: float) -> Unavailable:
         retry_after=1,
         cause=f"pool busy for {seconds:g} s",
     )
+
+
+def search_took_too_long(seconds: float) -> Unavailable:
+    """A search stopped at its own timeout (DB_SEARCH_TIMEOUT_SECONDS): the words say why."""
+    return Unavailable(
+        f"The search took longer than {seconds:g} s and was stopped; search for fewer or"
+        " less common words, or narrow it with owner_id, status or tag.",
+        retry_after=1,
+        cause=f"search timeout {seconds:g} s",
+    )

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
 from sqlalchemy.sql import ClauseElement
 
 import tandem.persistence.models  # noqa: F401  (every mapper configured before compiling)
-from tandem.persistence.faults import discard, is_connection_lost
+from tandem.persistence.faults import discard, is_connection_lost, search_took_too_long
 
 _DIALECT = AsyncpgDialect()  # type: ignore[no-untyped-call]
 
@@ -34,21 +34,25 @@ class Query:
     sql: str
     names: tuple[str, ...]
     constants: Mapping[str, Any]
+    search: bool = False  # runs under the connection's search timeout (persistence/items/search)
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         """The positional arguments; a named parameter left out raises KeyError, never NULL."""
         return [params[name] if name in params else self.constants[name] for name in self.names]
 
 
-def compile_query(statement: ClauseElement) -> Query:
-    """Compile once; bindparams without a value must be given at every call."""
+def compile_query(statement: ClauseElement, *, search: bool = False) -> Query:
+    """Compile once; bindparams without a value must be given at every call.
+
+    `search`: the statement searches text, and is stopped at the search timeout.
+    """
     compiled: Any = statement.compile(dialect=_DIALECT)  # a SQLCompiler: it has positiontup
     constants = {
         name: value
         for name, value in compiled.params.items()
         if not _bind_named(compiled, name).required
     }
-    return Query(compiled.string, tuple(compiled.positiontup or ()), constants)
+    return Query(compiled.string, tuple(compiled.positiontup or ()), constants, search)
 
 
 def _bind_named(compiled: Any, name: str) -> Any:
@@ -67,7 +71,7 @@ class Connection:
     harmless, while a write might have committed before its connection broke.
     """
 
-    __slots__ = ("_observers", "_retry", "raw", "replacement")
+    __slots__ = ("_observers", "_retry", "_search_timeout", "raw", "replacement")
 
     def __init__(
         self,
@@ -75,10 +79,12 @@ class Connection:
         observers: Sequence[Observer],
         *,
         retry: Reconnect | None = None,
+        search_timeout: float | None = None,
     ) -> None:
         self.raw = raw
         self._observers = observers
         self._retry = retry
+        self._search_timeout = search_timeout
         self.replacement: asyncpg.Connection | None = None  # closed by whoever lent `raw`
 
     def _args(self, query: Query, params: Mapping[str, Any]) -> list[Any]:
@@ -88,6 +94,8 @@ class Connection:
 
     async def _run(self, method: str, query: Query, params: Mapping[str, Any]) -> Any:
         args = self._args(query, params)
+        if query.search and self._search_timeout:
+            return await self._search(method, query, args, self._search_timeout)
         try:
             return await getattr(self.raw, method)(query.sql, *args)
         except Exception as error:
@@ -99,6 +107,14 @@ class Connection:
         discard(self.raw)
         self.replacement = self.raw = await self._retry()
         return await getattr(self.raw, method)(query.sql, *args)
+
+    async def _search(self, method: str, query: Query, args: list[Any], seconds: float) -> Any:
+        """A search, stopped after `seconds`: asyncpg cancels it on the server, the
+        connection stays usable, and the caller hears why (UNAVAILABLE, in words)."""
+        try:
+            return await getattr(self.raw, method)(query.sql, *args, timeout=seconds)
+        except TimeoutError:
+            raise search_took_too_long(seconds) from None
 
     async def rows(self, query: Query, **params: Any) -> list[asyncpg.Record]:
         result: list[asyncpg.Record] = await self._run("fetch", query, params)

@@ -35,12 +35,18 @@ from tandem.api.schemas import NO_NUL
 from tandem.domain.errors import NotFound, PreconditionFailed, ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
 from tandem.domain.items.records import DEFAULT_SORT, ItemSort, ItemStatus
-from tandem.domain.items.rules import MAX_SEARCH_TERMS, Q_MAX_LENGTH, TAG_MAX_LENGTH
+from tandem.domain.items.rules import (
+    MAX_SEARCH_TERMS,
+    Q_MAX_LENGTH,
+    TAG_MAX_LENGTH,
+    search_terms,
+)
 from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tandem.domain.principal import Principal
+from tandem.domain.rate_limits import SEARCH_COST
 from tandem.domain.services import Services
 from tandem.http.guard import AppServices, CurrentPrincipal
-from tandem.http.rate_limit import charge_signed_in_call
+from tandem.http.rate_limit import charge, charge_signed_in_call
 
 router = APIRouter(prefix="/items", tags=["items"], dependencies=[Depends(charge_signed_in_call)])
 ItemId = Path(ge=1, le=2**63 - 1)
@@ -90,6 +96,8 @@ async def list_items(
     Page by number (`page`, with `total`), or by `cursor` (keyset: stable while items
     come and go, and no count); either way `next_cursor` and the `Link` header continue.
     """
+    if q is not None and search_terms(q):
+        await charge(request, principal, SEARCH_COST)  # on top of the call's point
     query = ItemQuery(owner_id=owner_id, status=status, tag=tag, q=q, sort=sort)
     owners = bool(expand)
     if cursor is not None:

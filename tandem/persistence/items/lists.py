@@ -192,15 +192,20 @@ def _other(side: Side) -> Side:
     return "before" if side == "after" else "after"
 
 
+def _compiled(shape: Shape, statement: Any) -> Query:
+    """A list statement, compiled; one that searches runs under the search timeout."""
+    return compile_query(statement, search=shape.search is not None)
+
+
 @lru_cache(maxsize=256)
 def count(is_admin: bool, shape: Shape) -> Query:
-    return compile_query(filtered(select(func.count()).select_from(Item), is_admin, shape))
+    return _compiled(shape, filtered(select(func.count()).select_from(Item), is_admin, shape))
 
 
 @lru_cache(maxsize=512)
 def offset_page(is_admin: bool, shape: Shape, sort: ItemSort, layout: Layout) -> Query:
     statement = filtered(selected(layout), is_admin, shape).order_by(*order_clauses(sort))
-    return compile_query(statement.offset(bindparam("offset", type_=BigInteger)).limit(_LIMIT))
+    return _compiled(shape, statement.offset(bindparam("offset", type_=BigInteger)).limit(_LIMIT))
 
 
 @lru_cache(maxsize=1024)
@@ -220,9 +225,9 @@ def keyset_page(
 
     page = part(side, 0, inclusive=False, backwards=backward).limit(_LIMIT)
     if not (layout.sided and positioned):
-        return compile_query(page)
+        return _compiled(shape, page)
     behind = part(_other(side), 1, inclusive=True, backwards=not backward).limit(1)
-    return compile_query(union_all(page, behind))
+    return _compiled(shape, union_all(page, behind))
 
 
 @lru_cache(maxsize=512)
@@ -250,14 +255,14 @@ def keyset_pages_by_owner(
 
     page = part(side, 0, inclusive=False, backwards=backward)
     if not (sided and positioned):
-        return compile_query(page.order_by(page.selected_columns.owner_id, "rank"))
+        return _compiled(shape, page.order_by(page.selected_columns.owner_id, "rank"))
     behind = part(_other(side), 1, inclusive=True, backwards=not backward)
     both = union_all(page, behind).subquery()
-    return compile_query(select(both).order_by(both.c.owner_id, both.c.behind, both.c.rank))
+    return _compiled(shape, select(both).order_by(both.c.owner_id, both.c.behind, both.c.rank))
 
 
 @lru_cache(maxsize=256)
 def count_by_owner(is_admin: bool, shape: Shape) -> Query:
     owners = any_(bindparam("owner_ids", type_=ARRAY(BigInteger)))
     statement = select(Item.owner_id, func.count()).where(Item.owner_id == owners)
-    return compile_query(filtered(statement, is_admin, shape).group_by(Item.owner_id))
+    return _compiled(shape, filtered(statement, is_admin, shape).group_by(Item.owner_id))
