@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,3 +49,22 @@ def serves_revision(current: str | None) -> bool:
 def upgrade(url: str) -> None:
     """Apply every migration to `url`; a database already at head is left as it is."""
     command.upgrade(alembic_config(url), "head")
+
+
+def render_sql() -> dict[str, str]:
+    """Each migration's SQL, rendered offline (no database), by revision, oldest first.
+
+    What `alembic upgrade <previous>:<revision> --sql` prints: the statements the migration
+    runs, in its transaction, as squawk lints them (.ci/lint_migrations.py).
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    rendered = {}
+    for revision in reversed(list(script.walk_revisions())):
+        output = io.StringIO()
+        config = alembic_config()
+        config.output_buffer = output
+        previous = revision.down_revision or "base"
+        assert isinstance(previous, str), "Tandem's migrations form one line"
+        command.upgrade(config, f"{previous}:{revision.revision}", sql=True)
+        rendered[revision.revision] = output.getvalue()
+    return rendered

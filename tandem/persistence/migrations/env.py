@@ -20,12 +20,17 @@ target_metadata = Base.metadata
 # transaction mode. A migration that leaves the transaction (autocommit_block) releases it
 # early: write such a step so that running it twice is harmless (IF NOT EXISTS).
 MIGRATION_LOCK = 0x74616E64656D  # "tandem"
+# DDL that waits for a lock queues every request behind it: give up after this instead
+# (docs/deploy.md, "Migrations with no downtime"); the Job, or the pod, retries. Taken after
+# the advisory lock, which may rightly wait for another process's whole migration.
+LOCK_TIMEOUT = "SET LOCAL lock_timeout = '3s'"
 
 
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.execute(text(LOCK_TIMEOUT))
         context.run_migrations()
 
 
@@ -43,14 +48,12 @@ def run_migrations_online() -> None:
 
 
 def run_migrations_offline() -> None:
-    """Print each migration's SQL (`tandem.persistence.migrate.render_sql`), for linting."""
+    """Print the migrations' SQL as they would run (`migrate.render_sql`), for linting."""
     context.configure(
-        dialect_name="postgresql",
-        target_metadata=target_metadata,
-        literal_binds=True,
-        transaction_per_migration=True,
+        dialect_name="postgresql", target_metadata=target_metadata, literal_binds=True
     )
     with context.begin_transaction():
+        context.execute(LOCK_TIMEOUT)
         context.run_migrations()
 
 
