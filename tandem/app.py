@@ -1,4 +1,5 @@
-"""The ASGI application: both faces, one guard, one set of domain services."""
+"""The composition root: the use cases built once from the settings, and the ASGI application
+(both faces, one guard) that serves them. The one module that knows every layer."""
 
 from __future__ import annotations
 
@@ -23,10 +24,24 @@ from tandem.api.items.router import router as items_router
 from tandem.api.users.router import router as users_router
 from tandem.api.webhooks.router import router as webhooks_router
 from tandem.config import Settings, get_settings
-from tandem.domain.rate_limits import CounterStore, Quota
+from tandem.domain.auth.passwords import PasswordHasher
+from tandem.domain.auth.recovery import TOO_MANY as TOO_MANY_RECOVERIES
+from tandem.domain.auth.recovery import PasswordRecovery
+from tandem.domain.auth.service import AuthService
+from tandem.domain.auth.throttle import LoginThrottle
+from tandem.domain.auth.tokens import AccessTokenCodec
+from tandem.domain.clients.service import ClientService
+from tandem.domain.events.service import EventService
+from tandem.domain.idempotency.ports import ScopedStore
+from tandem.domain.idempotency.sealing import AnswerSeal
+from tandem.domain.idempotency.service import IdempotencyService
+from tandem.domain.items.service import ItemService
+from tandem.domain.rate_limits import CounterStore, Quota, RateLimiter
 from tandem.domain.realtime.fanout import Fanout
-from tandem.domain.services import AuthPolicy, Services, build_services
-from tandem.domain.webhooks.service import WebhookPolicy
+from tandem.domain.realtime.service import SubscriptionService
+from tandem.domain.services import Services
+from tandem.domain.users.service import UserService
+from tandem.domain.webhooks.service import WebhookPolicy, WebhookService
 from tandem.graphql.hot_path import HotQueries
 from tandem.graphql.router import TandemGraphQLRouter
 from tandem.graphql.sockets import close_open_sockets
@@ -90,31 +105,82 @@ def webhook_policy(settings: Settings) -> WebhookPolicy:
 def services_for(
     settings: Settings, database: Database, *, counters: CounterStore | None = None
 ) -> Services:
-    rate = settings.rate
-    return build_services(
+    """Every use case, composed once; they all run on one store (`use_cases`)."""
+    return use_cases(
+        settings,
+        JoinedTransactions(database),
         database=database,
-        scoped=JoinedTransactions(database),
         counters=counters or counters_for(settings),
-        auth=AuthPolicy(
-            keys=settings.verification_keys(),
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            access_ttl_seconds=settings.access_token_ttl_seconds,
-            refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
-            hash_time_cost=settings.password_hash_time_cost,
-            hash_memory_kib=settings.password_hash_memory_kib,
-            login_failures_per_account=settings.login_max_failures_per_account,
-            login_failures_per_address=settings.login_max_failures_per_address,
-            login_failure_window_seconds=settings.login_failure_window_seconds,
-            reset_ttl_seconds=settings.password_reset_ttl_seconds,
-            recoveries_per_account=settings.password_recovery_max_per_account,
-            recoveries_per_address=settings.password_recovery_max_per_address,
-            recovery_window_seconds=settings.password_recovery_window_seconds,
+    )
+
+
+def use_cases(
+    settings: Settings, store: ScopedStore, *, database: Database, counters: CounterStore
+) -> Services:
+    """The use cases on `store`, the one store that joins a request's idempotency scope.
+
+    No use case is handed `database`: each declares a `ScopedStore` (mypy refuses the plain
+    one), so a write inside an Idempotency-Key's scope always commits with its stored answer
+    (domain/idempotency/service.py). `database` is kept for readiness and the pool's metrics.
+    """
+    keys = settings.verification_keys()
+    hasher = PasswordHasher(
+        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+    )
+    codec = AccessTokenCodec(
+        keys=keys,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )
+    clients = ClientService(database=store)
+    auth = AuthService(
+        database=store,
+        hasher=hasher,
+        codec=codec,
+        throttle=LoginThrottle(
+            counters,
+            per_account=settings.login_max_failures_per_account,
+            per_address=settings.login_max_failures_per_address,
+            window_seconds=settings.login_failure_window_seconds,
         ),
-        rate=None if rate is None else (rate.points, rate.seconds),
-        webhooks=webhook_policy(settings),
-        fanout=Fanout(backlog=settings.subscription_backlog),
-        subscription_recheck_seconds=settings.subscription_recheck_seconds,
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        clients=clients,
+    )
+    recovery = PasswordRecovery(
+        database=store,
+        hasher=hasher,
+        throttle=LoginThrottle(
+            counters,
+            per_account=settings.password_recovery_max_per_account,
+            per_address=settings.password_recovery_max_per_address,
+            window_seconds=settings.password_recovery_window_seconds,
+            prefix="recovery",
+            message=TOO_MANY_RECOVERIES,
+            refusals=metrics.RECOVERY_THROTTLE_REFUSALS,
+        ),
+        ttl_seconds=settings.password_reset_ttl_seconds,
+    )
+    rate = settings.rate
+    return Services(
+        database=database,
+        auth=auth,
+        recovery=recovery,
+        users=UserService(database=store, hasher=hasher),
+        items=ItemService(database=store),
+        clients=clients,
+        idempotency=IdempotencyService(transactions=store, seal=AnswerSeal(keys)),
+        rate_limiter=None
+        if rate is None
+        else RateLimiter(counters, points=rate.points, window_seconds=rate.seconds),
+        events=EventService(database=store),
+        webhooks=WebhookService(database=store, policy=webhook_policy(settings)),
+        subscriptions=SubscriptionService(
+            fanout=Fanout(backlog=settings.subscription_backlog),
+            auth=auth,
+            codec=codec,
+            recheck_seconds=settings.subscription_recheck_seconds,
+        ),
     )
 
 

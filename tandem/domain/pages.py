@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from tandem.domain import wording
 from tandem.domain.errors import ValidationFailed
@@ -27,6 +27,8 @@ class Page(Generic[T]):
     page: int
     size: int
     next_cursor: str | None = None
+    # The items' owners by id, when the list was asked for with them (one statement).
+    owners: dict[int, Any] = field(default_factory=dict)
 
     @property
     def has_more(self) -> bool:
@@ -43,6 +45,7 @@ class Rows(Generic[T]):
 
     rows: list[T]
     behind: bool = False
+    owners: dict[int, Any] = field(default_factory=dict)  # as on Page
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class Slice(Generic[T]):
     cursor_of: Callable[[T], str]
     has_more: bool  # a page follows
     has_previous: bool = False  # a page comes before (known when `Window.look_behind`)
+    owners: dict[int, Any] = field(default_factory=dict)  # as on Page
 
     @property
     def next_cursor(self) -> str | None:

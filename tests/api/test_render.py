@@ -92,10 +92,8 @@ async def test_a_page_is_byte_equal_to_the_pydantic_rendering(client, services, 
     response = await client.get(ITEMS, params=params, headers=owner.headers)
     assert response.status_code == 200
     query = ItemQuery()
-    if expand:
-        page, owners = await services.items.page_with_owners(principal, query, page=2, size=2)
-    else:
-        page, owners = await services.items.page(principal, query, page=2, size=2), None
+    page = await services.items.page(principal, query, page=2, size=2, owners=expand)
+    owners = page.owners if expand else None
     assert response.content == _page(page, owners=owners, size=2, cursor=False)
     assert response.json()["total"] == len(ROWS)
 
@@ -113,10 +111,8 @@ async def test_a_cursor_page_is_byte_equal_to_the_pydantic_rendering(client, ser
         ITEMS, params={"size": 3, "cursor": after, **extra}, headers=owner.headers
     )
     window = Window(size=3, cursor=after, loc=("query", "cursor"))
-    if expand:
-        page, owners = await services.items.slice_with_owners(principal, ItemQuery(), window)
-    else:
-        page, owners = await services.items.slice(principal, ItemQuery(), window), None
+    page = await services.items.slice(principal, ItemQuery(), window, owners=expand)
+    owners = page.owners if expand else None
     assert len(page.items) == len(ROWS) - 3
     assert response.content == _page(page, owners=owners, size=3, cursor=True)
     assert "total" not in response.json()

@@ -121,13 +121,8 @@ async def _offset_page(
     size: int,
     owners: bool,
 ) -> tuple[bytes, str | None]:
-    if owners:
-        result, found = await services.items.page_with_owners(
-            principal, query, page=page, size=size
-        )
-        return offset_page_json(result, found), result.next_cursor
-    result = await services.items.page(principal, query, page=page, size=size)
-    return offset_page_json(result), result.next_cursor
+    result = await services.items.page(principal, query, page=page, size=size, owners=owners)
+    return offset_page_json(result, result.owners if owners else None), result.next_cursor
 
 
 async def _cursor_page(
@@ -139,11 +134,8 @@ async def _cursor_page(
     owners: bool,
 ) -> tuple[bytes, str | None]:
     window = cursor_window(cursor, size)
-    if owners:
-        result, found = await services.items.slice_with_owners(principal, query, window)
-        return cursor_page_json(result, size, found), result.next_cursor
-    result = await services.items.slice(principal, query, window)
-    return cursor_page_json(result, size), result.next_cursor
+    result = await services.items.slice(principal, query, window, owners=owners)
+    return cursor_page_json(result, size, result.owners if owners else None), result.next_cursor
 
 
 @router.post(

@@ -15,8 +15,8 @@ from tandem.domain.auth.passwords import PasswordHasher, check_password_rules
 from tandem.domain.auth.throttle import LoginThrottle
 from tandem.domain.auth.tokens import digest, new_opaque_token
 from tandem.domain.errors import ValidationFailed
+from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.mail import messages
-from tandem.domain.store import Store
 from tandem.domain.users.rules import clean_email
 
 TOO_MANY = "Too many password-recovery requests; wait before asking again."
@@ -32,7 +32,7 @@ class PasswordRecovery:
     def __init__(
         self,
         *,
-        database: Store,
+        database: ScopedStore,
         hasher: PasswordHasher,
         throttle: LoginThrottle,
         ttl_seconds: int,

@@ -12,8 +12,9 @@ from tandem.domain.auth.throttle import LoginThrottle
 from tandem.domain.auth.tokens import AccessClaims, AccessTokenCodec, digest, new_opaque_token
 from tandem.domain.clients.service import ClientService
 from tandem.domain.errors import InvalidGrant, InvalidToken
+from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.principal import LOGIN_SCOPES, Principal
-from tandem.domain.store import Store, UnitOfWork
+from tandem.domain.store import UnitOfWork
 from tandem.domain.users.records import Role
 from tandem.domain.values import NUL
 
@@ -35,7 +36,7 @@ class AuthService:
     def __init__(
         self,
         *,
-        database: Store,
+        database: ScopedStore,
         hasher: PasswordHasher,
         codec: AccessTokenCodec,
         throttle: LoginThrottle,

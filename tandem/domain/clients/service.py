@@ -23,8 +23,8 @@ from tandem.domain.auth.tokens import digest
 from tandem.domain.clients.commands import CreateClient
 from tandem.domain.clients.records import ClientCredentials, ClientRecord, IssuedClient
 from tandem.domain.errors import Forbidden, InvalidClient, NotFound, ValidationFailed
+from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.principal import Principal, signed_in
-from tandem.domain.store import Store
 from tandem.domain.users.rules import clean_name
 from tandem.domain.wording import entries, one_of
 
@@ -58,7 +58,7 @@ def _clean_scopes(scopes: list[str]) -> str:
 
 
 class ClientService:
-    def __init__(self, *, database: Store) -> None:
+    def __init__(self, *, database: ScopedStore) -> None:
         self._database = database
 
     async def create(self, principal: Principal | None, command: CreateClient) -> IssuedClient:

@@ -11,9 +11,9 @@ from tandem.domain.errors import NotFound, ValidationFailed
 from tandem.domain.events.ids import looks_like_event_id
 from tandem.domain.events.ports import EventStore
 from tandem.domain.events.records import EVENT_TYPES, EventRecord
+from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.principal import ITEMS_READ, Principal, signed_in
-from tandem.domain.store import Store
 from tandem.domain.wording import number, one_of
 
 
@@ -46,7 +46,7 @@ def parse_types(value: str | None) -> tuple[str, ...] | None:
 
 
 class EventService:
-    def __init__(self, *, database: Store) -> None:
+    def __init__(self, *, database: ScopedStore) -> None:
         self._database = database
 
     async def list(

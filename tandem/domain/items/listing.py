@@ -7,17 +7,16 @@ before any statement runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TypeVar
 
+from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.items import cursors
 from tandem.domain.items.commands import ItemQuery
 from tandem.domain.items.records import ItemFilters, ItemRecord, Keyset
 from tandem.domain.items.rules import check_query
 from tandem.domain.pages import Page, Rows, Slice, Window, check_page
 from tandem.domain.principal import ITEMS_READ, Principal, Viewer, signed_in
-from tandem.domain.store import Store
-from tandem.domain.users.records import UserRecord
 
 T = TypeVar("T")
 
@@ -56,32 +55,50 @@ def _sliced(rows: Rows[T], window: Window, positioned: bool) -> tuple[list[T], b
     return page, beyond, behind
 
 
-def _owners(pairs: Sequence[tuple[ItemRecord, UserRecord]]) -> dict[int, UserRecord]:
-    return {owner.id: owner for _, owner in pairs}
-
-
 class ItemLists:
     """The list use cases of `ItemService`."""
 
-    _database: Store
+    _database: ScopedStore
 
     async def page(
-        self, principal: Principal | None, query: ItemQuery, *, page: int, size: int
+        self,
+        principal: Principal | None,
+        query: ItemQuery,
+        *,
+        page: int,
+        size: int,
+        owners: bool = False,
     ) -> Page[ItemRecord]:
-        """An offset page with its total, and the cursor that continues it."""
-        found, _ = await self._offset_page(principal, query, page=page, size=size, owners=False)
-        return found
-
-    async def page_with_owners(
-        self, principal: Principal | None, query: ItemQuery, *, page: int, size: int
-    ) -> tuple[Page[ItemRecord], dict[int, UserRecord]]:
-        """`page`, and the owners of its items (by id) from the same statement."""
-        return await self._offset_page(principal, query, page=page, size=size, owners=True)
+        """An offset page with its total, and the cursor that continues it; with `owners`,
+        the items' owners (`Page.owners`, by id) from the same statement."""
+        caller = signed_in(principal, scope=ITEMS_READ)
+        filters = filters_of(query)
+        check_page(page, size)
+        async with self._database.reader() as uow:
+            rows = await uow.items.offset_page(
+                caller.viewer,
+                filters,
+                sort=query.sort,
+                offset=(page - 1) * size,
+                limit=size + 1,
+                owners=owners,
+            )
+            total = await uow.items.count(caller.viewer, filters)
+        items = rows.rows[:size]
+        more = len(rows.rows) > size and bool(items)
+        next_cursor = cursors.encode(items[-1], query.sort, filters) if more else None
+        return Page(items, total, page, size, next_cursor, rows.owners)
 
     async def slice(
-        self, principal: Principal | None, query: ItemQuery, window: Window
+        self,
+        principal: Principal | None,
+        query: ItemQuery,
+        window: Window,
+        *,
+        owners: bool = False,
     ) -> Slice[ItemRecord]:
-        """Keyset pagination, either way from a cursor: stable under inserts and deletes."""
+        """Keyset pagination, either way from a cursor: stable under inserts and deletes;
+        with `owners`, the items' owners (`Slice.owners`, by id) from the same statement."""
         viewer, filters, position = _request(principal, query, window)
         async with self._database.reader() as uow:
             rows = await uow.items.keyset_page(
@@ -92,29 +109,11 @@ class ItemLists:
                 limit=window.size + 1,
                 backward=window.backward,
                 look_behind=window.look_behind,
+                owners=owners,
             )
         items, has_more, has_previous = _sliced(rows, window, position is not None)
-        return Slice(items, _cursor_maker(query, filters), has_more, has_previous)
-
-    async def slice_with_owners(
-        self, principal: Principal | None, query: ItemQuery, window: Window
-    ) -> tuple[Slice[ItemRecord], dict[int, UserRecord]]:
-        """`slice`, and the owners of its items (by id) from the same statement."""
-        viewer, filters, position = _request(principal, query, window)
-        async with self._database.reader() as uow:
-            rows = await uow.items.keyset_page_with_owners(
-                viewer,
-                filters,
-                sort=query.sort,
-                position=position,
-                limit=window.size + 1,
-                backward=window.backward,
-                look_behind=window.look_behind,
-            )
-        pairs, has_more, has_previous = _sliced(rows, window, position is not None)
-        items = [item for item, _ in pairs]
         cursor_of = _cursor_maker(query, filters)
-        return Slice(items, cursor_of, has_more, has_previous), _owners(pairs)
+        return Slice(items, cursor_of, has_more, has_previous, rows.owners)
 
     async def slices_by_owner(
         self,
@@ -159,28 +158,3 @@ class ItemLists:
         filters = filters_of(query)
         async with self._database.reader() as uow:
             return await uow.items.count(caller.viewer, filters)
-
-    async def _offset_page(
-        self, principal: Principal | None, query: ItemQuery, *, page: int, size: int, owners: bool
-    ) -> tuple[Page[ItemRecord], dict[int, UserRecord]]:
-        caller = signed_in(principal, scope=ITEMS_READ)
-        filters = filters_of(query)
-        check_page(page, size)
-        offset = (page - 1) * size
-        found: dict[int, UserRecord] = {}
-        async with self._database.reader() as uow:
-            if owners:
-                pairs = await uow.items.offset_page_with_owners(
-                    caller.viewer, filters, sort=query.sort, offset=offset, limit=size + 1
-                )
-                found = _owners(pairs[:size])
-                rows = [item for item, _ in pairs]
-            else:
-                rows = await uow.items.offset_page(
-                    caller.viewer, filters, sort=query.sort, offset=offset, limit=size + 1
-                )
-            total = await uow.items.count(caller.viewer, filters)
-        items = rows[:size]
-        more = len(rows) > size and bool(items)
-        next_cursor = cursors.encode(items[-1], query.sort, filters) if more else None
-        return Page(items, total, page, size, next_cursor), found

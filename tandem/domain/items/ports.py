@@ -24,12 +24,17 @@ class ItemRepository(Protocol):
     async def count(self, viewer: Viewer, filters: ItemFilters) -> int: ...
 
     async def offset_page(
-        self, viewer: Viewer, filters: ItemFilters, *, sort: ItemSort, offset: int, limit: int
-    ) -> list[ItemRecord]: ...
-
-    async def offset_page_with_owners(
-        self, viewer: Viewer, filters: ItemFilters, *, sort: ItemSort, offset: int, limit: int
-    ) -> list[tuple[ItemRecord, UserRecord]]: ...
+        self,
+        viewer: Viewer,
+        filters: ItemFilters,
+        *,
+        sort: ItemSort,
+        offset: int,
+        limit: int,
+        owners: bool = False,
+    ) -> Rows[ItemRecord]:
+        """Up to `limit` items from `offset`; `owners` fills `Rows.owners` from the same read."""
+        ...
 
     async def keyset_page(
         self,
@@ -41,19 +46,8 @@ class ItemRepository(Protocol):
         limit: int,
         backward: bool = False,
         look_behind: bool = False,
+        owners: bool = False,
     ) -> Rows[ItemRecord]: ...
-
-    async def keyset_page_with_owners(
-        self,
-        viewer: Viewer,
-        filters: ItemFilters,
-        *,
-        sort: ItemSort,
-        position: Keyset | None,
-        limit: int,
-        backward: bool = False,
-        look_behind: bool = False,
-    ) -> Rows[tuple[ItemRecord, UserRecord]]: ...
 
     async def keyset_pages_by_owner(
         self,

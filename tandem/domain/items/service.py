@@ -14,12 +14,13 @@ from typing import Any
 from tandem.domain.errors import Forbidden, InvalidToken, NotFound, PreconditionFailed
 from tandem.domain.events.documents import item_event
 from tandem.domain.events.records import EventType
+from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.items.commands import CreateItem, UpdateItem
 from tandem.domain.items.listing import ItemLists
 from tandem.domain.items.records import ItemRecord
 from tandem.domain.items.rules import clean_item_fields
 from tandem.domain.principal import ITEMS_READ, ITEMS_WRITE, Principal, signed_in
-from tandem.domain.store import Store, UnitOfWork
+from tandem.domain.store import UnitOfWork
 from tandem.domain.users.records import UserRecord
 
 STALE = "The item has changed since you read it (version {current}); read it again."
@@ -35,7 +36,7 @@ def _check_owner(caller: Principal, item: ItemRecord) -> None:
 
 
 class ItemService(ItemLists):
-    def __init__(self, *, database: Store) -> None:
+    def __init__(self, *, database: ScopedStore) -> None:
         self._database = database
 
     async def get(self, principal: Principal | None, item_id: int) -> ItemRecord:

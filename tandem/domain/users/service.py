@@ -12,6 +12,7 @@ from tandem.domain.auth.passwords import (
     check_password_rules,
 )
 from tandem.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.mail import messages
 from tandem.domain.pages import (
     Page,
@@ -22,7 +23,7 @@ from tandem.domain.pages import (
     encode_id_cursor,
 )
 from tandem.domain.principal import USERS_READ, USERS_WRITE, Principal, signed_in
-from tandem.domain.store import Store, UnitOfWork
+from tandem.domain.store import UnitOfWork
 from tandem.domain.users.commands import RegisterUser, UpdateMe, UpdateUser
 from tandem.domain.users.records import Role, UserRecord
 from tandem.domain.users.rules import check_role, clean_email, clean_name
@@ -56,7 +57,7 @@ def may_look_up(principal: Principal, user_id: int) -> bool:
 
 
 class UserService:
-    def __init__(self, *, database: Store, hasher: PasswordHasher) -> None:
+    def __init__(self, *, database: ScopedStore, hasher: PasswordHasher) -> None:
         self._database = database
         self._hasher = hasher
 

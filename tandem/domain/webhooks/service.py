@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tandem.domain.errors import Conflict, NotFound, ValidationFailed
+from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.principal import ITEMS_READ, Principal, signed_in
-from tandem.domain.store import Store
 from tandem.domain.values import UNSET
 from tandem.domain.webhooks.commands import CreateWebhook, UpdateWebhook
 from tandem.domain.webhooks.ports import DestinationGuard
@@ -46,7 +46,7 @@ def _not_found(webhook_id: int) -> NotFound:
 
 
 class WebhookService:
-    def __init__(self, *, database: Store, policy: WebhookPolicy) -> None:
+    def __init__(self, *, database: ScopedStore, policy: WebhookPolicy) -> None:
         self._database = database
         self._policy = policy
 

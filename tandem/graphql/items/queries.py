@@ -46,8 +46,6 @@ class ItemQueries:
         async def count() -> int:
             return await services.items.count(principal, query)
 
-        if selects_owner(info):  # the page and its owners in one statement
-            page, owners = await services.items.slice_with_owners(principal, query, paging)
-            return ItemConnection.of(info, page, count, owners=owners)
-        page = await services.items.slice(principal, query, paging)
+        # With owners selected, the page and its owners come from one statement.
+        page = await services.items.slice(principal, query, paging, owners=selects_owner(info))
         return ItemConnection.of(info, page, count)

@@ -126,10 +126,12 @@ class ItemConnection:
         *,
         owners: dict[int, UserRecord] | None = None,
     ) -> ItemConnection:
-        """The connection; `owners` by id when they came with the page, else loaded if asked for."""
+        """The connection; owners known (`owners`, else the page's own) are used, others are
+        loaded if asked for."""
         from tandem.graphql.users.types import User
 
-        users = {owner_id: User.of(record) for owner_id, record in (owners or {}).items()}
+        known = page.owners if owners is None else owners
+        users = {owner_id: User.of(record) for owner_id, record in known.items()}
         loaders = info.context.loaders
         nodes = [
             Item.of(item, users.get(item.owner_id) or OwnerLoad(loaders, item.owner_id))

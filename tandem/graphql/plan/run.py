@@ -54,11 +54,8 @@ async def _items(root: ItemsRoot, executor: Any, context: Any) -> dict[str, Any]
     query = item_query(None, DEFAULT_SORT)
     paging = window(arguments.get("first"), arguments.get("after"), None, None)
     context.connections_resolved += 1
-    owners: dict[int, Any] = {}
-    if root.owner:
-        page, owners = await services.items.slice_with_owners(principal, query, paging)
-    else:
-        page = await services.items.slice(principal, query, paging)
+    page = await services.items.slice(principal, query, paging, owners=root.owner)
+    owners = page.owners
     items = page.items
     connection: dict[str, Any] = {}
     for key, what in root.parts:

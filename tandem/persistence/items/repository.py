@@ -90,6 +90,15 @@ def _delete(checks_version: bool) -> Query:
     return compile_query(statement.returning(Item.id))
 
 
+def _read(layout: lists.Layout, rows: list[Any]) -> Rows[ItemRecord]:
+    """The items of a list statement's rows, whether one lay behind, and (if joined) owners."""
+    found = [row for row in rows if not layout.behind(row)]
+    owners = {}
+    if layout.owners:
+        owners = {owner.id: owner for owner in map(layout.owner, found)}
+    return Rows([layout.item(row) for row in found], len(found) < len(rows), owners)
+
+
 def _position(position: Keyset | None) -> dict[str, Any]:
     return {} if position is None else {"after_value": position.value, "after_id": position.id}
 
@@ -125,19 +134,19 @@ class ItemRepository:
         return int(await self._connection.value(query, **params) or 0)
 
     async def offset_page(
-        self, viewer: Viewer, filters: ItemFilters, *, sort: ItemSort, offset: int, limit: int
-    ) -> list[ItemRecord]:
-        layout = lists.Layout(scored=sort is ItemSort.RELEVANCE)
+        self,
+        viewer: Viewer,
+        filters: ItemFilters,
+        *,
+        sort: ItemSort,
+        offset: int,
+        limit: int,
+        owners: bool = False,
+    ) -> Rows[ItemRecord]:
+        """Up to `limit` items from `offset`; `owners`: their owners too, from one statement."""
+        layout = lists.Layout(scored=sort is ItemSort.RELEVANCE, owners=owners)
         rows = await self._offset_rows(viewer, filters, sort, offset, limit, layout)
-        return [layout.item(row) for row in rows]
-
-    async def offset_page_with_owners(
-        self, viewer: Viewer, filters: ItemFilters, *, sort: ItemSort, offset: int, limit: int
-    ) -> list[tuple[ItemRecord, UserRecord]]:
-        """`offset_page`, each item with its owner, in one statement."""
-        layout = lists.Layout(scored=sort is ItemSort.RELEVANCE, owners=True)
-        rows = await self._offset_rows(viewer, filters, sort, offset, limit, layout)
-        return [(layout.item(row), layout.owner(row)) for row in rows]
+        return _read(layout, rows)
 
     async def keyset_page(
         self,
@@ -149,33 +158,12 @@ class ItemRepository:
         limit: int,
         backward: bool = False,
         look_behind: bool = False,
+        owners: bool = False,
     ) -> Rows[ItemRecord]:
         """Up to `limit` items after `position` (`backward`: before it, nearest first)."""
-        layout = lists.Layout(scored=sort is ItemSort.RELEVANCE, sided=look_behind)
+        layout = lists.Layout(scored=sort is ItemSort.RELEVANCE, owners=owners, sided=look_behind)
         rows = await self._keyset_rows(viewer, filters, sort, position, limit, backward, layout)
-        return Rows(
-            [layout.item(row) for row in rows if not layout.behind(row)],
-            behind=any(layout.behind(row) for row in rows),
-        )
-
-    async def keyset_page_with_owners(
-        self,
-        viewer: Viewer,
-        filters: ItemFilters,
-        *,
-        sort: ItemSort,
-        position: Keyset | None,
-        limit: int,
-        backward: bool = False,
-        look_behind: bool = False,
-    ) -> Rows[tuple[ItemRecord, UserRecord]]:
-        """`keyset_page`, each item with its owner, in one statement."""
-        layout = lists.Layout(scored=sort is ItemSort.RELEVANCE, owners=True, sided=look_behind)
-        rows = await self._keyset_rows(viewer, filters, sort, position, limit, backward, layout)
-        return Rows(
-            [(layout.item(row), layout.owner(row)) for row in rows if not layout.behind(row)],
-            behind=any(layout.behind(row) for row in rows),
-        )
+        return _read(layout, rows)
 
     async def keyset_pages_by_owner(
         self,
