@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import os
+from importlib.metadata import version as package_version
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -72,7 +73,11 @@ The GraphQL face, `/graphql`, is described by its own schema, not here.
 """
 
 OPENAPI_TAGS = [
-    {"name": "auth", "description": "Accounts and tokens: OAuth 2.0 password and refresh grants."},
+    {
+        "name": "auth",
+        "description": "Accounts and tokens: OAuth 2.0 password, refresh and client credentials "
+        "grants.",
+    },
     {"name": "users", "description": "You, and for administrators, everyone."},
     {"name": "items", "description": "Items: every published one, and your own drafts."},
     {"name": "events", "description": "What changed, oldest first: every item change is an event."},
@@ -276,7 +281,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     app = FastAPI(
         title="Tandem",
-        version="1.0.0",
+        version=package_version("tandem"),  # the document's version is the package's
         description=DESCRIPTION,
         lifespan=lifespan,
         # /docs and /redoc come from the package's own files (tandem/http/docs_ui), not a CDN.

@@ -32,6 +32,7 @@ RATE_LIMIT = {
 # the domain's own member names; other enums' names are spelt from their values.
 NAMED_ENUMS: tuple[type[Enum], ...] = (ItemSort, EventType)
 SPELT = {"*": "ALL"}
+OAUTH2 = "OAuth2"
 
 
 SCOPES = {
@@ -45,7 +46,9 @@ SCOPES = {
 def oauth2_scheme(token_url: str) -> dict[str, Any]:
     """How tokens are had: the token endpoint's two flows, for OAuth tools and Swagger UI.
 
-    Operations ask for the bearer token itself (`HTTPBearer`), whichever flow issued it.
+    Operations ask for the bearer token itself (`HTTPBearer`), whichever flow issued it, or
+    for this scheme: Swagger UI's Authorize sends a token only to the operations that list
+    the scheme it was had by.
     """
     return {
         "type": "oauth2",
@@ -60,7 +63,7 @@ def oauth2_scheme(token_url: str) -> dict[str, Any]:
 def finish(document: dict[str, Any], *, rest_prefix: str) -> None:
     """Complete `document` in place (FastAPI caches it, so this runs once per app)."""
     components = document.setdefault("components", {})
-    components.setdefault("securitySchemes", {})["OAuth2"] = oauth2_scheme(
+    components.setdefault("securitySchemes", {})[OAUTH2] = oauth2_scheme(
         rest_prefix + "/auth/token"
     )
     schemas = components.setdefault("schemas", {})
@@ -86,6 +89,9 @@ def finish(document: dict[str, Any], *, rest_prefix: str) -> None:
                 headers["X-Request-ID"] = REQUEST_ID
                 if charged:
                     headers.update({k: v for k, v in RATE_LIMIT.items() if k not in headers})
+            requirements = operation.get("security")
+            if requirements and not any(OAUTH2 in requirement for requirement in requirements):
+                operation["security"] = [*requirements, {OAUTH2: []}]
             if operation.pop(ANONYMOUS, False):
                 # No requirement at all: generators (openapi-python-client) read any listed
                 # requirement, `{}` among them or not, as "needs an authenticated client".

@@ -6,6 +6,7 @@ Read from `GET /openapi.json`, which is what `tandem export-openapi` prints
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from typing import Any
 
@@ -197,7 +198,9 @@ def test_public_routes_ask_for_no_token_and_the_rest_for_a_bearer_one(document):
             assert requirements == [] or {} in requirements, name
             assert not any("HTTPBearer" in r for r in requirements), name
         else:
-            assert operation["security"] == [{"HTTPBearer": []}], name
+            # Either the bearer token, or one had through the OAuth2 flows (Swagger UI's
+            # Authorize sends its token only where the operation lists its scheme).
+            assert operation["security"] == [{"HTTPBearer": []}, {"OAuth2": []}], name
     # The token endpoint needs nothing for the password grant; client_secret_basic, which
     # client_credentials may use, is its scheme and its flow's, not a requirement.
     token = operations(document)["issueToken"][2]
@@ -265,3 +268,18 @@ def test_the_rules_the_server_enforces_are_in_the_schema(document):
     q = parameter(ops["listItems"][2], "q")["schema"]  # `pattern` holds for its string branch
     assert re.search(q["pattern"], " ".join("abcdefghij"))
     assert not re.search(q["pattern"], " ".join("abcdefghijk"))  # at most 10 words
+
+
+def test_the_texts_a_reader_sees_in_swagger_ui(document):
+    """The package's version, the auth tag naming every grant, readable summaries."""
+    assert document["info"]["version"] == importlib.metadata.version("tandem")
+    tags = {tag["name"]: tag["description"] for tag in document["tags"]}
+    assert "client credentials" in tags["auth"]
+    summaries = {
+        name: operation.get("summary", "")
+        for name, (_, _, operation) in operations(document).items()
+    }
+    assert summaries["getMe"] == "Read your account"
+    assert summaries["updateMe"] == "Change your account"
+    assert summaries["deleteMe"] == "Delete your account"
+    assert not [name for name, summary in summaries.items() if summary.endswith(" Me")]

@@ -51,6 +51,7 @@ def _private(request: Request, user: UserRecord) -> Response:
     "/me",
     response_model=UserPrivate,
     operation_id="getMe",
+    summary="Read your account",
     responses={**NOT_MODIFIED, **problems(403)},
     openapi_extra={**CONDITIONAL_READ, **success_headers(200, ETag=ETAG)},
 )
@@ -62,6 +63,7 @@ async def read_me(request: Request, principal: CurrentPrincipal, services: AppSe
     "/me",
     response_model=UserPrivate,
     operation_id="updateMe",
+    summary="Change your account",
     responses=problems(403, 412, body=True),
     openapi_extra=success_headers(200, ETag=ETAG),
 )
@@ -78,7 +80,13 @@ async def update_me(
     return json_response(private(user), headers={"ETag": user_etag(user, private=True)})
 
 
-@router.delete("/me", status_code=204, operation_id="deleteMe", responses=problems(403, 409, 412))
+@router.delete(
+    "/me",
+    status_code=204,
+    operation_id="deleteMe",
+    summary="Delete your account",
+    responses=problems(403, 409, 412),
+)
 async def delete_me(
     principal: CurrentPrincipal, services: AppServices, if_match: IfMatch = None
 ) -> Response:
