@@ -8,46 +8,12 @@ TANDEM_SCREENSHOTS=<dir> keeps the screenshots.
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-
-from tests.clients.browser import Watch, chromium_path, loopback_browser
 
 PASSWORD = "a browser-test password"
 TIMEOUT_MS = 20_000
-
-
-@pytest.fixture(scope="module")
-async def browser(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Any, Watch]]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium is installed (Debian: apt-get install chromium)")
-    pytest.importorskip("playwright.async_api", reason="playwright is not installed (make test)")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    async with loopback_browser(executable, profile) as opened:
-        yield opened
-
-
-@pytest.fixture
-def watch(browser: tuple[Any, Watch]) -> Iterator[Watch]:
-    """The page's problems, from this test only; the test ends by asserting there are none."""
-    _, watched = browser
-    watched.errors.clear()
-    watched.outside.clear()
-    yield watched
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    """Where screenshots go: TANDEM_SCREENSHOTS when set, else the test's own folder."""
-    folder = Path(os.environ.get("TANDEM_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def sign_up(base_url: str, email: str, name: str) -> str:
