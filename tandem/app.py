@@ -7,9 +7,9 @@ import asyncio
 import gc
 import logging
 import os
-from importlib.metadata import version as package_version
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version as package_version
 from typing import Any
 
 from fastapi import FastAPI
