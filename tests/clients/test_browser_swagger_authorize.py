@@ -62,7 +62,9 @@ async def test_swagger_authorize_with_a_password_then_try_it_out(
 
     status = await try_it_out(page, "getMe")
     await expect(status).to_have_text("200", timeout=TIMEOUT_MS)
-    body = page.locator("#operations-users-getMe .live-responses-table tr.response .response-col_description")
+    body = page.locator(
+        "#operations-users-getMe .live-responses-table tr.response .response-col_description"
+    )
     await expect(body).to_contain_text("ada.swagger@example.com")
     await page.screenshot(path=str(screenshots / "swagger-authorize-password.png"))
     await page.close()
