@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
     webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     webhook_concurrency: int = Field(default=16, ge=1, le=500)
+    # Deliveries in flight to one endpoint, across all workers: a slow or hanging receiver
+    # holds at most this many, never a whole worker (tandem/persistence/webhooks/queue.py).
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1, le=500)
     worker_poll_seconds: float = Field(default=5.0, gt=0, le=300)
     serve_worker: bool = True  # `tandem serve` runs a worker too (`--no-worker` sets false)
     event_retention_days: int = Field(default=30, ge=30, le=3650)

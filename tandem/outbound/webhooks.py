@@ -1,5 +1,10 @@
 """POST a signed webhook once: a 2xx within the timeout is success; redirects are not followed.
 
+A connection that breaks before any answer (`ReadError`, `WriteError`, or a server
+that closed it without a word) is tried again at once, on a fresh connection, within
+the same attempt and timeout: the usual cause is a pooled keep-alive connection the
+receiver had just closed, and that is no reason to wait out a backoff step.
+
 Where private addresses are not allowed (production), the URL's host is
 resolved and checked before every attempt and the request goes to the checked
 address itself (with the original `Host` header and TLS server name), so DNS
@@ -20,6 +25,8 @@ from tandem.domain.webhooks.records import Outcome
 from tandem.outbound.addresses import IPAddress, RefusedDestination, public_destination
 
 MAX_RESPONSE_BYTES = 64 * 1024
+# Broke before any answer came: what a stale pooled connection raises.
+STALE = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 EXCERPT_CHARS = 1024
 
 
@@ -66,8 +73,12 @@ class HttpWebhookSender:
         excerpt: str | None = None
         try:
             async with asyncio.timeout(self._timeout):
-                request = await self._request(url, body, headers)
-                response = await self._client.send(request, stream=True)
+                try:
+                    request = await self._request(url, body, headers)
+                    response = await self._client.send(request, stream=True)
+                except STALE:  # once, at once: httpcore has dropped the broken connection
+                    request = await self._request(url, body, headers)
+                    response = await self._client.send(request, stream=True)
                 try:
                     status = response.status_code
                     raw = await _read_capped(response, MAX_RESPONSE_BYTES)

@@ -99,7 +99,7 @@ async def worker_for(settings: Settings, url: str) -> AsyncIterator[Worker]:
         allow_private=settings.allow_private_webhook_urls,
         timeout_seconds=settings.webhook_timeout_seconds,
     )
-    queue = PgDeliveryQueue(database)
+    queue = PgDeliveryQueue(database, endpoint_concurrency=settings.webhook_endpoint_concurrency)
     deliverer = Deliverer(queue=queue, sender=sender, schedule=retry_schedule(settings))
     try:
         yield Worker(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,3 +94,56 @@ async def running(receiver: Receiver) -> AsyncIterator[Receiver]:
         receiver.release()
         server.should_exit = True
         await task
+
+
+@dataclass
+class ResettingReceiver:
+    """Answers the first request on each connection (keep-alive) and resets any later one.
+
+    What a pooled keep-alive connection looks like when the receiver has just dropped
+    it: the sender's next request on it fails with a connection reset (httpx `ReadError`).
+    """
+
+    answered: list[bytes] = field(default_factory=list)
+    resets: int = 0
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        served = 0
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.decode("latin-1").split("\r\n"):
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                body = await reader.readexactly(length)
+                if served:
+                    self.resets += 1
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    writer.transport.abort()
+                    return
+                served += 1
+                self.answered.append(body)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok"
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+
+@contextlib.asynccontextmanager
+async def resetting(receiver: ResettingReceiver) -> AsyncIterator[ResettingReceiver]:
+    server = await asyncio.start_server(receiver._serve, "127.0.0.1", 0)
+    receiver.port = server.sockets[0].getsockname()[1]
+    try:
+        yield receiver
+    finally:
+        server.close()

@@ -104,8 +104,11 @@ async def test_a_worker_killed_mid_delivery_leaves_it_to_the_next(
     ).json()["items"]
     (delivery,) = log
     assert delivery["status"] == "succeeded" and delivery["attempt_count"] == 2
-    # The killed worker recorded nothing; the second one's attempt is number 2.
-    assert [(a["number"], a["status_code"]) for a in delivery["attempts"]] == [(2, 200)]
+    # The killed worker's attempt was written before it sent, so the log shows it, cut short.
+    first_attempt, second_attempt = delivery["attempts"]
+    assert (first_attempt["number"], first_attempt["status_code"]) == (1, None)
+    assert first_attempt["error"].startswith("no outcome: the worker stopped")
+    assert (second_attempt["number"], second_attempt["status_code"]) == (2, 200)
 
 
 @pytest.mark.parametrize("events", [200])

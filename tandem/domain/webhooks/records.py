@@ -36,6 +36,11 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+# What the log says of an attempt with no outcome yet (duration 0, no status).
+IN_FLIGHT = "in flight: no answer yet"
+CUT_SHORT = "no outcome: the worker stopped during this attempt; the delivery is tried again"
+
+
 @dataclass(frozen=True, slots=True)
 class AttemptRecord:
     number: int

@@ -61,6 +61,13 @@ class WebhookDelivery(Base):
             "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
+        # A claim's per-endpoint room and due deliveries, and a success's resumed retries.
+        Index(
+            "ix_webhook_deliveries_endpoint_pending",
+            "endpoint_id",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -94,7 +101,8 @@ class WebhookAttempt(Base):
     )
     number: Mapped[int] = mapped_column(Integer, nullable=False)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Written by the claim, before the request goes; null until the attempt's outcome is.
+    duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     response_excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,12 +1,17 @@
 """The delivery queue the workers share: claim with a lease, finish with the attempt's record.
 
-A claim is one statement: due deliveries are picked with `FOR UPDATE SKIP LOCKED`
-(so concurrent claimers never wait on, nor take, each other's rows) and leased
-(`leased_until`, `lease_token`) before the statement commits. The HTTP call runs
-outside any transaction; a worker that dies mid-delivery simply never finishes,
-and the delivery is due again when its lease runs out. Finishing checks the
-token, so a worker that outlived its lease records its attempt but cannot
-overwrite what the delivery's new holder decides.
+A claim is one statement: it locks the active endpoints that have due deliveries
+(`FOR NO KEY UPDATE SKIP LOCKED`, so two claims never fill one endpoint's room at
+once, and writers adding deliveries are never blocked), takes from each at most
+its room (`cap` less the deliveries leased to it now, by any worker), leases them
+(`leased_until`, `lease_token`) and records each attempt as started, all before it
+commits. So a slow or hanging endpoint holds at most `cap` deliveries in flight,
+and an attempt whose worker dies still appears in the log. The HTTP call runs
+outside any transaction; a worker that dies mid-delivery never finishes, and the
+delivery is due again when its lease runs out. Finishing checks the token, so a
+worker that outlived its lease records its attempt but cannot overwrite what the
+delivery's new holder decides. A success makes the endpoint's waiting retries due
+at once: the receiver is back, so they need not sit out their backoff.
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exists,
     func,
     insert,
     select,
+    true,
     update,
 )
+from sqlalchemy.orm import aliased
 
 from tandem.domain.webhooks.records import ClaimedDelivery, DeliveryStatus, Outcome
 from tandem.persistence.database import Database
@@ -42,48 +50,93 @@ from tandem.persistence.webhooks.models import WebhookAttempt, WebhookDelivery, 
 
 D = WebhookDelivery
 W = WebhookEndpoint
+A = WebhookAttempt
+PENDING = DeliveryStatus.PENDING.value
 _TOKEN = bindparam("token", type_=Uuid)
 _DELIVERY = bindparam("delivery_id", type_=BigInteger)
+_CAP = bindparam("cap", type_=Integer)
 
 
-def _due() -> Any:
+def _due(delivery: Any) -> Any:
     return and_(
-        D.status == DeliveryStatus.PENDING.value,
-        W.active,
-        D.next_attempt_at <= func.now(),
-        (D.leased_until.is_(None)) | (D.leased_until <= func.now()),
+        delivery.status == PENDING,
+        delivery.next_attempt_at <= func.now(),
+        (delivery.leased_until.is_(None)) | (delivery.leased_until <= func.now()),
+    )
+
+
+def _in_flight(endpoint_id: Any) -> Any:
+    """How many of the endpoint's deliveries some worker holds a live lease on."""
+    held = aliased(D)
+    return (
+        select(func.count())
+        .select_from(held)
+        .where(
+            held.endpoint_id == endpoint_id,
+            held.status == PENDING,
+            held.leased_until > func.now(),
+        )
+        .scalar_subquery()
     )
 
 
 def _claim() -> Query:
+    waiting = aliased(D)
+    ready = (
+        select(W.id.label("endpoint_id"), (_CAP - _in_flight(W.id)).label("room"))
+        .where(W.active, exists().where(waiting.endpoint_id == W.id, _due(waiting)))
+        .with_for_update(of=W, key_share=True, skip_locked=True)
+        .cte("ready")
+    )
+    each = aliased(D)
+    taken = (
+        select(each.id, each.next_attempt_at)
+        .where(each.endpoint_id == ready.c.endpoint_id, _due(each))
+        .order_by(each.next_attempt_at)
+        .limit(func.greatest(ready.c.room, 0))
+        .with_for_update(of=each, skip_locked=True)
+        .lateral("taken")
+    )
     picked = (
-        select(D.id)
-        .join(W, W.id == D.endpoint_id)
-        .where(_due())
-        .order_by(D.next_attempt_at)
+        select(taken.c.id)
+        .select_from(ready.join(taken, true()))
+        .order_by(taken.c.next_attempt_at)
         .limit(bindparam("limit", type_=Integer))
-        .with_for_update(of=D, skip_locked=True)
         .cte("picked")
     )
-    live_previous = case((W.previous_secret_expires_at > func.now(), W.previous_secret), else_=None)
-    return compile_query(
+    leased = (
         update(D)
-        .where(D.id == picked.c.id, W.id == D.endpoint_id, Event.id == D.event_id)
+        .where(D.id == picked.c.id)
         .values(
             leased_until=func.now() + bindparam("lease", type_=Interval),
             lease_token=_TOKEN,
             attempts=D.attempts + 1,
         )
-        .returning(D.id, D.attempts, W.id, W.url, W.secret, live_previous, *events.COLUMNS)
+        .returning(D.id, D.attempts, D.endpoint_id, D.event_id)
+        .cte("leased")
+    )
+    started = insert(A).from_select(
+        ["delivery_id", "number", "started_at"],
+        select(leased.c.id, leased.c.attempts, func.now()),
+    )
+    live_previous = case((W.previous_secret_expires_at > func.now(), W.previous_secret), else_=None)
+    return compile_query(
+        select(
+            leased.c.id, leased.c.attempts, W.id, W.url, W.secret, live_previous, *events.COLUMNS
+        )
+        .select_from(leased)
+        .join(W, W.id == leased.c.endpoint_id)
+        .join(Event, Event.id == leased.c.event_id)
+        .add_cte(started.cte("started"))
     )
 
 
 _CLAIM = _claim()
 
 _RECORD_ATTEMPT = compile_query(
-    insert(WebhookAttempt).values(
-        delivery_id=_DELIVERY,
-        number=bindparam("number", type_=Integer),
+    update(A)
+    .where(A.delivery_id == _DELIVERY, A.number == bindparam("number", type_=Integer))
+    .values(
         started_at=bindparam("started_at", type_=DateTime(timezone=True)),
         duration_ms=bindparam("duration_ms", type_=Integer),
         status_code=bindparam("status_code", type_=Integer),
@@ -111,18 +164,56 @@ def _finish(status: DeliveryStatus) -> Query:
     )
 
 
+_ENDPOINT = bindparam("endpoint_id", type_=BigInteger)
 _DISABLE = compile_query(
     update(W)
-    .where(W.id == bindparam("endpoint_id", type_=BigInteger))
+    .where(W.id == _ENDPOINT)
     .values(active=False, disabled_reason=bindparam("reason", type_=String), updated_at=func.now())
 )
-
-_DUE_AT = func.greatest(D.next_attempt_at, func.coalesce(D.leased_until, D.next_attempt_at))
-_NEXT_DUE = compile_query(
-    select(func.extract("epoch", func.min(_DUE_AT) - func.now()))
-    .join(W, W.id == D.endpoint_id)
-    .where(D.status == DeliveryStatus.PENDING.value, W.active)
+# The receiver answered: what waits out a backoff for it is due now.
+_RESUME = compile_query(
+    update(D)
+    .where(
+        D.endpoint_id == _ENDPOINT,
+        D.status == PENDING,
+        D.attempts > 0,
+        D.next_attempt_at > func.now(),
+    )
+    .values(next_attempt_at=func.now())
 )
+
+
+def _next_due() -> Query:
+    """Seconds to the soonest delivery of an endpoint with room (at cap, a finish wakes us)."""
+    open_ = select(W.id).where(W.active, _in_flight(W.id) < _CAP).cte("open")
+    free = aliased(D)
+    soonest_free = (
+        select(func.min(free.next_attempt_at))
+        .where(
+            free.endpoint_id == open_.c.id,
+            free.status == PENDING,
+            free.leased_until.is_(None) | (free.leased_until <= func.now()),
+        )
+        .scalar_subquery()
+    )
+    held = aliased(D)
+    soonest_expiry = (
+        select(func.min(held.leased_until))
+        .where(
+            held.endpoint_id == open_.c.id,
+            held.status == PENDING,
+            held.leased_until > func.now(),
+        )
+        .scalar_subquery()
+    )
+    return compile_query(
+        select(
+            func.extract("epoch", func.min(func.least(soonest_free, soonest_expiry)) - func.now())
+        ).select_from(open_)
+    )
+
+
+_NEXT_DUE = _next_due()
 
 
 _LAG = compile_query(
@@ -130,7 +221,7 @@ _LAG = compile_query(
     .select_from(D)
     .join(W, W.id == D.endpoint_id)
     .join(Event, Event.id == D.event_id)
-    .where(D.status == DeliveryStatus.PENDING.value, W.active)
+    .where(D.status == PENDING, W.active)
 )
 
 
@@ -150,15 +241,20 @@ def claimed(row: Any, token: uuid.UUID) -> ClaimedDelivery:
 class PgDeliveryQueue:
     """`DeliveryQueue` over a worker's own pool: each call is its own short transaction."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, endpoint_concurrency: int) -> None:
         self._database = database
+        self._cap = endpoint_concurrency
 
     async def claim(
         self, *, limit: int, lease_seconds: float, token: uuid.UUID
     ) -> list[ClaimedDelivery]:
         async with self._database.transaction() as uow:
             rows = await uow.connection.rows(
-                _CLAIM, limit=limit, lease=timedelta(seconds=lease_seconds), token=token
+                _CLAIM,
+                limit=limit,
+                lease=timedelta(seconds=lease_seconds),
+                token=token,
+                cap=self._cap,
             )
         return [claimed(row, token) for row in rows]
 
@@ -200,6 +296,8 @@ class PgDeliveryQueue:
                 await uow.connection.execute(
                     _DISABLE, endpoint_id=claimed.endpoint_id, reason=disable_reason
                 )
+            if status is DeliveryStatus.SUCCEEDED:
+                await uow.connection.execute(_RESUME, endpoint_id=claimed.endpoint_id)
         return held is not None
 
     async def lag_seconds(self) -> float:
@@ -208,7 +306,10 @@ class PgDeliveryQueue:
             return float(await uow.connection.value(_LAG) or 0)
 
     async def seconds_to_next_due(self) -> float | None:
-        """Seconds (by the database's clock) until the soonest waiting delivery is due."""
+        """Seconds (by the database's clock) until the soonest claimable delivery is due.
+
+        Endpoints at their cap are left out: the finish that makes room wakes its worker.
+        """
         async with self._database.reader() as uow:
-            seconds = await uow.connection.value(_NEXT_DUE)
+            seconds = await uow.connection.value(_NEXT_DUE, cap=self._cap)
         return None if seconds is None else float(seconds)

@@ -16,8 +16,10 @@ from sqlalchemy import (
     Integer,
     Interval,
     String,
+    and_,
     any_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -26,6 +28,8 @@ from sqlalchemy import (
 )
 
 from tandem.domain.webhooks.records import (
+    CUT_SHORT,
+    IN_FLIGHT,
     AttemptRecord,
     DeliveryRecord,
     DeliveryStatus,
@@ -61,13 +65,21 @@ DELIVERY_COLUMNS = (
     D.created_at,
     D.completed_at,
 )
+# An attempt is written when it is claimed; until its outcome is, it is in flight, or
+# (once its lease is gone) cut short: its worker stopped, and the delivery goes again.
+_UNFINISHED = A.duration_ms.is_(None)
+_IN_FLIGHT = and_(D.status == "pending", D.attempts == A.number, D.leased_until > func.now())
 ATTEMPT_COLUMNS = (
     A.delivery_id,
     A.number,
     A.started_at,
-    A.duration_ms,
+    func.coalesce(A.duration_ms, 0),
     A.status_code,
-    A.error,
+    case(
+        (_UNFINISHED & _IN_FLIGHT, IN_FLIGHT),
+        (_UNFINISHED, CUT_SHORT),
+        else_=A.error,
+    ),
     A.response_excerpt,
 )
 
@@ -147,6 +159,7 @@ def _deliveries(positioned: bool) -> Query:
 
 _ATTEMPTS = compile_query(
     select(*ATTEMPT_COLUMNS)
+    .join(D, D.id == A.delivery_id)
     .where(A.delivery_id == any_(bindparam("delivery_ids", type_=ARRAY(BigInteger))))
     .order_by(A.delivery_id, A.id)
 )
