@@ -63,6 +63,15 @@ EXCEPTED: dict[tuple[str, str], str] = {
         _APPLIED + "; a new index on an existing table is built CONCURRENTLY, in an "
         "autocommit_block (docs/deploy.md)"
     ),
+    ("0012_fair_deliveries", "ban-drop-not-null"): (
+        "webhook_attempts.duration_ms is written by the worker alone; an attempt is now "
+        "recorded before it is sent, its duration null until it ends, and every reader "
+        "coalesces it (the API keeps answering an integer)"
+    ),
+    ("0012_fair_deliveries", "prefer-robust-stmts"): (
+        "DROP NOT NULL is idempotent and the index is built IF NOT EXISTS: a rerun after a "
+        "failure part way through completes it"
+    ),
 }
 
 

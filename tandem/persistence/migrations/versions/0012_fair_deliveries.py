@@ -20,16 +20,24 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.alter_column("webhook_attempts", "duration_ms", existing_type=sa.Integer(), nullable=True)
-    op.create_index(
-        "ix_webhook_deliveries_endpoint_pending",
-        "webhook_deliveries",
-        ["endpoint_id", "next_attempt_at"],
-        unique=False,
-        postgresql_where=sa.text("status = 'pending'"),
-    )
+    with op.get_context().autocommit_block():  # built without blocking the workers' writes
+        op.create_index(
+            "ix_webhook_deliveries_endpoint_pending",
+            "webhook_deliveries",
+            ["endpoint_id", "next_attempt_at"],
+            unique=False,
+            postgresql_where=sa.text("status = 'pending'"),
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_webhook_deliveries_endpoint_pending", table_name="webhook_deliveries")
+    with op.get_context().autocommit_block():
+        op.drop_index(
+            "ix_webhook_deliveries_endpoint_pending",
+            table_name="webhook_deliveries",
+            postgresql_concurrently=True,
+        )
     op.execute("DELETE FROM webhook_attempts WHERE duration_ms IS NULL")
     op.alter_column("webhook_attempts", "duration_ms", existing_type=sa.Integer(), nullable=False)
