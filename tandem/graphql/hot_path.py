@@ -41,8 +41,7 @@ from tandem.graphql.context import PLAN_REFUSED, Context
 from tandem.graphql.limits import Limits, analyse, violations
 from tandem.graphql.media import response_media_type
 from tandem.graphql.operation import cached_parse, cached_validate, validation_rules
-from tandem.graphql.plan.executor import PLANS, PlannedExecution
-from tandem.graphql.plan.run import run
+from tandem.graphql.plan.executor import PlannedExecution
 from tandem.http.guard import bearer_token, principal_of
 from tandem.observability.requests import note_operation
 
@@ -138,9 +137,6 @@ class HotQueries:
         )
         if isinstance(executor, list):  # variables that do not coerce
             return None
-        plan = PLANS.plan_for(executor)
-        if plan is None:
-            return None
         analysis = analyse(document, query, operation_name, variables or {})
         if analysis is None or violations(analysis, self.limits):
             return None
@@ -163,8 +159,8 @@ class HotQueries:
             except RateLimited:
                 return None
         try:
-            data = await run(plan, executor)
-        except Exception:  # graphql-core will report it; the points go back first
+            data = await run(executor)
+        except Exception:  # Strawberry's path will report it; the points go back first
             if limiter is not None:
                 await limiter.refund(subject, cost)
             state[PLAN_REFUSED] = True
@@ -198,6 +194,16 @@ class HotQueries:
                     self._route = route
                     break
         return self._route
+
+
+async def run(executor: Any) -> Any:
+    """The operation's data, or an exception when it has errors (Strawberry's path words them)."""
+    result = executor.execute_operation()
+    if executor.is_awaitable(result):
+        result = await result
+    if result.errors:
+        raise Declined
+    return result.data
 
 
 def _services(scope: Scope) -> Services:

@@ -47,6 +47,11 @@ GRAPHQL_REQUEST_DURATION = Histogram(
     ["operation_name", "operation_type"],
     buckets=DURATION_BUCKETS,
 )
+GRAPHQL_PLAN_DECLINES = Counter(
+    "tandem_graphql_plan_declines",
+    "GraphQL root fields graphql-core completed instead of the plan, by reason.",
+    ["reason"],  # defer, fragment_variables, middleware, field_error, ...
+)
 RATE_LIMIT_REFUSALS = Counter(
     "tandem_rate_limit_refusals",
     "Requests refused because the caller's rate-limit budget was spent (429).",

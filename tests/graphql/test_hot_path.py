@@ -47,8 +47,8 @@ def hot_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     runs: list[int] = []
     real = hot_path.run
 
-    async def counted(plan: Any, executor: Any) -> Any:
-        data = await real(plan, executor)
+    async def counted(executor: Any) -> Any:
+        data = await real(executor)
         runs.append(1)
         return data
 

@@ -198,25 +198,23 @@ async def test_planned_answers_are_the_plain_answers_byte_for_byte(
 ) -> None:
     world = await _world(services, client)
     generator = Generator(random.Random(SEED), world)
-    runs = {"hot": 0, "planned": 0, "fell_back": 0}
-    real_run = planned.run
+    runs = {"hot": 0, "hot_declined": 0}
+    real_run = hot_path.run
 
-    def counting(name: str) -> Any:
-        async def counted(plan: Any, executor: Any) -> Any:
-            try:
-                data = await real_run(plan, executor)
-            except Exception:
-                runs["fell_back"] += 1
-                raise
-            runs[name] += 1
-            return data
+    async def counted(executor: Any) -> Any:
+        try:
+            data = await real_run(executor)
+        except Exception:
+            runs["hot_declined"] += 1
+            raise
+        runs["hot"] += 1
+        return data
 
-        return counted
-
-    monkeypatch.setattr(planned, "run", counting("planned"))
-    monkeypatch.setattr(hot_path, "run", counting("hot"))
+    monkeypatch.setattr(hot_path, "run", counted)
+    completions = _Completions(monkeypatch)
     rng = random.Random(SEED + 1)
     differences = []
+    planned_documents = 0
     for _ in range(DOCUMENTS):
         query, variables = generator.document()
         caller = world.callers[rng.choice(list(world.callers))]
@@ -225,17 +223,57 @@ async def test_planned_answers_are_the_plain_answers_byte_for_byte(
             headers = {**headers, "Accept": "application/graphql-response+json"}
         body = {"query": query, "variables": variables}
         monkeypatch.setattr(planned.PlannedExecution, "planning", True)
+        completions.reset()
         fast = await plain_client.post("/graphql", json=body, headers=headers)
+        if completions.planned and not completions.declined:
+            planned_documents += 1  # 194 of the 400 (main before: 160, graphql-core the rest)
         monkeypatch.setattr(planned.PlannedExecution, "planning", False)
         plain = await plain_client.post("/graphql", json=body, headers=headers)
         if _seen(fast) != _seen(plain):
             differences.append((query, variables, _seen(fast), _seen(plain)))
     assert not differences, (len(differences), differences[:3])
-    # Many documents were answered in front of Strawberry, some by its planned executor
-    # (a hot document whose caller is anonymous or whose id is bad is refused by the
-    # hot path and the plan alike), and the failures went through graphql-core.
+    # The plan completed every root value of every document: nothing was declined (a
+    # root resolver's error, such as an anonymous caller's, leaves no value to
+    # complete; graphql-core reports it, once). Many were answered in front of Strawberry.
+    assert not completions.reasons, completions.reasons
+    assert planned_documents > DOCUMENTS // 3, (planned_documents, runs)
     assert runs["hot"] > DOCUMENTS // 4, runs
-    assert runs["fell_back"] > 10, runs
+
+
+class _Completions:
+    """Counts the root fields the plan completed, and those it handed to graphql-core."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.planned = 0
+        self.declined = 0
+        self.reasons: dict[str, int] = {}
+        real_init = planned.Run.__init__
+        real_decline = planned.PlannedExecution._decline
+        real_again = planned.PlannedExecution._again
+        completions = self
+
+        def init(run: Any, executor: Any) -> None:
+            completions.planned += 1
+            real_init(run, executor)
+
+        def decline(executor: Any, reason: str, *arguments: Any) -> Any:
+            completions.count(reason)
+            return real_decline(executor, reason, *arguments)
+
+        def again(executor: Any, error: Exception, *arguments: Any) -> Any:
+            completions.count(getattr(error, "reason", "field_error"))
+            return real_again(executor, error, *arguments)
+
+        monkeypatch.setattr(planned.Run, "__init__", init)
+        monkeypatch.setattr(planned.PlannedExecution, "_decline", decline)
+        monkeypatch.setattr(planned.PlannedExecution, "_again", again)
+
+    def count(self, reason: str) -> None:
+        self.declined += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def reset(self) -> None:
+        self.planned = self.declined = 0
 
 
 def _seen(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:

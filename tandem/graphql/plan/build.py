@@ -1,267 +1,362 @@
-"""Planning a validated query: which root fields, which loads, how rows become the response.
+"""Compiling a selection into completers, from the schema's own field definitions.
 
-A plan is built from graphql-core's own field collection (so fragments, aliases,
-`@skip`/`@include` and type conditions mean exactly what they mean to graphql-core),
-once per document, operation and value of the variables its directives read, and
-kept in a bounded cache. It covers the hot shapes:
+graphql-core completes a value field by field and row by row, asking the schema
+each time what the field is (`execute_field`, `complete_value`: a resolve info, a
+path and several type checks per field per row). A completer asks once, when the
+document is first seen, and keeps the answer as a closure, in the way graphql-jit
+(`src/execution.ts`) and Grafast do:
 
-- `item(id)`: one item, with its owner from the same statement when selected;
-- `items(first, after)`: a page of items, with owners from the same statement when
-  selected, as `nodes` and/or `edges { cursor node }`, `pageInfo`, `totalCount`;
-- `__typename` anywhere.
+- a field with no resolver of its own (Strawberry's basic field: no resolver, no
+  extension) reads its attribute, `getattr(source, python_name)`;
+- any other field is called through the resolver the schema holds (Strawberry's
+  wrapper, so arguments, permissions and extensions are the field's own), with the
+  resolve info graphql-core would give it;
+- a leaf is coerced by its type's own `coerce_output_value` (a string already a
+  string is taken as is);
+- an object, a list, an interface or a union is completed as graphql-core completes
+  it (`is_type_of`, `resolve_type`), with the fields graphql-core's own collection
+  picks (`collect_subfields`: fragments, aliases, `@skip`/`@include`);
+- an awaitable value (a resolver's coroutine, a DataLoader's future) is awaited with
+  every other awaitable found on the same pass (run.py), so loaders batch as they do
+  under graphql-core.
 
-Anything else (another root field, `filter` or `orderBy`, a user's own `items`,
-`@defer`, a field this module does not know) is not planned: graphql-core runs it.
+Nothing here names a field or a type of Tandem's schema: a field added to the schema
+is planned the way its definition says. A completer never handles an error: one
+raising (or a null where the schema promises a value) sends the whole field back to
+graphql-core (executor.py), which reports it in its own words.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
+    GraphQLAbstractType,
+    GraphQLField,
+    GraphQLID,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
-    OperationDefinitionNode,
-    VariableNode,
-    get_named_type,
-    visit,
+    GraphQLOutputType,
+    GraphQLString,
+    is_abstract_type,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
 )
-from graphql.execution.collect_fields import collect_fields, collect_subfields
-from graphql.language import DirectiveNode, Visitor
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined
 
-from tandem.graphql.plan.shapes import (
-    Emitter,
-    Row,
-    Unplannable,
-    item_expression,
-    plain_field,
-)
+from tandem.graphql.plan.run import Run
 
-PLAN_CACHE_SIZE = 256
-ITEMS_ARGUMENTS = frozenset({"first", "after"})
-PAGE_INFO = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
+# (value, container, key, path of the value, run): sets container[key] to the
+# completed value, now or once an awaitable it found has been awaited.
+Completer = Callable[[Any, Any, Any, Path | None, Run], None]
+# (source, path of the source, run): the field's raw value (maybe awaitable).
+Reader = Callable[[Any, Path | None, Run], Any]
 
 
-@dataclass(frozen=True)
-class ItemRoot:
-    """`item(id)`: the id's AST, and how the item becomes the response."""
+class Unplannable(Exception):
+    """A selection the completers do not cover: graphql-core completes the field."""
 
-    key: str
-    field: Any  # GraphQLField
-    node: Any  # FieldNode
-    row: Row
-    owner: bool
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # a short, bounded label: the metric's
 
 
-@dataclass(frozen=True)
-class ItemsRoot:
-    """`items(first, after)`: the page's pieces, in the order the response lists them."""
-
-    key: str
-    field: Any
-    node: Any
-    owner: bool  # whether any selection of an item reaches its owner
-    # (response key, what): "totalCount", "__typename", ("nodes", row), ("edges", entries),
-    # ("pageInfo", entries); entries are (key, (name, row or type name or None)).
-    parts: list[tuple[str, Any]] = field(default_factory=list)
+class Invalid(Exception):
+    """A value graphql-core would refuse (a null for a non-null, a bad runtime type)."""
 
 
-@dataclass(frozen=True)
-class Plan:
-    roots: list[tuple[str, Any]]  # (key, ItemRoot | ItemsRoot | "__typename")
+def _strawberry_is_type_of(function: Any) -> bool:
+    """Strawberry's generated `is_type_of`, which reads its value and never its info."""
+    return getattr(function, "__qualname__", "").endswith("_get_is_type_of.<locals>.is_type_of")
 
 
-class _Collector:
-    """graphql-core's field collection for one executor: (key -> (name, details))."""
+class Compiler:
+    """Builds the completers of one operation, for one executor's variables."""
 
     def __init__(self, executor: Any) -> None:
         self.executor = executor
-
-    def root(self, root_type: GraphQLObjectType) -> dict[str, tuple[str, Any]]:
-        e = self.executor
-        collected = collect_fields(
-            e.schema, e.fragments, e.variable_values, root_type, e.operation, e.hide_suggestions
+        self.schema = executor.schema
+        config = getattr(executor.schema, "_strawberry_schema", None)
+        self.default_resolver = getattr(
+            getattr(config, "config", None), "default_resolver", getattr
         )
-        return self._named(collected)
 
-    def sub(self, parent: GraphQLObjectType, details: Any) -> dict[str, tuple[str, Any]]:
-        e = self.executor
-        collected = collect_subfields(
-            e.schema,
-            e.fragments,
-            e.variable_values,
-            e.operation,
-            parent,
-            details,
-            e.hide_suggestions,
-        )
-        return self._named(collected)
+    # --- fields ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _named(collected: Any) -> dict[str, tuple[str, Any]]:
-        grouped, defers, forbidden = collected
+    def field(self, parent: GraphQLObjectType, details: Any) -> tuple[Completer, bool]:
+        """The completer of a field's value (its sub-selection included); whether it needs paths."""
+        field = self.schema.get_field(parent, details[0].node.name.value)
+        if field is None:
+            raise Unplannable("unknown_field")
+        return self.value(field.type, details)
+
+    def reader(
+        self, parent: GraphQLObjectType, field: GraphQLField, details: Any
+    ) -> tuple[Reader, bool]:
+        """How to get a field's raw value from its source; whether that needs the path."""
+        resolve = field.resolve
+        definition = (field.extensions or {}).get("strawberry-definition")
+        if (
+            definition is not None
+            and getattr(resolve, "_is_default", False)
+            and self.default_resolver is getattr
+        ):
+            get = attrgetter(definition.python_name)
+            return (lambda source, _path, _run: get(source)), False
+        resolve_fn = resolve or self.executor.field_resolver
+        nodes = [detail.node for detail in details]
+        node = nodes[0]
+        key = node.alias.value if node.alias else node.name.value
+        fragment_values = details[0].fragment_variable_values
+        needs_arguments = bool(field.args or node.arguments)
+
+        def call(source: Any, path: Path | None, run: Run) -> Any:
+            executor = run.executor
+            here = Path(path, key, parent.name)
+            info = executor.build_resolve_info(field, nodes, parent, here)
+            if needs_arguments:
+                arguments = get_argument_values(
+                    field,
+                    node,
+                    executor.variable_values,
+                    fragment_values,
+                    executor.hide_suggestions,
+                )
+                return resolve_fn(source, info, **arguments)
+            return resolve_fn(source, info)
+
+        return call, True
+
+    # --- values ---------------------------------------------------------------------------
+
+    def value(self, kind: GraphQLOutputType, details: Any) -> tuple[Completer, bool]:
+        """A completer for a value of `kind`; whether it needs the value's path."""
+        nullable = True
+        if is_non_null_type(kind):
+            assert isinstance(kind, GraphQLNonNull)
+            nullable, kind = False, kind.of_type
+        if is_leaf_type(kind):
+            assert isinstance(kind, GraphQLLeafType)
+            return self.leaf(kind, nullable), False
+        if is_list_type(kind):
+            assert isinstance(kind, GraphQLList)
+            return self.list_of(kind, details, nullable)
+        if is_abstract_type(kind):
+            assert isinstance(kind, (GraphQLAbstractType))
+            return self.abstract(kind, details, nullable), True
+        if is_object_type(kind):
+            assert isinstance(kind, GraphQLObjectType)
+            return self.object(kind, details, nullable)
+        raise Unplannable("output_type")
+
+    def leaf(self, kind: GraphQLLeafType, nullable: bool) -> Completer:
+        coerce = kind.coerce_output_value
+        strings = kind is GraphQLString or kind is GraphQLID
+
+        def complete(value: Any, out: Any, key: Any, path: Path | None, run: Run) -> None:
+            if value is None or value is Undefined:
+                if not nullable:
+                    raise Invalid
+                out[key] = None
+            elif strings and value.__class__ is str:
+                out[key] = value
+            elif run.is_awaitable(value):
+                run.later(value, complete, out, key, path)
+            else:
+                coerced = coerce(value)
+                if coerced is None or coerced is Undefined:
+                    raise Invalid
+                out[key] = coerced
+
+        return complete
+
+    def list_of(
+        self, kind: GraphQLList[Any], details: Any, nullable: bool
+    ) -> tuple[Completer, bool]:
+        item, item_needs_path = self.value(kind.of_type, details)
+
+        def complete(value: Any, out: Any, key: Any, path: Path | None, run: Run) -> None:
+            if value is None or value is Undefined:
+                if not nullable:
+                    raise Invalid
+                out[key] = None
+                return
+            if run.is_awaitable(value):
+                run.later(value, complete, out, key, path)
+                return
+            if not isinstance(value, list | tuple):
+                raise Invalid  # an iterable or a stream: graphql-core knows how
+            items: list[Any] = [None] * len(value)
+            out[key] = items
+            if item_needs_path:
+                for index, element in enumerate(value):
+                    item(element, items, index, Path(path, index, None), run)
+            else:
+                for index, element in enumerate(value):
+                    item(element, items, index, None, run)
+
+        return complete, item_needs_path
+
+    def object(
+        self, kind: GraphQLObjectType, details: Any, nullable: bool
+    ) -> tuple[Completer, bool]:
+        fields = self.selection(kind, details)
+        needs_path = any(needs for *_, needs in fields)
+        entries = [(key, read, complete) for key, read, complete, _ in fields]
+        is_type_of = kind.is_type_of
+        check: Callable[[Any, Path | None, Run], bool] | None = None
+        if is_type_of is not None:
+            if _strawberry_is_type_of(is_type_of):
+                generated: Any = is_type_of
+                check = lambda value, _path, _run: bool(generated(value, None))  # noqa: E731
+            else:
+                check = self._is_type_of_with_info(kind, details)
+                needs_path = True
+
+        def complete(value: Any, out: Any, key: Any, path: Path | None, run: Run) -> None:
+            if value is None or value is Undefined:
+                if not nullable:
+                    raise Invalid
+                out[key] = None
+                return
+            if run.is_awaitable(value):
+                run.later(value, complete, out, key, path)
+                return
+            if check is not None and not check(value, path, run):
+                raise Invalid
+            result: dict[str, Any] = {}
+            out[key] = result
+            for name, read, finish in entries:
+                if read is None:  # __typename
+                    result[name] = finish
+                    continue
+                finish(read(value, path, run), result, name, path, run)
+
+        return complete, needs_path
+
+    def _is_type_of_with_info(
+        self, kind: GraphQLObjectType, details: Any
+    ) -> Callable[[Any, Path | None, Run], bool]:
+        """A hand-written `is_type_of`: called with the info graphql-core would pass."""
+        nodes = [detail.node for detail in details]
+        is_type_of = kind.is_type_of
+        assert is_type_of is not None
+
+        def check(value: Any, path: Path | None, run: Run) -> bool:
+            assert path is not None
+            executor = run.executor
+            at = _field_path(path)
+            parent = executor.schema.get_type(at.typename) if at.typename else None
+            field = executor.schema.get_field(parent, nodes[0].name.value) if parent else None
+            if field is None:
+                return False
+            info = executor.build_resolve_info(field, nodes, parent, at)
+            verdict = is_type_of(value, info)
+            if executor.is_awaitable(verdict):
+                raise Unplannable("async_type_check")
+            return bool(verdict)
+
+        return check
+
+    def abstract(self, kind: GraphQLAbstractType, details: Any, nullable: bool) -> Completer:
+        schema = self.schema
+        compiled: dict[str, Completer] = {}
+        nodes = [detail.node for detail in details]
+        resolve_type = kind.resolve_type or self.executor.type_resolver
+
+        def runtime(name: Any) -> Completer:
+            completer = compiled.get(name) if isinstance(name, str) else None
+            if completer is None:
+                found = schema.get_type(name) if isinstance(name, str) else None
+                if not is_object_type(found) or not schema.is_sub_type(kind, found):
+                    raise Invalid
+                assert isinstance(found, GraphQLObjectType)
+                completer = self.object(found, details, nullable)[0]
+                compiled[name] = completer
+            return completer
+
+        def complete(value: Any, out: Any, key: Any, path: Path | None, run: Run) -> None:
+            if value is None or value is Undefined:
+                if not nullable:
+                    raise Invalid
+                out[key] = None
+                return
+            if run.is_awaitable(value):
+                run.later(value, complete, out, key, path)
+                return
+            assert path is not None
+            executor = run.executor
+            parent = schema.get_type(_field_parent(path))
+            field = schema.get_field(parent, nodes[0].name.value) if parent else None
+            if field is None:
+                raise Invalid
+            info = executor.build_resolve_info(field, nodes, parent, _field_path(path))
+            name = resolve_type(value, info, kind)
+            if executor.is_awaitable(name):
+                raise Unplannable("async_type_check")
+            runtime(name)(value, out, key, path, run)
+
+        return complete
+
+    def selection(
+        self, kind: GraphQLObjectType, details: Any
+    ) -> list[tuple[str, Reader | None, Any, bool]]:
+        """(response key, reader, completer, needs path) per collected field; for __typename,
+        (key, None, the type's name, False)."""
+        grouped, defers, forbidden = self.executor.collect_subfields(kind, details)
         if defers or forbidden:
-            raise Unplannable("@defer or @stream")
-        fields: dict[str, tuple[str, Any]] = {}
-        for key, details in grouped.items():
-            for detail in details:
-                if detail.defer_usage is not None or detail.fragment_variable_values is not None:
-                    raise Unplannable("deferred or fragment variables")
-            fields[key] = (details[0].node.name.value, details)
+            raise Unplannable("defer")
+        fields: list[tuple[str, Reader | None, Any, bool]] = []
+        for key, field_details in grouped.items():
+            for detail in field_details:
+                if detail.defer_usage is not None:
+                    raise Unplannable("defer")
+                if detail.fragment_variable_values is not None:
+                    raise Unplannable("fragment_variables")
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                fields.append((key, None, kind.name, False))
+                continue
+            field = self.schema.get_field(kind, name)
+            if field is None:
+                raise Unplannable("unknown_field")
+            read, read_needs_path = self.reader(kind, field, field_details)
+            complete, complete_needs_path = self.value(field.type, field_details)
+            fields.append(
+                (
+                    key,
+                    read,
+                    _at_key(complete, key, kind.name, complete_needs_path),
+                    read_needs_path or complete_needs_path,
+                )
+            )
         return fields
 
 
-def _object(schema_type: Any) -> GraphQLObjectType:
-    named = get_named_type(schema_type)
-    if not isinstance(named, GraphQLObjectType):
-        raise Unplannable(str(named))
-    return named
+def _at_key(complete: Completer, key: str, parent: str, needs_path: bool) -> Completer:
+    """The field's completer, given the path of the field (not of its parent) if it needs one."""
+    if not needs_path:
+        return complete
+
+    def at_key(value: Any, out: Any, name: Any, path: Path | None, run: Run) -> None:
+        complete(value, out, name, Path(path, key, parent), run)
+
+    return at_key
 
 
-def _item_row(
-    collector: _Collector, item_type: GraphQLObjectType, details: Any
-) -> tuple[Row, bool]:
-    emitter = Emitter(collector.executor.schema)
-    owner_type = _object(plain_field(item_type, "owner").type)
-    body, owner = item_expression(
-        emitter,
-        item_type,
-        collector.sub(item_type, details),
-        lambda owner_details: collector.sub(owner_type, owner_details),
-    )
-    return emitter.compile(body), owner
+def _field_path(path: Path) -> Path:
+    """The path of the field that holds this position (a list's items share their field's)."""
+    while isinstance(path.key, int) and path.prev is not None:
+        path = path.prev
+    return path
 
 
-def _items_root(collector: _Collector, key: str, root_field: Any, details: Any) -> ItemsRoot:
-    node = details[0].node
-    if any(argument.name.value not in ITEMS_ARGUMENTS for argument in node.arguments or ()):
-        raise Unplannable("items with filter or order")
-    connection = _object(root_field.type)
-    parts: list[tuple[str, Any]] = []
-    owner = False
-    for part_key, (name, part_details) in collector.sub(connection, details).items():
-        if name in ("__typename", "totalCount"):
-            parts.append((part_key, name))
-        elif name == "nodes":
-            item_type = _object(plain_field(connection, "nodes").type)
-            row, needs_owner = _item_row(collector, item_type, part_details)
-            owner = owner or needs_owner
-            parts.append((part_key, ("nodes", row)))
-        elif name == "edges":
-            edge = _object(plain_field(connection, "edges").type)
-            entries: list[tuple[str, Any]] = []
-            for edge_key, (edge_name, edge_details) in collector.sub(edge, part_details).items():
-                if edge_name == "node":
-                    item_type = _object(plain_field(edge, "node").type)
-                    row, needs_owner = _item_row(collector, item_type, edge_details)
-                    owner = owner or needs_owner
-                    entries.append((edge_key, ("node", row)))
-                elif edge_name == "__typename":
-                    entries.append((edge_key, ("__typename", edge.name)))
-                elif edge_name == "cursor":
-                    entries.append((edge_key, ("cursor", None)))
-                else:
-                    raise Unplannable(f"edges.{edge_name}")
-            parts.append((part_key, ("edges", entries)))
-        elif name == "pageInfo":
-            info = _object(plain_field(connection, "pageInfo").type)
-            entries = []
-            for info_key, (info_name, _) in collector.sub(info, part_details).items():
-                if info_name == "__typename":
-                    entries.append((info_key, ("__typename", info.name)))
-                elif info_name in PAGE_INFO:
-                    entries.append((info_key, (info_name, None)))
-                else:
-                    raise Unplannable(f"pageInfo.{info_name}")
-            parts.append((part_key, ("pageInfo", entries)))
-        else:
-            raise Unplannable(f"{connection.name}.{name}")
-    return ItemsRoot(key, root_field, node, owner, parts)
-
-
-def build(executor: Any) -> Plan | None:
-    """The plan for this executor's operation, or None when graphql-core must run it."""
-    schema = executor.schema
-    root_type = schema.query_type
-    if root_type is None:
-        return None
-    collector = _Collector(executor)
-    roots: list[tuple[str, Any]] = []
-    try:
-        for key, (name, details) in collector.root(root_type).items():
-            if name == "__typename":
-                roots.append((key, root_type.name))
-                continue
-            root_field = root_type.fields.get(name)
-            if root_field is None or len(details) != 1:
-                return None
-            if name == "item":
-                node = details[0].node
-                if [a.name.value for a in node.arguments or ()] != ["id"]:
-                    return None
-                item_type = _object(root_field.type)
-                row, owner = _item_row(collector, item_type, details)
-                roots.append((key, ItemRoot(key, root_field, node, row, owner)))
-            elif name == "items":
-                roots.append((key, _items_root(collector, key, root_field, details)))
-            else:
-                return None
-    except Unplannable:
-        return None
-    except Exception:  # a planner bug must never fail a query: run it plainly
-        return None
-    return Plan(roots)
-
-
-def _directive_variables(executor: Any) -> tuple[str, ...]:
-    """The variables any directive of the operation or its fragments reads."""
-    names: set[str] = set()
-
-    class Finder(Visitor):
-        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
-            for argument in node.arguments or ():
-                if isinstance(argument.value, VariableNode):
-                    names.add(argument.value.name.value)
-
-    visit(executor.operation, Finder())
-    for fragment in executor.fragment_definitions.values():
-        visit(fragment, Finder())
-    return tuple(sorted(names))
-
-
-class PlanCache:
-    """Plans by (operation, directive variables' values); bounded, oldest out.
-
-    The parser's cache hands the same document (so the same operation node) to every
-    request with the same text, so a hot document is planned once.
-    """
-
-    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
-        self.size = size
-        self._operations: dict[int, tuple[OperationDefinitionNode, tuple[str, ...]]] = {}
-        self._plans: OrderedDict[tuple[Any, ...], Plan | None] = OrderedDict()
-
-    def plan_for(self, executor: Any) -> Plan | None:
-        operation: OperationDefinitionNode = executor.operation
-        known = self._operations.get(id(operation))
-        if known is None or known[0] is not operation:
-            if len(self._operations) >= self.size:
-                self._operations.clear()
-                self._plans.clear()
-            known = (operation, _directive_variables(executor))
-            self._operations[id(operation)] = known
-        coerced = executor.variable_values.coerced
-        try:
-            key = (id(operation), tuple(coerced.get(name) for name in known[1]))
-            hash(key)
-        except TypeError:
-            return build(executor)
-        if key in self._plans:
-            self._plans.move_to_end(key)
-            return self._plans[key]
-        plan = build(executor)
-        self._plans[key] = plan
-        if len(self._plans) > self.size:
-            self._plans.popitem(last=False)
-        return plan
+def _field_parent(path: Path) -> str | None:
+    return _field_path(path).typename
