@@ -29,7 +29,7 @@ from tandem.domain.auth.passwords import PasswordHasher
 from tandem.domain.auth.recovery import TOO_MANY as TOO_MANY_RECOVERIES
 from tandem.domain.auth.recovery import PasswordRecovery
 from tandem.domain.auth.service import AuthService
-from tandem.domain.auth.throttle import LoginThrottle
+from tandem.domain.auth.throttle import LoginThrottle, RequestThrottle
 from tandem.domain.auth.tokens import AccessTokenCodec
 from tandem.domain.clients.service import ClientService
 from tandem.domain.events.service import EventService
@@ -145,9 +145,10 @@ def use_cases(
         codec=codec,
         throttle=LoginThrottle(
             counters,
-            per_account=settings.login_max_failures_per_account,
+            per_account_address=settings.login_max_failures_per_account,
             per_address=settings.login_max_failures_per_address,
             window_seconds=settings.login_failure_window_seconds,
+            max_delay_seconds=settings.login_max_delay_seconds,
         ),
         refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
         clients=clients,
@@ -155,7 +156,7 @@ def use_cases(
     recovery = PasswordRecovery(
         database=store,
         hasher=hasher,
-        throttle=LoginThrottle(
+        throttle=RequestThrottle(
             counters,
             per_account=settings.password_recovery_max_per_account,
             per_address=settings.password_recovery_max_per_address,

@@ -67,9 +67,13 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = []
     redis_url: str | None = None
     rate_limit: str = "5000/hour"
+    # Sign-in (tandem/domain/auth/throttle.py): failures per (account, address) and per
+    # address before 429; across addresses an account is slowed, up to the delay below,
+    # never locked.
     login_max_failures_per_account: int = Field(default=10, ge=1)
     login_max_failures_per_address: int = Field(default=100, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_max_delay_seconds: float = Field(default=8.0, gt=0, le=60)
     request_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
 
     graphql_max_depth: int = Field(default=10, ge=1)
@@ -214,6 +218,12 @@ class Settings(BaseSettings):
             parse_schedule(value)
             return value
         return None
+
+    @model_validator(mode="after")
+    def _a_slowed_sign_in_ends_in_time(self) -> Settings:
+        if self.login_max_delay_seconds >= self.request_timeout_seconds:
+            raise ValueError("LOGIN_MAX_DELAY_SECONDS must be less than REQUEST_TIMEOUT_SECONDS")
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_an_attempt(self) -> Settings:

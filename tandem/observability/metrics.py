@@ -59,7 +59,11 @@ RATE_LIMIT_REFUSALS = Counter(
 LOGIN_THROTTLE_REFUSALS = Counter(
     "tandem_login_throttle_refusals",
     "Sign-ins refused by the failed-login throttle (429), by what was throttled.",
-    ["scope"],  # account, address
+    ["scope"],  # account_address, address
+)
+LOGIN_THROTTLE_DELAYS = Counter(
+    "tandem_login_throttle_delays",
+    "Sign-in attempts slowed because their account had many failures across addresses.",
 )
 RECOVERY_THROTTLE_REFUSALS = Counter(
     "tandem_password_recovery_throttle_refusals",

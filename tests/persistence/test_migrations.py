@@ -50,3 +50,63 @@ async def test_upgrading_twice_is_harmless(services, database_url, client):
         assert [row[0] for row in versions] == [migrate.head_revision()]
         assert await uow.users.get(user.id) == user
     assert (await client.get("/readyz")).status_code == 200
+
+
+def _scratch_database(name: str) -> tuple[object, str]:
+    from pathlib import Path
+
+    from tandem.persistence import embedded
+
+    server = embedded.start(Path(__file__).resolve().parents[2] / ".tandem")
+    return server, server.ensure_database(name, fresh=True)
+
+
+def _upgrade_to(url: str, revision: str) -> None:
+    from alembic import command
+
+    command.upgrade(migrate.alembic_config(url), revision)
+
+
+async def _emails_after_normalising(url: str, emails: list[str]) -> list[str]:
+    import asyncpg
+
+    from tandem.persistence.database import asyncpg_dsn
+
+    await asyncio.to_thread(_upgrade_to, url, "0012_fair_deliveries")
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await connection.executemany(
+            "INSERT INTO users (email, name, password_hash) VALUES ($1, 'A', 'x')",
+            [(email,) for email in emails],
+        )
+        await asyncio.to_thread(migrate.upgrade, url)
+        rows = await connection.fetch("SELECT email FROM users ORDER BY id")
+        return [row["email"] for row in rows]
+    finally:
+        await connection.close()
+
+
+async def test_the_email_migration_stores_every_email_normalised():
+    server, url = await asyncio.to_thread(_scratch_database, "tandem_test_emails_migration")
+    try:
+        emails = await _emails_after_normalising(
+            url, ["Ada@Example.COM", " bob@example.org", "vİctim@example.com"]
+        )
+    finally:
+        await asyncio.to_thread(server.drop_database, "tandem_test_emails_migration")  # type: ignore[attr-defined]
+    assert emails == [
+        "ada@example.com",
+        "bob@example.org",
+        "vi\u0307ctim@example.com",  # PostgreSQL's lower() had made it victim@example.com
+    ]
+
+
+async def test_the_email_migration_stops_where_two_accounts_would_share_an_email():
+    import pytest
+
+    server, url = await asyncio.to_thread(_scratch_database, "tandem_test_emails_clash")
+    try:
+        with pytest.raises(RuntimeError, match=r"would share the email 'strasse@example\.com'"):
+            await _emails_after_normalising(url, ["straße@example.com", "strasse@example.com"])
+    finally:
+        await asyncio.to_thread(server.drop_database, "tandem_test_emails_clash")  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ import jwt
 import pytest
 
 from tandem.domain import global_ids
+from tandem.domain.auth import throttle
 from tandem.domain.auth.tokens import REQUIRED_CLAIMS, key_id
 from tandem.persistence.counters import MemoryCounters
 from tests.factories import PASSWORD, login, make_account, make_user
@@ -216,11 +217,51 @@ async def test_repeated_failures_for_one_account_are_throttled(settings, service
         # The fourth try is refused before the password is looked at, even the right one.
         assert_throttled(await sign_in(app.client, ada.email, PASSWORD))
         assert_throttled(await sign_in(app.client, ada.email.upper(), PASSWORD))
+        assert_throttled(await sign_in(app.client, f"  {ada.email.title()} ", PASSWORD))
 
 
-async def test_the_account_throttle_holds_whatever_address_the_guesses_come_from(
+async def test_the_throttle_and_the_lookup_read_one_normalised_email(settings, services):
+    # Finding 7: the throttle keyed Python's lower(), the lookup PostgreSQL's, so
+    # `vİctim@example.com` was a fresh budget that signed in as `victim@example.com`.
+    await fresh_window(3600)
+    await make_user(services, email="victim@example.com")
+    async with serving(settings, services.database, **THROTTLE) as app:
+        for attempt in range(3):
+            await sign_in(app.client, "Victim@Example.COM", f"wrong guess {attempt}")
+        assert_throttled(await sign_in(app.client, "victim@example.com", PASSWORD))
+        dotted = await sign_in(app.client, "vİctim@example.com", PASSWORD)
+        folded = await sign_in(app.client, "vi\u0307ctim@example.com", PASSWORD)
+    assert dotted.status_code == 400, dotted.text  # another address, and no account
+    assert dotted.json()["error"] == "invalid_grant"
+    assert folded.status_code == 400, folded.text
+
+
+async def test_an_email_is_stored_normalised_and_matched_exactly(client, services):
+    created = await client.post(
+        "/api/v1/auth/register",
+        json={"email": " Ada.Lovelace@EXAMPLE.com ", "name": "Ada", "password": PASSWORD},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["email"] == "ada.lovelace@example.com"
+    again = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "ADA.LOVELACE@example.com", "name": "Ada", "password": PASSWORD},
+    )
+    assert again.status_code == 409, again.text
+    dotted = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "adİ.lovelace@example.com", "name": "Adi", "password": PASSWORD},
+    )
+    assert dotted.status_code == 201, dotted.text
+    assert dotted.json()["email"] == "adi\u0307.lovelace@example.com"
+    assert (await sign_in(client, "ADA.Lovelace@example.COM", PASSWORD)).status_code == 200
+    assert (await sign_in(client, "adİ.LOVELACE@example.com", PASSWORD)).status_code == 200
+
+
+async def test_another_addresss_right_password_signs_in_while_one_address_is_throttled(
     settings, services
 ):
+    # Finding 7: ten wrong passwords from anywhere locked the account for everyone.
     await fresh_window(3600)
     ada = await make_user(services)
     shared = MemoryCounters()
@@ -229,10 +270,65 @@ async def test_the_account_throttle_holds_whatever_address_the_guesses_come_from
     ) as first:
         for attempt in range(3):
             await sign_in(first.client, ada.email, f"wrong guess {attempt}")
+        assert_throttled(await sign_in(first.client, ada.email, PASSWORD))
     async with serving(
         settings, services.database, counters=shared, address="10.0.0.2", **THROTTLE
     ) as second:
-        assert_throttled(await sign_in(second.client, ada.email, PASSWORD))
+        assert (await sign_in(second.client, ada.email, PASSWORD)).status_code == 200
+
+
+@pytest.fixture
+def delays(monkeypatch) -> list[float]:
+    """The waits the sign-in throttle asks for, recorded instead of slept."""
+    asked: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        asked.append(seconds)
+
+    monkeypatch.setattr(throttle, "sleep", recorded, raising=False)
+    return asked
+
+
+async def test_guesses_at_one_account_from_many_addresses_slow_down_and_never_lock_it(
+    settings, services, delays
+):
+    await fresh_window(3600)
+    ada = await make_user(services)
+    shared = MemoryCounters()
+    statuses = []
+    for number in range(7):  # one guess from each of seven addresses
+        async with serving(
+            settings, services.database, counters=shared, address=f"10.0.2.{number}", **THROTTLE
+        ) as app:
+            statuses.append((await sign_in(app.client, ada.email, f"guess {number}")).status_code)
+    async with serving(
+        settings, services.database, counters=shared, address="10.0.2.99", **THROTTLE
+    ) as owner:
+        right = await sign_in(owner.client, ada.email, PASSWORD)
+    assert statuses == [400] * 7  # never 429: no address went past its limits
+    # After 3 failures (the per-account-and-address limit), each attempt waits twice as
+    # long as the one before, up to LOGIN_MAX_DELAY_SECONDS; the owner's too, who then
+    # signs in.
+    assert delays == [0.5, 1.0, 2.0, 4.0, 8.0]
+    assert right.status_code == 200, right.text
+
+
+async def test_the_delay_is_capped_and_answers_alike_for_unknown_emails(settings, services, delays):
+    await fresh_window(3600)
+    shared = MemoryCounters()
+    answers = []
+    for number in range(6):
+        async with serving(
+            settings,
+            services.database,
+            counters=shared,
+            address=f"10.0.3.{number}",
+            login_max_delay_seconds=1.5,
+            **THROTTLE,
+        ) as app:
+            answers.append(await sign_in(app.client, "nobody@example.com", "guess"))
+    assert [answer.status_code for answer in answers] == [400] * 6
+    assert delays == [0.5, 1.0, 1.5]
 
 
 async def test_repeated_failures_from_one_address_are_throttled(settings, services):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tandem.domain.auth.passwords import PasswordHasher, check_password_rules
-from tandem.domain.auth.throttle import LoginThrottle
+from tandem.domain.auth.throttle import RequestThrottle
 from tandem.domain.auth.tokens import digest, new_opaque_token
 from tandem.domain.errors import ValidationFailed
 from tandem.domain.idempotency.ports import ScopedStore
@@ -34,7 +34,7 @@ class PasswordRecovery:
         *,
         database: ScopedStore,
         hasher: PasswordHasher,
-        throttle: LoginThrottle,
+        throttle: RequestThrottle,
         ttl_seconds: int,
     ) -> None:
         self._database = database

@@ -16,6 +16,7 @@ from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.principal import LOGIN_SCOPES, Principal
 from tandem.domain.store import UnitOfWork
 from tandem.domain.users.records import Role
+from tandem.domain.users.rules import normalise_email
 from tandem.domain.values import NUL
 
 BAD_CREDENTIALS = "The email or password is incorrect."
@@ -55,14 +56,16 @@ class AuthService:
     ) -> TokenPair:
         """The password grant. Unknown email and wrong password look the same, in the same time.
 
-        Repeated failures for one account or from one `address` are throttled (RATE_LIMITED).
+        Repeated failures from one `address`, or at one account from it, are refused
+        (RATE_LIMITED); at one account from many addresses, slowed (LoginThrottle).
         `scope` narrows what the tokens may do (InvalidScope when unknown).
         """
         scopes = grant(scope, LOGIN_SCOPES)  # a bad scope costs no password hash
+        email = normalise_email(email)  # the throttle's key and the lookup: one string
         await self._throttle.attempt(email, address)
         async with self._database.reader() as uow:
             # No stored email holds NUL (PostgreSQL text cannot): such a username is unknown.
-            credentials = None if NUL in email else await uow.users.credentials(email.strip())
+            credentials = None if NUL in email else await uow.users.credentials(email)
         too_long = len(password) > MAX_PASSWORD_LENGTH
         ok = await self._hasher.verify(
             None if credentials is None or too_long else credentials.password_hash,

@@ -32,7 +32,7 @@ def _issue() -> Select[Any]:
     it spends the account's outstanding tokens, stores the new one, and says whose it is."""
     target = (
         select(User.id, User.email, User.name)
-        .where(func.lower(User.email) == func.lower(bindparam("email")), User.is_active)
+        .where(User.email == bindparam("email"), User.is_active)
         .cte("target")
     )
     spent = (

@@ -14,7 +14,6 @@ from sqlalchemy import (
     Index,
     String,
     func,
-    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -28,7 +27,8 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'member')", name="role"),
-        Index("uq_users_email_lower", func.lower(literal_column("email")), unique=True),
+        # Stored normalised (domain.users.rules.normalise_email) and compared exactly.
+        Index("uq_users_email", "email", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -42,17 +42,17 @@ _ID = bindparam("user_id", type_=BigInteger)
 _ADD = compile_query(
     insert(User)
     .values(settable(_TABLE, ["email", "name", "password_hash", "role"]))
-    .on_conflict_do_nothing(index_elements=[func.lower(User.email)])
+    .on_conflict_do_nothing(index_elements=[User.email])
     .returning(*COLUMNS)
 )
 _GET = compile_query(select(*COLUMNS).where(User.id == _ID))
 _GET_MANY = compile_query(
     select(*COLUMNS).where(User.id == any_(bindparam("user_ids", type_=ARRAY(BigInteger))))
 )
+# Emails are stored in their one normal form (domain.users.rules.normalise_email), and
+# the caller looks them up in it: compared exactly, with no folding of the database's.
 _CREDENTIALS = compile_query(
-    select(User.id, User.password_hash, User.is_active).where(
-        func.lower(User.email) == func.lower(bindparam("email"))
-    )
+    select(User.id, User.password_hash, User.is_active).where(User.email == bindparam("email"))
 )
 _PASSWORD_HASH = compile_query(select(User.password_hash).where(User.id == _ID))
 _COUNT = compile_query(select(func.count()).select_from(User))
@@ -126,7 +126,7 @@ class UserRepository:
     async def add(
         self, *, email: str, name: str, password_hash: str, role: str
     ) -> UserRecord | None:
-        """Insert a user; None when the email (case-insensitively) is taken."""
+        """Insert a user; None when the email (already normalised) is taken."""
         given = {"email": email, "name": name, "password_hash": password_hash, "role": role}
         row = await self._connection.row(_ADD, **as_params(given))
         return None if row is None else record(row)
@@ -140,6 +140,7 @@ class UserRepository:
         return [record(row) for row in await self._connection.rows(_GET_MANY, user_ids=user_ids)]
 
     async def credentials(self, email: str) -> UserCredentials | None:
+        """The sign-in facts of the user with exactly this (normalised) email."""
         row = await self._connection.row(_CREDENTIALS, email=email)
         return None if row is None else UserCredentials(*row)
 
