@@ -1,6 +1,7 @@
 """Subscription figures: commit-to-subscriber latency across processes, and 1,000 subscribers.
 
-    .venv/bin/python -m bench.subscriptions [--events 200] [--subscribers 1000] [--fan-events 50]
+    .venv/bin/python -m bench.subscriptions [--events 200] [--rates 25,100] [--rate-seconds 15]
+                                            [--subscribers 1000] [--fan-events 50]
 
 One `tandem serve --no-worker` process holds the subscriptions (graphql-transport-ws
 sockets from this process); this process writes items through the domain's use
@@ -9,7 +10,10 @@ clocks are this process's: an event is timed from the moment its transaction's
 commit returned to the moment a subscriber had the `next` message.
 
 - Latency: one subscriber, `--events` items created 20 ms apart: p50 and p99.
-- Fan-out: `--subscribers` sockets of one subscription each, `--fan-events` items
+- Steady writes: for each of `--rates` (commits per second, arriving at random, each
+  in its own transaction, so commits overlap as in production), `--rate-seconds` of
+  writes to one subscriber: p50, p90, p99 and the worst latency.
+- Fan-out: `--subscribers` (0 skips it) sockets of one subscription each, `--fan-events` items
   250 ms apart: latency to every subscriber (p50/p99 of all deliveries, and of the
   last delivery per event), and the server process's resident memory (idle, with
   the subscribers, after the events) and CPU time per event (/proc, user+system).
@@ -26,6 +30,8 @@ import statistics
 import subprocess
 import sys
 import time
+import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -95,23 +101,31 @@ class Subscriber:
                     self.arrived.setdefault(int(title.split()[-1]), []).append(now)
 
 
-async def measure(events: int, subscribers: int, fan_events: int) -> dict[str, float]:
+async def measure(
+    events: int, rates: list[int], rate_seconds: float, subscribers: int, fan_events: int
+) -> dict[str, float]:
     from tandem.app import services_for
     from tandem.config import Settings
+    from tandem.domain.events.documents import item_event
+    from tandem.domain.events.records import EventType
     from tandem.domain.items.commands import CreateItem
+    from tandem.domain.items.records import ItemRecord
     from tandem.domain.users.commands import RegisterUser
     from tandem.persistence import embedded, migrate
     from tandem.persistence.counters import MemoryCounters
     from tandem.persistence.database import Database
 
     server_ = await asyncio.to_thread(embedded.start, DATA_DIR)
-    url = await asyncio.to_thread(
-        server_.ensure_database, "tandem_bench_subscriptions", fresh=True
-    )
+    url = await asyncio.to_thread(server_.ensure_database, "tandem_bench_subscriptions", fresh=True)
     await asyncio.to_thread(migrate.upgrade, url)
-    settings = Settings(database_url=url, secret_key=SECRET, data_dir=DATA_DIR,
-                        password_hash_time_cost=1, password_hash_memory_kib=1024)
-    database = Database(url, pool_size=4)
+    settings = Settings(
+        database_url=url,
+        secret_key=SECRET,
+        data_dir=DATA_DIR,
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+    )
+    database = Database(url, pool_size=16)
     services = services_for(settings, database, counters=MemoryCounters())
     await services.users.register(
         RegisterUser(email="bench@example.com", name="Bench", password="bench-password-1"),
@@ -121,11 +135,19 @@ async def measure(events: int, subscribers: int, fan_events: int) -> dict[str, f
     principal = await services.auth.authenticate(tokens.access_token)
 
     port = free_port()
-    environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "LOG_LEVEL": "warning",
-                   "DATA_DIR": str(DATA_DIR), "RATE_LIMIT": "off", "ACCESS_TOKEN_TTL_SECONDS": "3600"}
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "LOG_LEVEL": "warning",
+        "DATA_DIR": str(DATA_DIR),
+        "RATE_LIMIT": "off",
+        "ACCESS_TOKEN_TTL_SECONDS": "3600",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "tandem.cli", "serve", "--port", str(port), "--no-worker"],
-        env=environment, cwd=ROOT,
+        env=environment,
+        cwd=ROOT,
     )
     figures: dict[str, float] = {}
     tasks: list[asyncio.Task[None]] = []
@@ -157,8 +179,10 @@ async def measure(events: int, subscribers: int, fan_events: int) -> dict[str, f
         await asyncio.sleep(1.0)
         latencies = [(arrived[n][0] - t) * 1000 for n, t in committed.items() if n in arrived]
         figures.update(
-            one_events=len(committed), one_received=len(latencies),
-            one_p50_ms=statistics.median(latencies), one_p99_ms=percentile(latencies, 0.99),
+            one_events=len(committed),
+            one_received=len(latencies),
+            one_p50_ms=statistics.median(latencies),
+            one_p99_ms=percentile(latencies, 0.99),
         )
         for task in tasks:
             task.cancel()
@@ -166,12 +190,74 @@ async def measure(events: int, subscribers: int, fan_events: int) -> dict[str, f
         tasks.clear()
         await asyncio.sleep(1.0)
 
-        # 2. Many subscribers on the one process.
+        # 2. Steady writes: commits arriving at random (Poisson) at `rate` a second, one
+        # subscriber. Each is the outbox row an item write makes (without the item: the
+        # bench process has the CPU to keep the rate); many overlap, as in production.
+        async def append(number: int, done: dict[int, float]) -> None:
+            moment = datetime.now(UTC)
+            item = ItemRecord(
+                id=number,
+                owner_id=principal.user_id,
+                title=f"Event {number}",
+                description=None,
+                price=None,
+                tags=[],
+                status="published",
+                version=1,
+                created_at=moment,
+                updated_at=moment,
+            )
+            async with database.transaction() as uow:
+                await uow.events.append(item_event(EventType.ITEM_CREATED, item))
+            done[number] = time.perf_counter()
+
+        serial = 10_000
+        chance = random.Random(22)  # the same arrivals every run
+        for rate in rates:
+            arrived = {}
+            one = Subscriber(ws_url, tokens.access_token, arrived)
+            tasks.append(asyncio.create_task(one.run()))
+            await one.ready.wait()
+            await asyncio.sleep(0.5)
+            committed = {}
+            count = int(rate * rate_seconds)
+            start = time.perf_counter()
+            due = start
+            writes: list[asyncio.Task[None]] = []
+            for number in range(serial, serial + count):
+                due += chance.expovariate(rate)
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                writes.append(asyncio.create_task(append(number, committed)))
+            serial += count
+            await asyncio.gather(*writes)
+            achieved = len(committed) / (time.perf_counter() - start)
+            await asyncio.sleep(2.0)
+            latencies = [(arrived[n][0] - t) * 1000 for n, t in committed.items() if n in arrived]
+            figures.update(
+                {
+                    f"steady{rate}_commits_per_s": achieved,
+                    f"steady{rate}_events": len(committed),
+                    f"steady{rate}_received": len(latencies),
+                    f"steady{rate}_p50_ms": statistics.median(latencies),
+                    f"steady{rate}_p90_ms": percentile(latencies, 0.90),
+                    f"steady{rate}_p99_ms": percentile(latencies, 0.99),
+                    f"steady{rate}_max_ms": max(latencies),
+                }
+            )
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            tasks.clear()
+        if not subscribers:
+            return figures
+        await asyncio.sleep(1.0)
+
+        # 3. Many subscribers on the one process.
         figures["rss_idle_mib"] = rss_mib(server.pid)
         arrived = {}
         many = [Subscriber(ws_url, tokens.access_token, arrived) for _ in range(subscribers)]
         for start in range(0, subscribers, 20):
-            batch = many[start:start + 20]
+            batch = many[start : start + 20]
             tasks.extend(asyncio.create_task(s.run()) for s in batch)
             await asyncio.gather(*(s.ready.wait() for s in batch))
         await asyncio.sleep(2.0)
@@ -192,10 +278,14 @@ async def measure(events: int, subscribers: int, fan_events: int) -> dict[str, f
         every = [(t - committed[n]) * 1000 for n, times in arrived.items() for t in times]
         last = [(max(times) - committed[n]) * 1000 for n, times in arrived.items()]
         figures.update(
-            subscribers=subscribers, fan_events=fan_events,
-            deliveries=len(every), deliveries_expected=fan_events * subscribers,
-            fan_p50_ms=statistics.median(every), fan_p99_ms=percentile(every, 0.99),
-            fan_last_p50_ms=statistics.median(last), fan_last_p99_ms=percentile(last, 0.99),
+            subscribers=subscribers,
+            fan_events=fan_events,
+            deliveries=len(every),
+            deliveries_expected=fan_events * subscribers,
+            fan_p50_ms=statistics.median(every),
+            fan_p99_ms=percentile(every, 0.99),
+            fan_last_p50_ms=statistics.median(last),
+            fan_last_p99_ms=percentile(last, 0.99),
             cpu_ms_per_event=cpu_used * 1000 / fan_events,
             cpu_us_per_delivery=cpu_used * 1e6 / max(len(every), 1),
         )
@@ -212,10 +302,15 @@ async def measure(events: int, subscribers: int, fan_events: int) -> dict[str, f
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--rates", default="25,100", help="commits per second, comma-separated")
+    parser.add_argument("--rate-seconds", type=float, default=15.0)
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--fan-events", type=int, default=50)
     args = parser.parse_args(argv)
-    figures = asyncio.run(measure(args.events, args.subscribers, args.fan_events))
+    rates = [int(rate) for rate in args.rates.split(",") if rate.strip()]
+    figures = asyncio.run(
+        measure(args.events, rates, args.rate_seconds, args.subscribers, args.fan_events)
+    )
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}, indent=2))
 
 

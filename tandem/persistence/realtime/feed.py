@@ -1,12 +1,20 @@
 """The outbox, read once per process, in commit order, for this process's subscribers.
 
-A dedicated connection LISTENs on `tandem_events`; each notification carries an
-event's public id (never its body) and only wakes the feed, which then reads every
-event after its cursor, in `Position` order and below the horizon (see
-tandem/persistence/events/repository.py), and hands them to the `Fanout`. So
-each process reads an event once however many subscribers it has, and nothing is
-skipped: an event whose transaction is still behind the horizon is read on the
-next try (the notified id stays pending until it is seen).
+A dedicated connection LISTENs on `tandem_events`; a notification only wakes the
+feed (its payload is not read), which then reads every event after its cursor, in
+`Position` order and below the horizon (see tandem/persistence/events/repository.py),
+and hands them to the `Fanout`. So each process reads an event once however many
+subscribers it has, and nothing is skipped.
+
+What the feed waits on is decided by what the read saw, never by which ids were
+notified: a notification may arrive after the read that already returned its
+event (it is then a wake-up with nothing new), and that must not make anything
+wait. The one case that needs polling is an event that has committed but sits at
+or above the horizon, behind an older transaction still running: no notification
+comes when that transaction ends, so the feed reads again after 5 ms, doubling
+up to a second, and any notification meanwhile wakes it at once. Such a hold is
+logged once it has lasted `HELD_WARN_SECONDS`: the events behind it truly have
+not reached any subscriber yet.
 
 After the LISTEN connection is lost, the feed reconnects and reads on from its
 cursor: subscribers receive what committed meanwhile, in order; one that would
@@ -20,33 +28,50 @@ import contextlib
 import logging
 import time
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Integer, bindparam, select, tuple_
 
-from tandem.domain.events.records import Position
+from tandem.domain.events.records import EventRecord, Position
 from tandem.domain.realtime.fanout import Fanout
 from tandem.observability import metrics
 from tandem.persistence.database import Database
 from tandem.persistence.events.channels import EVENTS_CHANNEL
 from tandem.persistence.events.listener import Listener
-from tandem.persistence.events.repository import horizon
+from tandem.persistence.events.models import Event
+from tandem.persistence.events.repository import COLUMNS, horizon, record
 from tandem.persistence.sql import compile_query
 
 log = logging.getLogger("tandem.realtime")
 
 _HORIZON = compile_query(select(horizon()))
+# The events after the cursor, committed ones only (an uncommitted row is invisible),
+# each with the horizon: those below it are final; the first at or above it is held.
+_AFTER = compile_query(
+    select(*COLUMNS, horizon())
+    .where(
+        tuple_(Event.txid, Event.id)
+        > tuple_(
+            bindparam("after_txid", type_=BigInteger), bindparam("after_seq", type_=BigInteger)
+        )
+    )
+    .order_by(Event.txid, Event.id)
+    .limit(bindparam("limit", type_=Integer))
+)
 BATCH = 500
 APPLICATION_NAME = "tandem-subscriptions"  # the LISTEN connection, in pg_stat_activity
-PENDING_GIVE_UP_SECONDS = 120.0  # a notified id not readable by then: long transaction, logged
+FIRST_RETRY_SECONDS = 0.005  # a held event: read again this soon, doubling...
+LAST_RETRY_SECONDS = 1.0  # ...up to this
+HELD_WARN_SECONDS = 120.0  # a hold this long is a long transaction somewhere: logged once
 
 
 class OutboxFeed:
     def __init__(self, database: Database, fanout: Fanout, *, poll_seconds: float = 5.0) -> None:
         self._database = database
         self._fanout = fanout
-        self._poll = poll_seconds
-        self._cursor: Position | None = None
+        self._poll = poll_seconds  # with nothing held: a missed notification costs at most this
+        self.cursor: Position | None = None
+        self.held_since: float | None = None  # when the read first found a committed event held
+        self.reads = 0  # statements against the outbox (tests and figures)
         self._wake = asyncio.Event()
-        self._pending: dict[str, float] = {}  # notified ids not read yet, and when they came
         self.listener = Listener(
             database.url,
             [EVENTS_CHANNEL],
@@ -56,7 +81,6 @@ class OutboxFeed:
         )
 
     def _notified(self, channel: str, payload: str) -> None:
-        self._pending.setdefault(payload, time.monotonic())
         self._wake.set()
 
     async def run(self) -> None:
@@ -64,9 +88,9 @@ class OutboxFeed:
         listening = asyncio.create_task(self.listener.run())
         try:
             await self.listener.connected.wait()
-            while self._cursor is None:
+            while self.cursor is None:
                 try:
-                    self._cursor = Position(await self._horizon(), 0)
+                    self.cursor = Position(await self._horizon(), 0)
                 except Exception as error:  # the database went away again: try again soon
                     log.warning("cannot read the outbox's horizon (%s)", error)
                     await asyncio.sleep(1)
@@ -80,44 +104,61 @@ class OutboxFeed:
             return int(await uow.connection.value(_HORIZON))
 
     async def _fan_out(self) -> None:
-        retry = 0.005
+        retry = FIRST_RETRY_SECONDS
+        warned = False
         while True:
+            wait = self._poll if self.held_since is None else retry
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
             self._wake.clear()
             try:
-                await self._read()
+                held = await self.read()
             except Exception as error:  # the database is away: the listener reconnects, we retry
                 log.warning("cannot read the outbox (%s); retrying", error)
                 await asyncio.sleep(1)
                 self._wake.set()
                 continue
-            if self._pending:  # committed, but behind a transaction still running: read again
-                self._forget_stale()
-                await asyncio.sleep(retry)
-                retry = min(retry * 2, 1.0)
-                self._wake.set()
+            now = time.monotonic()
+            if not held:
+                self.held_since, retry, warned = None, FIRST_RETRY_SECONDS, False
+                continue
+            if self.held_since is None:
+                self.held_since, retry = now, FIRST_RETRY_SECONDS
             else:
-                retry = 0.005
+                retry = min(retry * 2, LAST_RETRY_SECONDS)
+            if not warned and now - self.held_since >= HELD_WARN_SECONDS:
+                warned = True
+                log.warning(
+                    "events committed after %s have waited %.0f s behind a transaction still "
+                    "running; subscribers receive them when it ends",
+                    self.cursor,
+                    now - self.held_since,
+                )
 
-    async def _read(self) -> None:
+    async def read(self) -> bool:
+        """Fan out every final event after the cursor; True if a committed one is still held."""
+        assert self.cursor is not None
         async with self._database.reader() as uow:
             while True:
-                events = await uow.events.page(after=self._cursor, limit=BATCH)
-                if not events:
-                    return
-                self._cursor = events[-1].position
-                for event in events:
-                    self._pending.pop(event.id, None)
-                metrics.SUBSCRIPTION_FEED_READS.inc(len(events))
-                self._fanout.publish(events)
-                if len(events) < BATCH:
-                    return
-
-    def _forget_stale(self) -> None:
-        now = time.monotonic()
-        for event_id, since in list(self._pending.items()):
-            if now - since > PENDING_GIVE_UP_SECONDS:
-                log.warning("event %s was notified but is still not readable", event_id)
-                del self._pending[event_id]
+                self.reads += 1
+                rows = await uow.connection.rows(
+                    _AFTER,
+                    after_txid=self.cursor.txid,
+                    after_seq=self.cursor.seq,
+                    limit=BATCH,
+                )
+                final: list[EventRecord] = []
+                held = False
+                for row in rows:
+                    event = record(row[:-1])
+                    if event.position.txid >= row[-1]:  # at or above the horizon: not final yet
+                        held = True
+                        break
+                    final.append(event)
+                if final:
+                    self.cursor = final[-1].position
+                    metrics.SUBSCRIPTION_FEED_READS.inc(len(final))
+                    self._fanout.publish(final)
+                if held or len(rows) < BATCH:
+                    return held

@@ -1,0 +1,120 @@
+"""The outbox feed against the real database: what makes it read, and what makes it wait."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from tandem.domain.events.documents import item_event
+from tandem.domain.events.records import EventRecord, EventType
+from tandem.domain.items.records import ItemRecord
+from tandem.domain.principal import Viewer
+from tandem.domain.realtime.fanout import Fanout, Subscriber
+from tandem.persistence.database import asyncpg_dsn
+from tandem.persistence.realtime import feed as feed_module
+from tandem.persistence.realtime.feed import OutboxFeed
+
+MOMENT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@contextlib.asynccontextmanager
+async def running_feed(services) -> AsyncIterator[tuple[OutboxFeed, Subscriber]]:
+    fanout = Fanout()
+    subscriber = fanout.add(Viewer(1, True), owner_id=None)
+    feed = OutboxFeed(services.database, fanout)
+    task = asyncio.create_task(feed.run())
+    try:
+        async with asyncio.timeout(30):
+            while feed.cursor is None:  # noqa: ASYNC110 (the feed sets no event for its start)
+                await asyncio.sleep(0.01)
+        yield feed, subscriber
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def write(services, number: int) -> str:
+    """One committed event (the NOTIFY goes out with it, on commit)."""
+    item = ItemRecord(
+        id=number,
+        owner_id=1,
+        title=f"Item {number}",
+        description=None,
+        price=None,
+        tags=[],
+        status="published",
+        version=1,
+        created_at=MOMENT,
+        updated_at=MOMENT,
+    )
+    event = item_event(EventType.ITEM_CREATED, item)
+    async with services.database.transaction() as uow:
+        await uow.events.append(event)
+    return event.public_id
+
+
+async def received(subscriber: Subscriber, count: int, within: float = 10.0) -> list[EventRecord]:
+    got: list[EventRecord] = []
+    async with asyncio.timeout(within):
+        while len(got) < count:
+            await subscriber.wait()
+            got.extend(subscriber.take())
+    return got
+
+
+async def test_a_notification_after_the_read_that_returned_its_event_makes_nothing_wait(
+    services, settings, monkeypatch, caplog
+):
+    # The race the soak hit: the read woken by one notification already returned the next
+    # event too; that event's own notification arrives afterwards. Before, the feed kept its
+    # id as pending, polled about once a second with wake-ups ignored, and warned about it.
+    monkeypatch.setattr(feed_module, "PENDING_GIVE_UP_SECONDS", 0.5, raising=False)
+    monkeypatch.setattr(feed_module, "HELD_WARN_SECONDS", 0.5, raising=False)
+    caplog.set_level(logging.WARNING, logger="tandem.realtime")
+    async with running_feed(services) as (feed, subscriber):
+        first = await write(services, 1)
+        assert [event.id for event in await received(subscriber, 1)] == [first]
+        listener = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+        try:
+            await listener.execute("SELECT pg_notify('tandem_events', $1)", first)  # late
+        finally:
+            await listener.close()
+        await asyncio.sleep(0.2)  # the late notification has woken the feed and been read
+        reads = feed.reads
+        await asyncio.sleep(2.5)
+        # Nothing was written: a feed that is not polling does not read (its fallback is 5 s).
+        assert feed.reads == reads
+        assert feed.held_since is None
+        second = await write(services, 2)
+        assert [event.id for event in await received(subscriber, 1)] == [second]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+async def test_an_event_held_behind_a_running_transaction_comes_when_it_ends(
+    services, settings, monkeypatch, caplog
+):
+    monkeypatch.setattr(feed_module, "HELD_WARN_SECONDS", 0.5)
+    caplog.set_level(logging.WARNING, logger="tandem.realtime")
+    async with running_feed(services) as (feed, subscriber):
+        older = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+        try:
+            holding = older.transaction()
+            await holding.start()
+            await older.fetchval("SELECT pg_current_xact_id()")  # an xid: the horizon stays here
+            held = await write(services, 1)
+            with pytest.raises(TimeoutError):
+                await received(subscriber, 1, within=1.0)
+            assert feed.held_since is not None
+            assert "waited" in caplog.text  # a true hold, logged once it lasted
+            await holding.rollback()  # no notification comes with this: the feed polls for it
+        finally:
+            await older.close()
+        assert [event.id for event in await received(subscriber, 1)] == [held]
+        await asyncio.sleep(0.1)
+        assert feed.held_since is None
