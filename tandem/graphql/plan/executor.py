@@ -92,6 +92,18 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
 
     planning = True  # the differential test turns it off to get graphql-core's completion
 
+    def build_per_event_executor(self, payload: Any) -> Any:
+        """A subscription event's executor, with a field-collection cache of its own.
+
+        graphql-core's copy shares the operation's cache, keyed by field lists made
+        afresh for each event: it gained entries with every event and never lost one
+        (memory grew for as long as a subscription stayed open). The event's own
+        cache goes with the event.
+        """
+        executor = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        return executor
+
     def complete_value(
         self,
         return_type: Any,
