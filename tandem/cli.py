@@ -35,9 +35,14 @@ def database_url(settings: Settings) -> str:
 
 def migrate(settings: Settings) -> str:
     from tandem.persistence.migrate import upgrade
+    from tandem.persistence.restored import TransactionIdsBehind
 
     url = database_url(settings)
-    upgrade(url)
+    try:
+        upgrade(url)
+    except TransactionIdsBehind as error:
+        print(f"tandem: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     return url
 
 

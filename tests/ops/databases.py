@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
 
-def _connect_kwargs(url: str, database: str) -> dict[str, object]:
+async def connect(url: str, database: str | None = None) -> asyncpg.Connection:
+    """A plain asyncpg connection to `url`'s server (its database, or `database`)."""
     parsed = make_url(url)
-    return {
-        "user": parsed.username,
-        "password": parsed.password,
-        "host": parsed.query.get("host", parsed.host),
-        "port": parsed.port,
-        "database": database,
-    }
+    host = parsed.query.get("host", parsed.host)
+    return await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=host if isinstance(host, str) or host is None else host[0],
+        port=parsed.port,
+        database=database or parsed.database,
+    )
 
 
 def with_database(url: str, database: str) -> str:
@@ -28,16 +30,27 @@ def with_database(url: str, database: str) -> str:
 
 
 async def _admin(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(**_connect_kwargs(url, "postgres"))  # type: ignore[arg-type]
+    connection = await connect(url, "postgres")
     try:
         await connection.execute(statement)
     finally:
         await connection.close()
 
 
-@contextmanager
-def scratch_database(url: str, prefix: str) -> Iterator[str]:
+@contextlib.asynccontextmanager
+async def new_database(url: str, prefix: str) -> AsyncIterator[str]:
     """A fresh, empty database on `url`'s server (dropped afterwards); yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    await _admin(url, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(url, name)
+    finally:
+        await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def scratch_database(url: str, prefix: str) -> Iterator[str]:
+    """`new_database` for a test that runs no event loop of its own."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(url, f'CREATE DATABASE "{name}"'))
     try:
@@ -46,15 +59,10 @@ def scratch_database(url: str, prefix: str) -> Iterator[str]:
         asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def fetchval(url: str, query: str) -> object:
+async def fetchval(url: str, query: str) -> object:
     """One value from `url`'s database, on a connection of its own."""
-
-    async def run() -> object:
-        parsed = make_url(url)
-        connection = await asyncpg.connect(**_connect_kwargs(url, parsed.database or ""))  # type: ignore[arg-type]
-        try:
-            return await connection.fetchval(query)
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
+    connection = await connect(url)
+    try:
+        return await connection.fetchval(query)
+    finally:
+        await connection.close()

@@ -7,6 +7,7 @@ one, two of them create the same table and one crashes.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -30,4 +31,7 @@ def test_four_processes_migrating_a_fresh_database_at_once_all_succeed(database_
         ]
         outputs = [process.communicate(timeout=120)[0].decode() for process in processes]
         assert [process.returncode for process in processes] == [0, 0, 0, 0], outputs
-        assert fetchval(url, "SELECT version_num FROM alembic_version") == migrate.head_revision()
+        assert (
+            asyncio.run(fetchval(url, "SELECT version_num FROM alembic_version"))
+            == migrate.head_revision()
+        )

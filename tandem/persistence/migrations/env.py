@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tandem.persistence.models import Base
+from tandem.persistence.restored import check_transaction_ids
 
 target_metadata = Base.metadata
 
@@ -32,6 +33,7 @@ def _run(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         connection.execute(text(LOCK_TIMEOUT))
         context.run_migrations()
+        check_transaction_ids(connection)
 
 
 async def _run_async(url: str) -> None:
