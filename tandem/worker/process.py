@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from tandem.config import Settings
 from tandem.domain.mail.delivery import MailDelivery
 from tandem.domain.mail.ports import Mailer
+from tandem.domain.mail.records import ClaimedMail
 from tandem.domain.webhooks.delivery import Deliverer
 from tandem.domain.webhooks.schedule import RetrySchedule, parse_schedule
 from tandem.outbound.mail.compose import Composer
@@ -19,7 +20,8 @@ from tandem.outbound.webhooks import HttpWebhookSender
 from tandem.persistence.database import Database
 from tandem.persistence.mail.queue import PgMailQueue
 from tandem.persistence.webhooks.queue import PgDeliveryQueue
-from tandem.worker.mail import MailPolicy, MailRunner
+from tandem.worker.leased import LeasedRunner, LeasePolicy
+from tandem.worker.mail import mail_runner
 from tandem.worker.runner import Worker, WorkerPolicy
 
 log = logging.getLogger("tandem.worker")
@@ -56,7 +58,7 @@ def mailer_for(settings: Settings) -> Mailer:
     )
 
 
-def mail_runner(settings: Settings, database: Database) -> MailRunner:
+def mail_loop(settings: Settings, database: Database) -> LeasedRunner[ClaimedMail]:
     queue = PgMailQueue(database)
     mailer = mailer_for(settings)
     if isinstance(mailer, FileMailer):
@@ -65,10 +67,10 @@ def mail_runner(settings: Settings, database: Database) -> MailRunner:
             "SMTP_HOST is not set: mail is written as .eml files under %s",
             mailer.directory,
         )
-    return MailRunner(
+    return mail_runner(
         queue=queue,
         delivery=MailDelivery(queue=queue, mailer=mailer, schedule=mail_schedule(settings)),
-        policy=MailPolicy(
+        policy=LeasePolicy(
             concurrency=settings.mail_concurrency,
             lease_seconds=settings.mail_lease_seconds,
             poll_seconds=settings.worker_poll_seconds,
@@ -108,7 +110,7 @@ async def worker_for(settings: Settings, url: str) -> AsyncIterator[Worker]:
             queue=queue,
             deliverer=deliverer,
             policy=worker_policy(settings),
-            mail=mail_runner(settings, database),
+            mail=mail_loop(settings, database),
         )
     finally:
         await sender.aclose()

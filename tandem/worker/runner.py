@@ -1,22 +1,18 @@
-"""The worker's loops: deliver webhooks, send mail (worker/mail.py), purge what is old.
+"""The worker: deliver webhooks and send mail (each on the leased-queue loop,
+tandem/worker/leased.py), purge what is old, and LISTEN for work.
 
-A worker sleeps until the soonest delivery falls due, a NOTIFY on
-`tandem_jobs` wakes it at once, and it polls every `poll_seconds` anyway (a
-missed notification, a lost LISTEN connection, a lease that ran out). Any number
-of workers share the queue (see tandem/persistence/webhooks/queue.py); each
-runs up to `concurrency` deliveries at once, claiming only as many as it has room for.
+A NOTIFY on `tandem_jobs` wakes the loop its payload names (`webhooks`, `mail`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tandem.domain.idempotency.service import purge_keys
+from tandem.domain.mail.records import ClaimedMail
 from tandem.domain.webhooks.delivery import Attempted, Deliverer, Verdict
 from tandem.domain.webhooks.records import ClaimedDelivery
 from tandem.observability import metrics
@@ -26,13 +22,12 @@ from tandem.persistence.events.listener import Listener
 from tandem.persistence.events.repository import EventRepository
 from tandem.persistence.mail.queue import PgMailQueue
 from tandem.persistence.webhooks.queue import PgDeliveryQueue
-from tandem.worker.mail import MailRunner
+from tandem.worker.leased import LeasedRunner, LeasePolicy
 
 log = logging.getLogger("tandem.worker")
 
 PURGE_BATCH = 5_000
 LAG_EVERY_SECONDS = 1.0
-NOT_SOONER = 0.02  # seconds: never spin when a due delivery is momentarily out of reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +65,8 @@ def count(attempted: Attempted) -> None:
 
 
 class Worker:
+    """The worker's loops: deliveries and mail on the leased-queue loop, purges, LISTEN."""
+
     def __init__(
         self,
         *,
@@ -78,20 +75,31 @@ class Worker:
         queue: PgDeliveryQueue,
         deliverer: Deliverer,
         policy: WorkerPolicy,
-        mail: MailRunner | None = None,
+        mail: LeasedRunner[ClaimedMail] | None = None,
     ) -> None:
         self.mail = mail
-        self._url = url
         self._database = database
         self._queue = queue
         self._deliverer = deliverer
         self._policy = policy
-        self._wake = asyncio.Event()
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._measured = 0.0
+        self.deliveries = LeasedRunner(
+            name="webhooks",
+            queue=queue,
+            handle=self._deliver,
+            describe=lambda delivery: f"delivery {delivery.delivery_id}",
+            policy=LeasePolicy(
+                concurrency=policy.concurrency,
+                lease_seconds=policy.lease_seconds,
+                poll_seconds=policy.poll_seconds,
+                grace_seconds=policy.grace_seconds,
+            ),
+            before_claim=self._measure_lag,
+        )
         self.listener = Listener(url, [JOBS_CHANNEL], self._notified, on_reconnect=self.wake)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.deliveries.wake()
         if self.mail is not None:
             self.mail.wake()
 
@@ -99,7 +107,7 @@ class Worker:
         if payload == MAIL_JOBS and self.mail is not None:
             self.mail.wake()
         else:
-            self._wake.set()
+            self.deliveries.wake()
 
     async def run(self) -> None:
         """Work until cancelled; then let deliveries in flight finish (within the grace)."""
@@ -110,67 +118,20 @@ class Worker:
         if self.mail is not None:
             loops.append(asyncio.create_task(self.mail.run(), name="tandem-mail"))
         try:
-            await self._deliveries()
+            await self.deliveries.run()
         finally:
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
-            await self._drain()
 
-    async def _drain(self) -> None:
-        if not self._in_flight:
-            return
-        _, late = await asyncio.wait(self._in_flight, timeout=self._policy.grace_seconds)
-        for task in late:  # their leases run out and another worker sends them again
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
-
-    async def _deliveries(self) -> None:
-        measured = 0.0
-        loop = asyncio.get_running_loop()
-        while True:
-            self._wake.clear()
-            try:
-                if loop.time() - measured >= LAG_EVERY_SECONDS:
-                    metrics.OUTBOX_LAG.set(await self._queue.lag_seconds())
-                    measured = loop.time()
-                wait = await self._claim_and_start()
-            except Exception as error:  # the database is away: keep trying, never die
-                log.warning("cannot claim deliveries (%s); retrying", error)
-                wait = self._policy.poll_seconds
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._wake.wait()
-
-    async def _claim_and_start(self) -> float:
-        """Claim what there is room for; how long to wait before looking again (0: now)."""
-        room = self._policy.concurrency - len(self._in_flight)
-        if room <= 0:
-            return self._policy.poll_seconds  # a finishing delivery wakes us
-        claimed = await self._queue.claim(
-            limit=room, lease_seconds=self._policy.lease_seconds, token=uuid.uuid4()
-        )
-        for delivery in claimed:
-            task = asyncio.create_task(self._deliver(delivery))
-            self._in_flight.add(task)
-            task.add_done_callback(self._finished)
-        if len(claimed) == room:
-            return 0.0  # perhaps more are due
-        due = await self._queue.seconds_to_next_due()
-        if due is None:
-            return self._policy.poll_seconds
-        return min(self._policy.poll_seconds, max(due, NOT_SOONER))
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
-        self._wake.set()
+    async def _measure_lag(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._measured >= LAG_EVERY_SECONDS:
+            metrics.OUTBOX_LAG.set(await self._queue.lag_seconds())
+            self._measured = now
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
-        try:
-            count(await self._deliverer.deliver(delivery))
-        except Exception:  # recorded nowhere else: the lease runs out and it is tried again
-            log.exception("delivery %s failed inside Tandem", delivery.delivery_id)
+        count(await self._deliverer.deliver(delivery))
 
     async def purge_once(self) -> int:
         """Delete events past their retention (their deliveries go with them); how many."""

@@ -1,17 +1,13 @@
-"""The delivery queue the workers share: claim with a lease, finish with the attempt's record.
+"""Webhook deliveries as a leased queue (tandem/persistence/leased_queue.py), made fair.
 
-A claim is one statement: it locks the active endpoints that have due deliveries
-(`FOR NO KEY UPDATE SKIP LOCKED`, so two claims never fill one endpoint's room at
-once, and writers adding deliveries are never blocked), takes from each at most
-its room (`cap` less the deliveries leased to it now, by any worker), leases them
-(`leased_until`, `lease_token`) and records each attempt as started, all before it
-commits. So a slow or hanging endpoint holds at most `cap` deliveries in flight,
-and an attempt whose worker dies still appears in the log. The HTTP call runs
-outside any transaction; a worker that dies mid-delivery never finishes, and the
-delivery is due again when its lease runs out. Finishing checks the token, so a
-worker that outlived its lease records its attempt but cannot overwrite what the
-delivery's new holder decides. A success makes the endpoint's waiting retries due
-at once: the receiver is back, so they need not sit out their backoff.
+A claim locks the active endpoints that have due deliveries (`FOR NO KEY UPDATE
+SKIP LOCKED`, so two claims never fill one endpoint's room at once, and writers
+adding deliveries are never blocked), takes from each at most its room (`cap` less
+the deliveries leased to it now, by any worker), leases them and records each
+attempt as started, all before it commits. So a slow or hanging endpoint holds at
+most `cap` deliveries in flight, and an attempt whose worker dies still appears in
+the log. Finishing fills the attempt in; a success makes the endpoint's waiting
+retries due at once: the receiver is back, so they need not sit out their backoff.
 """
 
 from __future__ import annotations
@@ -25,11 +21,8 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Integer,
-    Interval,
     String,
     Text,
-    Uuid,
-    and_,
     bindparam,
     case,
     exists,
@@ -42,9 +35,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from tandem.domain.webhooks.records import ClaimedDelivery, DeliveryStatus, Outcome
+from tandem.persistence import leased_queue
 from tandem.persistence.database import Database
 from tandem.persistence.events import repository as events
 from tandem.persistence.events.models import Event
+from tandem.persistence.leased_queue import LeasedQueue
 from tandem.persistence.sql import Query, compile_query
 from tandem.persistence.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -52,17 +47,12 @@ D = WebhookDelivery
 W = WebhookEndpoint
 A = WebhookAttempt
 PENDING = DeliveryStatus.PENDING.value
-_TOKEN = bindparam("token", type_=Uuid)
 _DELIVERY = bindparam("delivery_id", type_=BigInteger)
 _CAP = bindparam("cap", type_=Integer)
 
 
 def _due(delivery: Any) -> Any:
-    return and_(
-        delivery.status == PENDING,
-        delivery.next_attempt_at <= func.now(),
-        (delivery.leased_until.is_(None)) | (delivery.leased_until <= func.now()),
-    )
+    return leased_queue.due(delivery, PENDING)
 
 
 def _in_flight(endpoint_id: Any) -> Any:
@@ -101,17 +91,13 @@ def _claim() -> Query:
         select(taken.c.id)
         .select_from(ready.join(taken, true()))
         .order_by(taken.c.next_attempt_at)
-        .limit(bindparam("limit", type_=Integer))
+        .limit(leased_queue.LIMIT)
         .cte("picked")
     )
     leased = (
         update(D)
         .where(D.id == picked.c.id)
-        .values(
-            leased_until=func.now() + bindparam("lease", type_=Interval),
-            lease_token=_TOKEN,
-            attempts=D.attempts + 1,
-        )
+        .values(leased_queue.lease(D))
         .returning(D.id, D.attempts, D.endpoint_id, D.event_id)
         .cte("leased")
     )
@@ -131,8 +117,6 @@ def _claim() -> Query:
     )
 
 
-_CLAIM = _claim()
-
 _RECORD_ATTEMPT = compile_query(
     update(A)
     .where(A.delivery_id == _DELIVERY, A.number == bindparam("number", type_=Integer))
@@ -148,20 +132,12 @@ _RECORD_ATTEMPT = compile_query(
 
 @lru_cache(maxsize=3)
 def _finish(status: DeliveryStatus) -> Query:
-    values: dict[str, Any] = {
-        "status": status.value,
-        "leased_until": None,
-        "lease_token": None,
+    values = {
         "last_status_code": bindparam("status_code", type_=Integer),
         "last_error": bindparam("error", type_=Text),
     }
-    if status is DeliveryStatus.PENDING:
-        values["next_attempt_at"] = func.now() + bindparam("retry_in", type_=Interval)
-    else:
-        values["completed_at"] = func.now()
-    return compile_query(
-        update(D).where(D.id == _DELIVERY, D.lease_token == _TOKEN).values(values).returning(D.id)
-    )
+    retry = status is DeliveryStatus.PENDING
+    return leased_queue.finish(D, _DELIVERY, status=status.value, retry=retry, values=values)
 
 
 _ENDPOINT = bindparam("endpoint_id", type_=BigInteger)
@@ -213,9 +189,6 @@ def _next_due() -> Query:
     )
 
 
-_NEXT_DUE = _next_due()
-
-
 _LAG = compile_query(
     select(func.coalesce(func.extract("epoch", func.now() - func.min(Event.created_at)), 0))
     .select_from(D)
@@ -225,38 +198,34 @@ _LAG = compile_query(
 )
 
 
-def claimed(row: Any, token: uuid.UUID) -> ClaimedDelivery:
-    delivery_id, attempt, endpoint_id, url, secret, previous, *event = row
-    return ClaimedDelivery(
-        delivery_id=delivery_id,
-        lease_token=token,
-        attempt=attempt,
-        endpoint_id=endpoint_id,
-        url=url,
-        secrets=(secret,) if previous is None else (secret, previous),
-        event=events.record(event),
-    )
+class PgDeliveryQueue(LeasedQueue[ClaimedDelivery]):
+    """`DeliveryQueue` over a worker's own pool: each call is its own short transaction.
 
+    `seconds_to_next_due` leaves out endpoints at their cap: the finish that makes
+    room wakes its worker.
+    """
 
-class PgDeliveryQueue:
-    """`DeliveryQueue` over a worker's own pool: each call is its own short transaction."""
+    claim_query = _claim()
+    next_due_query = _next_due()
 
     def __init__(self, database: Database, *, endpoint_concurrency: int) -> None:
-        self._database = database
+        super().__init__(database)
         self._cap = endpoint_concurrency
 
-    async def claim(
-        self, *, limit: int, lease_seconds: float, token: uuid.UUID
-    ) -> list[ClaimedDelivery]:
-        async with self._database.transaction() as uow:
-            rows = await uow.connection.rows(
-                _CLAIM,
-                limit=limit,
-                lease=timedelta(seconds=lease_seconds),
-                token=token,
-                cap=self._cap,
-            )
-        return [claimed(row, token) for row in rows]
+    def query_params(self) -> dict[str, Any]:
+        return {"cap": self._cap}
+
+    def claimed(self, row: Any, token: uuid.UUID) -> ClaimedDelivery:
+        delivery_id, attempt, endpoint_id, url, secret, previous, *event = row
+        return ClaimedDelivery(
+            delivery_id=delivery_id,
+            lease_token=token,
+            attempt=attempt,
+            endpoint_id=endpoint_id,
+            url=url,
+            secrets=(secret,) if previous is None else (secret, previous),
+            event=events.record(event),
+        )
 
     async def finish(
         self,
@@ -304,12 +273,3 @@ class PgDeliveryQueue:
         """The age of the oldest event whose delivery still waits (0 when none waits)."""
         async with self._database.reader() as uow:
             return float(await uow.connection.value(_LAG) or 0)
-
-    async def seconds_to_next_due(self) -> float | None:
-        """Seconds (by the database's clock) until the soonest claimable delivery is due.
-
-        Endpoints at their cap are left out: the finish that makes room wakes its worker.
-        """
-        async with self._database.reader() as uow:
-            seconds = await uow.connection.value(_NEXT_DUE, cap=self._cap)
-        return None if seconds is None else float(seconds)
