@@ -57,6 +57,7 @@ from tandem.http.telemetry import RequestTelemetry
 from tandem.observability import metrics
 from tandem.observability.requests import count_statement
 from tandem.outbound.addresses import AddressGuard
+from tandem.outbound.mail.compose import RESET_PATH
 from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
 from tandem.persistence.idempotency.scopes import JoinedTransactions
@@ -320,7 +321,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         ),
         include_in_schema=False,
     )
-    app.include_router(docs_router())
+    app.include_router(
+        docs_router(
+            development=settings.is_development, rest_prefix=API_PREFIX, reset_path=RESET_PATH
+        )
+    )
     app.mount(STATIC_PATH, static_files(), name="static")
     _finish_document(app)
     # Planned GraphQL queries are answered here, before routing and Strawberry's view.

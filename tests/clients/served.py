@@ -25,9 +25,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_tandem(*, database_url: str, cwd: Path, **settings: str) -> Iterator[str]:
+def served_tandem(
+    *, database_url: str, cwd: Path, port: int | None = None, **settings: str
+) -> Iterator[str]:
     """Serve Tandem on the given database; yield its base URL; SIGTERM it afterwards."""
-    port = free_port()
+    port = port or free_port()
     env = {name: os.environ[name] for name in INHERITED if name in os.environ}
     env |= {
         "DATABASE_URL": database_url,

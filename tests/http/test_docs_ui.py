@@ -27,7 +27,7 @@ async def page(client, path: str):
     return response
 
 
-@pytest.mark.parametrize("path", ["/docs", "/redoc", "/graphql"])
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/graphql", "/", "/reset-password"])
 async def test_each_tool_page_is_under_a_strict_content_security_policy(client, path):
     response = await page(client, path)
     policy = directives(response.headers["content-security-policy"])
@@ -54,7 +54,7 @@ async def test_redoc_styles_carry_a_fresh_nonce(client):
 
 
 async def test_every_file_a_page_names_is_served_from_the_package(client):
-    for path in ("/docs", "/redoc", "/graphql"):
+    for path in ("/docs", "/redoc", "/graphql", "/", "/reset-password"):
         response = await page(client, path)
         for url in re.findall(r"""(?:src|href)="(/static/[^"]+)""", response.text):
             asset = await client.get(url)
@@ -93,3 +93,16 @@ async def test_production_serves_the_rest_docs_but_no_graphiql(settings, service
         assert (await client.get("/redoc")).status_code == 200
         graphiql = await client.get("/graphql", headers={"Accept": "text/html"})
         assert graphiql.status_code == 404 and "GraphiQL" not in graphiql.text
+        # `/` points to the documents, in JSON; the reset link is the product's front end's.
+        home = await client.get("/", headers={"Accept": "text/html"})
+        assert home.status_code == 200
+        assert home.json() == {
+            "name": "Tandem",
+            "rest": "/api/v1",
+            "openapi": "/openapi.json",
+            "docs": "/docs",
+            "redoc": "/redoc",
+            "graphql": "/graphql",
+        }
+        reset = await client.get("/reset-password?token=x", headers={"Accept": "text/html"})
+        assert reset.status_code == 404

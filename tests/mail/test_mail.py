@@ -8,6 +8,7 @@ from email import policy
 from email.parser import BytesParser
 
 import httpx
+import pytest
 
 from tandem.domain.services import Services
 from tests.factories import PASSWORD, login
@@ -240,3 +241,40 @@ async def test_mail_outcomes_are_counted_in_metrics(
     await settled(services, 1)
     after = sent_count((await client.get("/metrics")).text)
     assert after == before + 1
+
+
+@pytest.mark.parametrize("name", ["Plain Ascii", "Zoë Ünïcode"])
+async def test_the_reset_link_can_be_copied_from_the_raw_eml_file(
+    client: httpx.AsyncClient, services: Services, mail_settings, tmp_path, name: str
+) -> None:
+    """As a person reads an `.eml` in a text editor: the link whole, on one line, working.
+
+    The text part is 7bit or 8bit (UTF-8 as written), never quoted-printable (`=3D` for
+    `=`, soft line breaks) nor base64.
+    """
+    email = "raw." + ("ascii" if name.isascii() else "utf8") + "@example.com"
+    async with worker_running(mail_settings(None, data_dir=tmp_path)):
+        await register(client, email, name=name)
+        recovery = await client.post("/api/v1/auth/password-recovery", json={"email": email})
+        assert recovery.status_code == 202, recovery.text
+        await settled(services, 2)
+
+    [path] = list((tmp_path / "mail").glob("*-password_reset.eml"))
+    raw = path.read_bytes().decode("utf-8")
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain is not None
+    assert plain["Content-Transfer-Encoding"] in ("7bit", "8bit")
+    assert f"Hello {name}," in raw  # readable as written
+    # The text part's line that is the link alone (the HTML part has it inside an href).
+    [link] = [
+        line.strip()
+        for line in raw.splitlines()
+        if line.strip().startswith(PUBLIC_URL + "/reset-password?token=")
+    ]
+    token = link.partition("?token=")[2]
+    reset = await client.post(
+        "/api/v1/auth/reset-password",
+        json={"token": token, "new_password": "copied from the raw file"},
+    )
+    assert reset.status_code == 204, reset.text

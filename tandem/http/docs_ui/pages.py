@@ -63,6 +63,7 @@ def _page(
     body: str,
     scripts: tuple[str, ...],
     policy: str = content_security_policy(),
+    cache: str = "no-cache",
 ) -> HTMLResponse:
     static = request.scope.get("root_path", "") + STATIC_PATH
     links = "".join(
@@ -80,7 +81,7 @@ def _page(
         headers={
             "Content-Security-Policy": policy,
             "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-cache",
+            "Cache-Control": cache,
         },
     )
 
@@ -129,4 +130,61 @@ def redoc_page(request: Request, *, openapi_url: str) -> HTMLResponse:
         policy=content_security_policy(
             style_sources=(f"'nonce-{nonce}'", *REDOC_STYLE_HASHES), worker_sources=("blob:",)
         ),
+    )
+
+
+def home_page(request: Request, *, rest_prefix: str) -> HTMLResponse:
+    """Development's front door: where the tools are, and how a first session starts."""
+    root = request.scope.get("root_path", "")
+    links = "".join(
+        f'<li><a href="{escape(root + href)}">{escape(label)}</a> {escape(what)}</li>'
+        for href, label, what in (
+            ("/docs", "Swagger UI", "— the REST face; sign in with Authorize, then Try it out"),
+            ("/redoc", "ReDoc", "— the REST face, to read"),
+            ("/graphql", "GraphiQL", "— the GraphQL face; sign in on the page, explore, run"),
+            ("/openapi.json", "openapi.json", "— the REST face's OpenAPI document"),
+        )
+    )
+    body = (
+        '<main class="page"><h1>Tandem</h1>'
+        "<p>One API with two faces over one domain: REST for partners "
+        f"(<code>{escape(rest_prefix)}</code>), GraphQL for web clients "
+        "(<code>/graphql</code>). This page is served in development only.</p>"
+        f"<ul>{links}</ul>"
+        "<h2>A first session</h2>"
+        "<p>Load the demo accounts, from the repository's root:</p>"
+        "<pre><code>.venv/bin/tandem seed-demo</code></pre>"
+        "<p>then sign in as <code>grace@example.com</code> (a member) or "
+        "<code>ada@example.com</code> (an administrator), password "
+        "<code>tandem-demo-password</code>, in Swagger UI's Authorize or on the GraphiQL "
+        "page. The whole walk, with <code>curl</code>, is in the repository's "
+        "<code>README.md</code>, section <em>A first session</em>.</p></main>"
+    )
+    return _page(request, title="Tandem", styles=(), body=body, scripts=())
+
+
+def reset_password_page(request: Request, *, reset_url: str) -> HTMLResponse:
+    """Development's landing page for the mailed link `/reset-password?token=…`.
+
+    The token is read from the address by the page's script (never echoed into the HTML),
+    sent to the REST reset route with the new password, and dropped from the address bar.
+    """
+    body = (
+        '<main class="page"><h1>Choose a new password</h1>'
+        f'<form id="reset" data-reset-url="{escape(reset_url)}">'
+        '<label for="new-password">New password (8 to 128 characters)</label>'
+        '<input id="new-password" name="new_password" type="password" minlength="8" '
+        'maxlength="128" autocomplete="new-password" required>'
+        '<label for="again">The same again</label>'
+        '<input id="again" type="password" autocomplete="new-password" required>'
+        '<button type="submit">Set the password</button></form>'
+        '<p id="outcome" role="status" aria-live="polite"></p></main>'
+    )
+    return _page(
+        request,
+        title="Tandem — choose a new password",
+        styles=(),
+        body=body,
+        scripts=("tandem/reset-password.js",),
+        cache="no-store",  # the address holds a live token
     )

@@ -24,6 +24,19 @@ SUBJECTS = {
 RESET_PATH = "/reset-password"
 
 
+# RFC 5322's limit on a line; every line a template renders is far below it.
+MAX_LINE = 998
+
+
+def text_encoding(text: str) -> str:
+    """7bit (or 8bit, for non-ASCII) as the text was written, never quoted-printable:
+    whoever copies the link from the raw `.eml` gets it whole (no `=3D`, no soft break).
+    The rare line too long for that falls back to quoted-printable."""
+    if any(len(line.encode()) > MAX_LINE for line in text.splitlines()):
+        return "quoted-printable"
+    return "7bit" if text.isascii() else "8bit"
+
+
 class Composer:
     def __init__(self, *, public_url: str, sender: str, product: str = PRODUCT) -> None:
         self._public_url = public_url.rstrip("/")
@@ -57,6 +70,6 @@ class Composer:
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid(f"mail.{mail.mail_id}", domain=self._msgid_domain)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
-        message.set_content(text)
-        message.add_alternative(html, subtype="html")
+        message.set_content(text, cte=text_encoding(text))
+        message.add_alternative(html, subtype="html", cte=text_encoding(html))
         return message
