@@ -12,6 +12,7 @@ from graphql import parse
 from tandem.domain import global_ids
 from tandem.domain.errors import ValidationFailed
 from tandem.domain.items import cursors
+from tandem.domain.items.commands import ItemQuery
 from tandem.domain.items.records import ItemFilters, ItemRecord, ItemSort, ItemStatus, sort_value
 from tandem.domain.items.rules import check_query, clean_item_fields
 from tandem.domain.pages import (
@@ -56,11 +57,11 @@ def test_item_fields_are_trimmed_and_every_problem_is_reported_at_once():
 
 
 def test_a_query_is_checked_against_the_one_vocabulary():
-    check_query(status=ItemStatus.DRAFT, q=None, sort=ItemSort.PRICE_DESC)
+    check_query(ItemQuery(status=ItemStatus.DRAFT, sort=ItemSort.PRICE_DESC))
     with pytest.raises(ValidationFailed):
-        check_query(status="lost", q=None, sort=ItemSort.TITLE_ASC)
+        check_query(ItemQuery(status="lost", sort=ItemSort.TITLE_ASC))
     with pytest.raises(ValidationFailed):
-        check_query(status=None, q=None, sort="-owner")
+        check_query(ItemQuery(sort="-owner"))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("sort", list(ItemSort))

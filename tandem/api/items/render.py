@@ -1,12 +1,13 @@
 """Items straight from domain records to JSON bytes, with orjson.
 
 The pydantic models in schemas.py describe these answers (OpenAPI, `response_model`);
-this module writes the very same bytes without building them: a page of 50 items
-through `model_construct` and `model_dump_json` cost 2.0 ms of CPU here, through
-plain dicts and orjson 0.31 ms (docs/performance.md). The bytes are pydantic's:
-the same keys in the same order, decimals as strings, UTC datetimes ending in `Z`,
-compact separators. tests/api/test_render.py holds the two renderings byte-equal
-on real rows, so any drift fails a test.
+this module writes the very same bytes without building them, from the item's one
+document (`records.DOCUMENT`, the events' too): a page of 50 items through
+`model_construct` and `model_dump_json` cost 2.0 ms of CPU here, through plain
+dicts and orjson 0.31 ms (docs/performance.md). The bytes are pydantic's: the same
+keys in the same order, decimals as strings, UTC datetimes ending in `Z`, compact
+separators. tests/api/test_render.py holds the two renderings byte-equal on real
+rows, so any drift fails a test.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import orjson
 
 from tandem.domain import global_ids
-from tandem.domain.items.records import ItemRecord
+from tandem.domain.items.records import DOCUMENT, ItemRecord
 from tandem.domain.pages import Page, Slice
 from tandem.domain.users.records import UserRecord
 
@@ -24,22 +25,8 @@ from tandem.domain.users.records import UserRecord
 OPTIONS = orjson.OPT_UTC_Z
 
 
-def item_fields(item: ItemRecord) -> dict[str, Any]:
-    """The item as ItemOut lists it, in its order; datetimes are left to orjson."""
-    price = item.price
-    return {
-        "id": item.id,
-        "node_id": global_ids.encode("Item", item.id),
-        "title": item.title,
-        "description": item.description,
-        "price": None if price is None else str(price),
-        "tags": item.tags,
-        "status": item.status,
-        "owner_id": item.owner_id,
-        "created_at": item.created_at,
-        "updated_at": item.updated_at,
-        "version": item.version,
-    }
+# The item's document, datetimes left to orjson (the same bytes, written faster).
+item_fields = DOCUMENT.encode_native
 
 
 def owner_fields(owner: UserRecord) -> dict[str, Any]:

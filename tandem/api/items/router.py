@@ -14,6 +14,7 @@ from tandem.api.items.schemas import (
     Expandable,
     ItemCreate,
     ItemExpanded,
+    ItemFilterQuery,
     ItemOut,
     ItemPage,
     ItemUpdate,
@@ -31,16 +32,10 @@ from tandem.api.responses_doc import (
     problems,
     success_headers,
 )
-from tandem.api.schemas import NO_NUL
 from tandem.domain.errors import NotFound, PreconditionFailed, ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
-from tandem.domain.items.records import DEFAULT_SORT, ItemSort, ItemStatus
-from tandem.domain.items.rules import (
-    MAX_SEARCH_TERMS,
-    Q_MAX_LENGTH,
-    TAG_MAX_LENGTH,
-    search_terms,
-)
+from tandem.domain.items.records import DEFAULT_SORT, ItemSort
+from tandem.domain.items.rules import search_terms
 from tandem.domain.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tandem.domain.principal import Principal
 from tandem.domain.rate_limits import SEARCH_COST
@@ -54,11 +49,6 @@ IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="An ETag from a read: 412 when stale")
 ]
 SORT_DESCRIPTION = "The order; `relevance` (best match first) needs `q`"
-# At most MAX_SEARCH_TERMS words, split as the domain splits them (whitespace or NUL).
-SEARCH = {
-    "pattern": f"^[\\s\\u0000]*([^\\s\\u0000]+([\\s\\u0000]+[^\\s\\u0000]+)"
-    f"{{0,{MAX_SEARCH_TERMS - 1}}})?[\\s\\u0000]*$"
-}
 
 
 @router.get(
@@ -75,19 +65,7 @@ async def list_items(
     page: PageNumber = None,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-    owner_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    status: ItemStatus | None = None,
-    tag: Annotated[
-        str | None, Query(min_length=1, max_length=TAG_MAX_LENGTH, json_schema_extra=NO_NUL)
-    ] = None,
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=Q_MAX_LENGTH,
-            description=f"Up to {MAX_SEARCH_TERMS} words to find in titles and descriptions",
-            json_schema_extra=SEARCH,
-        ),
-    ] = None,
+    filters: Annotated[ItemFilterQuery, Query()] = ItemFilterQuery(),
     sort: Annotated[ItemSort, Query(description=SORT_DESCRIPTION)] = DEFAULT_SORT,
     expand: Annotated[list[Expandable] | None, Query(description=EXPAND_DESCRIPTION)] = None,
 ) -> Response:
@@ -96,9 +74,9 @@ async def list_items(
     Page by number (`page`, with `total`), or by `cursor` (keyset: stable while items
     come and go, and no count); either way `next_cursor` and the `Link` header continue.
     """
-    if q is not None and search_terms(q):
+    if filters.q is not None and search_terms(filters.q):
         await charge(request, principal, SEARCH_COST)  # on top of the call's point
-    query = ItemQuery(owner_id=owner_id, status=status, tag=tag, q=q, sort=sort)
+    query = ItemQuery(**filters.model_dump(), sort=sort)
     owners = bool(expand)
     if cursor is not None:
         if page is not None:

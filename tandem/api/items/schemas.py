@@ -17,8 +17,10 @@ from tandem.domain import global_ids
 from tandem.domain.items.records import DEFAULT_STATUS, ItemRecord, ItemStatus
 from tandem.domain.items.rules import (
     DESCRIPTION_MAX_LENGTH,
+    MAX_SEARCH_TERMS,
     MAX_TAGS,
     PRICE_MAX,
+    Q_MAX_LENGTH,
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
@@ -60,6 +62,12 @@ Tags = Annotated[
     Field(max_length=MAX_TAGS),
 ]
 
+# At most MAX_SEARCH_TERMS words, split as the domain splits them (whitespace or NUL).
+SEARCH = {
+    "pattern": f"^[\\s\\u0000]*([^\\s\\u0000]+([\\s\\u0000]+[^\\s\\u0000]+)"
+    f"{{0,{MAX_SEARCH_TERMS - 1}}})?[\\s\\u0000]*$"
+}
+
 # Fields the server owns. A client that sends an item back as it read it is not refused:
 # these are dropped, never applied (the owner is always the caller).
 READ_ONLY = frozenset({"id", "node_id", "owner_id", "owner", "version", "created_at", "updated_at"})
@@ -91,6 +99,24 @@ class ItemUpdate(ItemInput):
     status: ItemStatus | SkipJsonSchema[None] = None
 
 
+class ItemFilterQuery(BaseModel):
+    """A list's filters as query parameters: one per field of the domain's `ItemFilters`."""
+
+    owner_id: Annotated[int | None, Field(ge=1, le=2**63 - 1)] = None
+    status: ItemStatus | None = None
+    tag: Annotated[
+        str | None, Field(min_length=1, max_length=TAG_MAX_LENGTH, json_schema_extra=NO_NUL)
+    ] = None
+    q: Annotated[
+        str | None,
+        Field(
+            max_length=Q_MAX_LENGTH,
+            description=f"Up to {MAX_SEARCH_TERMS} words to find in titles and descriptions",
+            json_schema_extra=SEARCH,
+        ),
+    ] = None
+
+
 class ItemOut(BaseModel):
     id: int
     node_id: str
@@ -105,22 +131,12 @@ class ItemOut(BaseModel):
     version: int
 
 
-# The models' own rendering of a record: what render.py must write byte for byte
-# (tests/api/test_render.py compares the two).
+# The models' own rendering of a record, field by field by name: what render.py must write
+# byte for byte (tests/api/test_render.py compares the two).
 def item_out(item: ItemRecord) -> ItemOut:
-    return ItemOut.model_construct(
-        id=item.id,
-        node_id=global_ids.encode("Item", item.id),
-        title=item.title,
-        description=item.description,
-        price=item.price,
-        tags=item.tags,
-        status=ItemStatus(item.status),
-        owner_id=item.owner_id,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        version=item.version,
-    )
+    values = {name: getattr(item, name) for name in ItemOut.model_fields if name != "node_id"}
+    values["status"] = ItemStatus(item.status)
+    return ItemOut.model_construct(node_id=global_ids.encode("Item", item.id), **values)
 
 
 class ItemExpanded(ItemOut):

@@ -1,40 +1,18 @@
 """The JSON an event is shown as: by the events API, in webhook bodies, and in the outbox's data.
 
-`item_document` is the item exactly as `GET /items/{id}` renders it (pydantic's
-JSON: decimals and datetimes as strings, UTC as `Z`); a test holds the two equal.
+The item in it is the item's one document (`records.DOCUMENT`), exactly as
+`GET /items/{id}` renders it; a test holds the two equal.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from tandem.domain import global_ids
+from tandem.domain.documents import iso
 from tandem.domain.events.ids import new_event_id
 from tandem.domain.events.records import EventRecord, EventType, NewEvent
-from tandem.domain.items.records import ItemRecord
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 as the REST face writes it: UTC as `Z`."""
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def item_document(item: ItemRecord) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "node_id": global_ids.encode("Item", item.id),
-        "title": item.title,
-        "description": item.description,
-        "price": None if item.price is None else str(item.price),
-        "tags": list(item.tags),
-        "status": str(item.status),
-        "owner_id": item.owner_id,
-        "created_at": iso(item.created_at),
-        "updated_at": iso(item.updated_at),
-        "version": item.version,
-    }
+from tandem.domain.items.records import DOCUMENT, ItemRecord
 
 
 def item_event(kind: EventType, item: ItemRecord) -> NewEvent:
@@ -42,7 +20,7 @@ def item_event(kind: EventType, item: ItemRecord) -> NewEvent:
     if kind is EventType.ITEM_DELETED:
         shown: dict[str, Any] = {"id": item.id, "node_id": global_ids.encode("Item", item.id)}
     else:
-        shown = item_document(item)
+        shown = DOCUMENT.encode(item)
     return NewEvent(
         public_id=new_event_id(),
         type=kind,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tandem.domain.items.records import DEFAULT_SORT, ItemSort
+from tandem.domain.items.records import DEFAULT_SORT, ItemFilters, ItemSort
 from tandem.domain.values import UNSET, Unset
 
 
@@ -28,11 +28,7 @@ class UpdateItem:
 
 
 @dataclass(frozen=True, slots=True)
-class ItemQuery:
-    """Filters and order for a list; `owner_id` and `status` narrow, `q` searches."""
+class ItemQuery(ItemFilters):
+    """A list's filters (`ItemFilters`), and its order."""
 
-    owner_id: int | None = None
-    status: str | None = None
-    tag: str | None = None
-    q: str | None = None
     sort: ItemSort = DEFAULT_SORT

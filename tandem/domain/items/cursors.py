@@ -17,7 +17,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tandem.domain.errors import ValidationFailed
-from tandem.domain.items.records import ItemFilters, ItemRecord, ItemSort, Keyset, sort_value
+from tandem.domain.items.records import (
+    FILTERS,
+    ItemFilters,
+    ItemRecord,
+    ItemSort,
+    Keyset,
+    sort_value,
+)
 from tandem.domain.items.rules import PRICE_MAX
 
 MISMATCH = "is a cursor of another list: another sort order or other filters"
@@ -25,8 +32,8 @@ GARBLED = "is not a cursor of this list"
 
 
 def fingerprint(filters: ItemFilters) -> str:
-    """A short digest of the filters a list was made with."""
-    raw = json.dumps([filters.owner_id, filters.status, filters.tag, filters.q])
+    """A short digest of the filters a list was made with: every one of them."""
+    raw = json.dumps([getattr(filters, entry.name) for entry in FILTERS], default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 

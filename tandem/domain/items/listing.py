@@ -22,8 +22,9 @@ T = TypeVar("T")
 
 
 def filters_of(query: ItemQuery) -> ItemFilters:
-    check_query(status=query.status, q=query.q, sort=query.sort, tag=query.tag)
-    return ItemFilters(owner_id=query.owner_id, status=query.status, tag=query.tag, q=query.q)
+    """The query's filters (a query is its filters and an order), checked."""
+    check_query(query)
+    return query
 
 
 def _cursor_maker(query: ItemQuery, filters: ItemFilters) -> Callable[[ItemRecord], str]:

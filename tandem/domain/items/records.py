@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
+
+from tandem.domain.documents import Document
 
 
 class ItemStatus(StrEnum):
@@ -41,29 +43,63 @@ DEFAULT_SORT = ItemSort.CREATED_AT_DESC
 NO_PRICE = Decimal(-1)
 
 
+# A field the public JSON leaves out (tandem/domain/documents.py).
+INTERNAL = {"internal": True}
+
+
 @dataclass(frozen=True, slots=True)
 class ItemRecord:
+    """An item: the one definition of its fields, in the order its public JSON lists them
+    (`node_id` after `id`; tandem/domain/items/document.py). The statements select the
+    columns of these names (tandem/persistence/items/lists.py), so rows become records by
+    column name, whatever the order here."""
+
     id: int
-    owner_id: int
     title: str
     description: str | None
     price: Decimal | None
     tags: list[str]
     status: str  # an ItemStatus value, as the database returns it
-    version: int
+    owner_id: int
     created_at: datetime
     updated_at: datetime
+    version: int
     # How well the item matched the list's `q`, on lists sorted by relevance (else None):
     # the value such a list is ordered and its cursors positioned by.
-    rank: float | None = None
+    rank: float | None = field(default=None, metadata=INTERNAL)
+
+
+FilterTest = Literal["equals", "contains", "search"]
+
+
+def _filter(column: str | None, test: FilterTest = "equals") -> Any:
+    """A filter on `column` of the item: equal to the value, containing it, or a search."""
+    return field(default=None, metadata={"column": column, "test": test})
 
 
 @dataclass(frozen=True, slots=True)
 class ItemFilters:
-    owner_id: int | None = None
-    status: str | None = None
-    tag: str | None = None
-    q: str | None = None
+    """A list's filters: the one table from which the statement's `where`, the cursor's
+    fingerprint, the checks and both faces' arguments are built. A filter named as a field
+    is checked by that field's rule (tandem/domain/items/rules.py)."""
+
+    owner_id: int | None = _filter("owner_id")
+    status: str | None = _filter("status")
+    tag: str | None = _filter("tags", "contains")
+    q: str | None = _filter(None, "search")
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    name: str
+    column: str | None
+    test: FilterTest
+
+
+FILTERS = tuple(
+    Filter(entry.name, entry.metadata["column"], entry.metadata["test"])
+    for entry in fields(ItemFilters)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +117,7 @@ def sort_value(item: ItemRecord, sort: ItemSort) -> Any:
     if sort is ItemSort.RELEVANCE:
         return item.rank
     return getattr(item, sort.column)
+
+
+# The item's public JSON: GET /items/{id}, the event's `data.item`, the webhook's body.
+DOCUMENT = Document(ItemRecord, node="Item")

@@ -14,15 +14,12 @@ import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 from tandem.domain.auth.service import AuthService
 from tandem.domain.auth.tokens import AccessTokenCodec
 from tandem.domain.errors import DomainError, Unauthenticated, Unavailable
 from tandem.domain.events.records import EventRecord, EventType
-from tandem.domain.items.records import ItemRecord
+from tandem.domain.items.records import DOCUMENT, ItemRecord
 from tandem.domain.principal import ITEMS_READ, Principal, signed_in
 from tandem.domain.realtime.fanout import Fanout, Subscriber
 
@@ -45,28 +42,11 @@ class ItemChange:
     item: ItemRecord | None
 
 
-def item_of(document: dict[str, Any]) -> ItemRecord:
-    """The item as the event recorded it (GET /items/{id}'s JSON) back into a record."""
-    price = document.get("price")
-    return ItemRecord(
-        id=int(document["id"]),
-        owner_id=int(document["owner_id"]),
-        title=document["title"],
-        description=document.get("description"),
-        price=None if price is None else Decimal(price),
-        tags=list(document.get("tags") or ()),
-        status=document["status"],
-        version=int(document["version"]),
-        created_at=datetime.fromisoformat(document["created_at"]),
-        updated_at=datetime.fromisoformat(document["updated_at"]),
-    )
-
-
 def change_of(event: EventRecord) -> ItemChange:
     """The event as subscribers see it, built once per event (the fan-out shares it)."""
     change = _changes.get(event.id)
     if change is None:
-        item = None if event.type is EventType.ITEM_DELETED else item_of(event.data["item"])
+        item = None if event.type is EventType.ITEM_DELETED else DOCUMENT.decode(event.data["item"])
         change = ItemChange(type=event.type, item_id=event.item_id, item=item)
         _changes[event.id] = change
         if len(_changes) > _CHANGES_KEPT:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -10,7 +12,7 @@ import strawberry
 from tandem.domain import global_ids
 from tandem.domain.errors import ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
-from tandem.domain.items.records import DEFAULT_SORT, ItemSort, ItemStatus
+from tandem.domain.items.records import DEFAULT_SORT, FILTERS, ItemSort, ItemStatus
 
 
 @strawberry.input
@@ -39,39 +41,36 @@ class UpdateItemInput:
     status: ItemStatus | None = strawberry.UNSET
 
 
+def _plain(value: Any) -> Any:
+    """A GraphQL enum member as the domain holds it (its value); anything else as it is."""
+    return value.value if isinstance(value, Enum) else value
+
+
 def item_query(filter: ItemFilter | None, order: ItemSort | None = None) -> ItemQuery:
+    """The domain's query: every filter of `ItemFilters`, read from the input by name."""
     sort = order or DEFAULT_SORT
     if filter is None:
         return ItemQuery(sort=sort)
-    owner_id = None
-    if filter.owner_id is not None:
-        owner_id = global_ids.decode_as(filter.owner_id, "User")
-        if owner_id is None:
+    values = {entry.name: _plain(getattr(filter, entry.name)) for entry in FILTERS}
+    if values["owner_id"] is not None:
+        values["owner_id"] = global_ids.decode_as(values["owner_id"], "User")
+        if values["owner_id"] is None:
             raise ValidationFailed.one(("filter", "ownerId"), "is not the id of a User", "id")
-    return ItemQuery(
-        owner_id=owner_id,
-        status=filter.status.value if filter.status is not None else None,
-        tag=filter.tag,
-        q=filter.q,
-        sort=sort,
-    )
+    return ItemQuery(**values, sort=sort)
 
 
 def create_command(data: CreateItemInput) -> CreateItem:
+    """The domain's command: every field of `CreateItem`, read from the input by name."""
     return CreateItem(
-        title=data.title,
-        description=data.description,
-        price=data.price,
-        tags=data.tags,
-        status=data.status.value if data.status is not None else None,
+        **{entry.name: _plain(getattr(data, entry.name)) for entry in fields(CreateItem)}
     )
 
 
 def update_command(data: UpdateItemInput) -> UpdateItem:
+    """The domain's command: the fields of `UpdateItem` the input sets (null included)."""
     values: dict[str, Any] = {}
-    for name in ("title", "description", "price", "tags", "status"):
-        value = getattr(data, name)
-        if value is strawberry.UNSET:
-            continue
-        values[name] = value.value if isinstance(value, ItemStatus) else value
+    for entry in fields(UpdateItem):
+        value = getattr(data, entry.name)
+        if value is not strawberry.UNSET:
+            values[entry.name] = _plain(value)
     return UpdateItem(**values)

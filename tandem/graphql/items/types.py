@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Generator
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.types.base import get_object_definition
 
 from tandem.domain import global_ids
 from tandem.domain.errors import NotFound
@@ -69,24 +71,27 @@ class Item(Node):
 
     @classmethod
     def of(cls, item: ItemRecord, owner: User | OwnerLoad) -> Item:
+        """The item's fields copied from the record by name (`_COPIED`)."""
         return cls(
             id=strawberry.ID(global_ids.encode("Item", item.id)),
             database_id=item.id,
-            title=item.title,
-            description=item.description,
-            price=item.price,
-            tags=item.tags,
-            status=ItemStatus(item.status),
-            created_at=item.created_at,
-            updated_at=item.updated_at,
-            version=item.version,
             owner=owner,  # type: ignore[arg-type]  # an OwnerLoad is awaited into a User
+            **{name: getattr(item, name) for name in _COPIED},
         )
 
     @classmethod
     def loading_owner(cls, info: Info, item: ItemRecord) -> Item:
         """The item; its owner is loaded (batched with the request's other loads) if asked for."""
         return cls.of(item, OwnerLoad(info.context.loaders, item.owner_id))
+
+
+# Item's fields that are the record's, read by the same name: all of them but `id` (a
+# global id here), `database_id` (the record's `id`) and `owner` (a User, not an id).
+_COPIED = tuple(
+    name
+    for name in (field.python_name for field in get_object_definition(Item, strict=True).fields)
+    if name in {entry.name for entry in dataclasses.fields(ItemRecord)} and name != "id"
+)
 
 
 @strawberry.type

@@ -11,7 +11,7 @@ connection knows whether a page lies there without a second statement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any, Literal, TypeAlias
 
@@ -33,7 +33,14 @@ from sqlalchemy import (
     union_all,
 )
 
-from tandem.domain.items.records import NO_PRICE, ItemFilters, ItemRecord, ItemSort, ItemStatus
+from tandem.domain.items.records import (
+    FILTERS,
+    NO_PRICE,
+    ItemFilters,
+    ItemRecord,
+    ItemSort,
+    ItemStatus,
+)
 from tandem.domain.principal import Viewer
 from tandem.domain.users.records import UserRecord
 from tandem.persistence.items import search
@@ -45,18 +52,9 @@ from tandem.persistence.users.models import User
 Statement: TypeAlias = Select[*tuple[Any, ...]]
 Side = Literal["after", "before"]
 
-COLUMNS = (
-    Item.id,
-    Item.owner_id,
-    Item.title,
-    Item.description,
-    Item.price,
-    Item.tags,
-    Item.status,
-    Item.version,
-    Item.created_at,
-    Item.updated_at,
-)
+# The item's columns, named by the record's fields (rank, computed per list, aside): a row
+# of them becomes an ItemRecord field by field, by name.
+COLUMNS = tuple(getattr(Item, entry.name) for entry in fields(ItemRecord) if entry.name != "rank")
 _ITEM_WIDTH = len(COLUMNS)
 _LIMIT = bindparam("limit", type_=Integer)
 
@@ -65,9 +63,7 @@ _LIMIT = bindparam("limit", type_=Integer)
 class Shape:
     """Which filters a list uses: with the viewer's kind and the sort, a statement's shape."""
 
-    owner: bool = False
-    status: bool = False
-    tag: bool = False
+    given: tuple[str, ...] = ()  # the names of the filters (ItemFilters) given, but `q`
     search: search.TermKinds | None = None  # the kinds of the words of `q`
     nothing: bool = False  # a search with no words matches nothing
 
@@ -99,24 +95,40 @@ class Layout:
 def shape_and_params(viewer: Viewer, filters: ItemFilters) -> tuple[Shape, dict[str, Any]]:
     """The statement shape for these filters, and the values that go with it."""
     params: dict[str, Any] = {"viewer_id": viewer.user_id}
+    given: list[str] = []
     kinds: search.TermKinds | None = None
-    if filters.owner_id is not None:
-        params["owner_id"] = filters.owner_id
-    if filters.status is not None:
-        params["status"] = filters.status
-    if filters.tag is not None:
-        params["tags"] = [filters.tag]
-    if filters.q is not None:
-        kinds, search_params = search.search_params(filters.q)
-        params.update(search_params)
-    shape = Shape(
-        owner=filters.owner_id is not None,
-        status=filters.status is not None,
-        tag=filters.tag is not None,
-        search=kinds or None,
-        nothing=kinds == (),
-    )
-    return shape, params
+    for entry in FILTERS:
+        value = getattr(filters, entry.name)
+        if value is None:
+            continue
+        if entry.test == "search":
+            kinds, search_params = search.search_params(value)
+            params.update(search_params)
+            continue
+        given.append(entry.name)
+        params[entry.name] = [value] if entry.test == "contains" else value
+    return Shape(tuple(given), kinds or None, kinds == ()), params
+
+
+def _unsized(kind: Any) -> Any:
+    """The column's type for a bound value, without a length (a cast would truncate)."""
+    if isinstance(kind, ARRAY):
+        return ARRAY(_unsized(kind.item_type))
+    return String() if isinstance(kind, String) else kind
+
+
+def _test(name: str) -> ColumnElement[bool]:
+    """The `where` of the filter `name`, on its column (ItemFilters says which, and how)."""
+    entry = _FILTERS[name]
+    assert entry.column is not None
+    column = getattr(Item, entry.column)
+    bound = bindparam(name, type_=_unsized(column.type))
+    if entry.test == "contains":
+        return column.contains(bound)  # type: ignore[no-any-return]
+    return column == bound  # type: ignore[no-any-return]
+
+
+_FILTERS = {entry.name: entry for entry in FILTERS}
 
 
 def visible_to(is_admin: bool) -> ColumnElement[bool] | None:
@@ -132,12 +144,8 @@ def filtered(statement: Statement, is_admin: bool, shape: Shape) -> Statement:
     visibility = visible_to(is_admin)
     if visibility is not None:
         statement = statement.where(visibility)
-    if shape.owner:
-        statement = statement.where(Item.owner_id == bindparam("owner_id", type_=BigInteger))
-    if shape.status:
-        statement = statement.where(Item.status == bindparam("status", type_=String))
-    if shape.tag:
-        statement = statement.where(Item.tags.contains(bindparam("tags", type_=ARRAY(String))))
+    for name in shape.given:
+        statement = statement.where(_test(name))
     if shape.search:
         statement = statement.where(search.matches(shape.search))
     if shape.nothing:
