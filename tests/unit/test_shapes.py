@@ -106,23 +106,41 @@ def test_the_statements_select_every_stored_field_by_name():
     ("command", "rest", "graphql"),
     [(CreateItem, ItemCreate, CreateItemInput), (UpdateItem, ItemUpdate, UpdateItemInput)],
 )
-def test_both_faces_take_every_field_of_the_command(command, rest, graphql):
+def test_both_faces_take_exactly_the_fields_of_the_command(command, rest, graphql):
     names = [entry.name for entry in dataclasses.fields(command)]
     assert not missing(names, RECORD_FIELDS), (
         f"tandem/domain/items/commands.py: {command.__name__} names a field ItemRecord lacks"
     )
-    absent = missing(names, list(rest.model_fields))
-    assert not absent, f"tandem/api/items/schemas.py: {rest.__name__} lacks {absent}"
-    absent = missing(names, graphql_fields(graphql))
-    assert not absent, f"tandem/graphql/items/inputs.py: {graphql.__name__} lacks {absent}"
+    for place, kind, taken in (
+        ("tandem/api/items/schemas.py", rest, list(rest.model_fields)),
+        ("tandem/graphql/items/inputs.py", graphql, graphql_fields(graphql)),
+    ):
+        assert sorted(taken) == sorted(names), (
+            f"{place}: {kind.__name__} must take the fields of {command.__name__} "
+            f"(tandem/domain/items/commands.py); it lacks {missing(names, taken)}, "
+            f"and {command.__name__} lacks {missing(taken, names)}"
+        )
 
 
-def test_both_faces_offer_every_filter():
+def test_every_writable_field_has_its_rule():
+    names = [entry.name for entry in dataclasses.fields(CreateItem)]
+    assert sorted(FIELD_RULES) == sorted(names), (
+        "tandem/domain/items/rules.py: FIELD_RULES must name the rule of each field of "
+        f"CreateItem; missing {missing(names, list(FIELD_RULES))}"
+    )
+
+
+def test_both_faces_offer_exactly_the_filters():
     names = [entry.name for entry in FILTERS]
-    absent = missing(names, list(ItemFilterQuery.model_fields))
-    assert not absent, f"tandem/api/items/schemas.py: ItemFilterQuery lacks {absent}"
-    absent = missing(names, graphql_fields(ItemFilter))
-    assert not absent, f"tandem/graphql/items/inputs.py: ItemFilter lacks {absent}"
+    for place, kind, offered in (
+        ("tandem/api/items/schemas.py", ItemFilterQuery, list(ItemFilterQuery.model_fields)),
+        ("tandem/graphql/items/inputs.py", ItemFilter, graphql_fields(ItemFilter)),
+    ):
+        assert offered == names, (
+            f"{place}: {kind.__name__} must offer the filters of ItemFilters "
+            f"(tandem/domain/items/records.py), in order; it lacks {missing(names, offered)}, "
+            f"and ItemFilters lacks {missing(offered, names)}"
+        )
 
 
 def filter_sample(name: str) -> Any:

@@ -31,9 +31,17 @@ MISMATCH = "is a cursor of another list: another sort order or other filters"
 GARBLED = "is not a cursor of this list"
 
 
+# How many filters the first cursors were made with. A filter added since counts only when
+# given, so the cursors a client holds survive a release that adds a filter.
+FIRST_FILTERS = 4
+
+
 def fingerprint(filters: ItemFilters) -> str:
     """A short digest of the filters a list was made with: every one of them."""
-    raw = json.dumps([getattr(filters, entry.name) for entry in FILTERS], default=str)
+    values = [getattr(filters, entry.name) for entry in FILTERS]
+    while len(values) > FIRST_FILTERS and values[-1] is None:
+        values.pop()
+    raw = json.dumps(values, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
