@@ -18,6 +18,8 @@ from tandem.domain.errors import ValidationFailed
 from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.mail import messages
 from tandem.domain.users.rules import clean_email
+from tandem.domain.webhooks import takeback
+from tandem.domain.webhooks.takeback import disable_webhooks
 
 TOO_MANY = "Too many password-recovery requests; wait before asking again."
 BAD_TOKEN = "is invalid, expired or already used; ask for a new reset link"
@@ -84,6 +86,8 @@ class PasswordRecovery:
             user_id = await uow.resets.spend(token_hash)  # checked again, in the write
             if user_id is None:
                 raise _bad_token()
-            await uow.users.update(user_id, {"password_hash": password_hash})
+            user = await uow.users.update(user_id, {"password_hash": password_hash})
             await uow.resets.spend_all(user_id)
             await uow.tokens.revoke_user_families(user_id)
+            if user is not None:  # None: the account was deleted meanwhile
+                await disable_webhooks(uow, user, cause=takeback.RESET)

@@ -16,6 +16,18 @@ def welcome(*, user_id: int, email: str, name: str) -> MailRequest:
     return MailRequest(MailKind.WELCOME, email, {"name": name}, user_id=user_id)
 
 
+def webhooks_disabled(
+    *, user_id: int, email: str, name: str, why: str, urls: list[str]
+) -> MailRequest:
+    """Tell an owner which of their webhook endpoints Tandem turned off, and why."""
+    return MailRequest(
+        MailKind.WEBHOOKS_DISABLED,
+        email,
+        {"name": name, "why": why, "urls": "\n".join(urls)},
+        user_id=user_id,
+    )
+
+
 def password_reset(
     *, user_id: int, email: str, name: str, token: str, expires_at: datetime, ttl_seconds: int
 ) -> MailRequest:

@@ -17,6 +17,7 @@ class MailKind(StrEnum):
 
     WELCOME = "welcome"
     PASSWORD_RESET = "password_reset"
+    WEBHOOKS_DISABLED = "webhooks_disabled"
 
 
 class MailStatus(StrEnum):

@@ -28,6 +28,8 @@ from tandem.domain.users.commands import RegisterUser, UpdateMe, UpdateUser
 from tandem.domain.users.records import Role, UserRecord
 from tandem.domain.users.rules import check_role, clean_email, clean_name
 from tandem.domain.values import UNSET
+from tandem.domain.webhooks import takeback
+from tandem.domain.webhooks.takeback import disable_webhooks
 
 EMAIL_TAKEN = "An account with this email already exists."
 STALE = "The user has changed since you read it; read it again."
@@ -184,6 +186,7 @@ class UserService:
                 # and so is whoever holds a reset link mailed before the change.
                 await uow.tokens.revoke_user_families(caller.user_id, keep=caller.family_id)
                 await uow.resets.spend_all(caller.user_id)
+                await disable_webhooks(uow, user, cause=takeback.CHANGE)
         return user
 
     async def update(

@@ -33,6 +33,9 @@ class WebhookStore(Protocol):
 
     async def delete(self, webhook_id: int) -> None: ...
 
+    async def disable_owned(self, owner_id: int, *, reason: str) -> list[WebhookRecord]:
+        """Disable the owner's active endpoints, saying why; the ones it disabled."""
+
     async def rotate_secret(
         self, webhook_id: int, *, secret: str, keep_previous_seconds: int
     ) -> WebhookRecord:

@@ -20,6 +20,7 @@ PRODUCT = "Tandem"
 SUBJECTS = {
     MailKind.WELCOME: "Welcome to {product}",
     MailKind.PASSWORD_RESET: "Reset your {product} password",
+    MailKind.WEBHOOKS_DISABLED: "Your {product} webhooks were turned off",
 }
 RESET_PATH = "/reset-password"
 

@@ -129,6 +129,12 @@ def _update(names: tuple[str, ...]) -> Query:
 
 
 _DELETE = compile_query(delete(W).where(W.id == _ID))
+_DISABLE_OWNED = compile_query(
+    update(W)
+    .where(W.owner_id == _OWNER, W.active)
+    .values(active=False, disabled_reason=bindparam("reason", type_=String), updated_at=func.now())
+    .returning(*COLUMNS)
+)
 
 _ROTATE = compile_query(
     update(W)
@@ -229,6 +235,10 @@ class WebhookRepository:
 
     async def delete(self, webhook_id: int) -> None:
         await self._connection.execute(_DELETE, webhook_id=webhook_id)
+
+    async def disable_owned(self, owner_id: int, *, reason: str) -> list[WebhookRecord]:
+        rows = await self._connection.rows(_DISABLE_OWNED, owner_id=owner_id, reason=reason)
+        return sorted((record(row) for row in rows), key=lambda webhook: webhook.id)
 
     async def rotate_secret(
         self, webhook_id: int, *, secret: str, keep_previous_seconds: int
