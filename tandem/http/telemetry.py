@@ -7,8 +7,11 @@ the 413s and 503s that inner middleware answer included.
 from __future__ import annotations
 
 import logging
+import re
 import time
+from dataclasses import dataclass
 
+from starlette.routing import BaseRoute, Mount, WebSocketRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.observability import metrics, requests
@@ -24,6 +27,7 @@ class RequestTelemetry:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._templates: dict[int, str] | None = None
+        self._table: list[_Entry] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,28 +64,66 @@ class RequestTelemetry:
         """The matched route's whole template (`/api/v1/items/{item_id}`), never the raw path.
 
         FastAPI gives the route as its router declared it, without the prefix it was
-        included under; the whole templates are read once from the app's routes.
+        included under; the whole templates are read once from the app's routes. A request
+        that reached no route (a 415 or 413 before routing, Starlette's own routes such as
+        `/openapi.json`, the static files) is labelled by the route its path and method
+        would have reached, else by one its path matches with another method (a 405); an
+        unknown path is `unmatched`.
         """
+        if self._templates is None or self._table is None:
+            self._templates, self._table = _route_templates(scope.get("app"))
         route = scope.get("route")
-        if route is None:
-            return UNMATCHED
-        if self._templates is None:
-            self._templates = _whole_templates(scope.get("app"))
-        template = self._templates.get(id(route)) or getattr(route, "path_format", None)
-        return template if isinstance(template, str) else UNMATCHED
+        if route is not None:
+            template = self._templates.get(id(route)) or getattr(route, "path_format", None)
+            if isinstance(template, str):
+                return template
+        return _template_for(self._table, scope["path"], scope["method"])
 
 
-def _whole_templates(app: object) -> dict[int, str]:
+def _route_templates(app: object) -> tuple[dict[int, str], list[_Entry]]:
+    """Each route's whole template by the route's id, and the table to match a path in."""
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # FastAPI before included routers: routes carry their whole path
-        return {}
-    routes = getattr(app, "routes", [])
-    return {
-        id(context.original_route): context.path_format
-        for context in iter_route_contexts(routes)
-        if context.path_format
-    }
+        contexts: list[tuple[object, str | None]] = [
+            (route, getattr(route, "path_format", None)) for route in getattr(app, "routes", [])
+        ]
+    else:
+        contexts = [
+            (context.original_route, context.path_format)
+            for context in iter_route_contexts(getattr(app, "routes", []))
+        ]
+    templates: dict[int, str] = {}
+    table: list[_Entry] = []
+    for route, path_format in contexts:
+        if not path_format:
+            continue
+        templates[id(route)] = path_format
+        if isinstance(route, Mount):  # its template is the mount's path + `/{path}`
+            pattern, _, _ = compile_path(route.path + "/{path:path}")
+            table.append(_Entry(pattern, None, path_format))
+        elif isinstance(route, BaseRoute) and not isinstance(route, WebSocketRoute):
+            pattern, _, _ = compile_path(path_format)
+            methods = getattr(route, "methods", None)
+            table.append(_Entry(pattern, frozenset(methods) if methods else None, path_format))
+    return templates, table
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    pattern: re.Pattern[str]
+    methods: frozenset[str] | None  # None: any method (a mount)
+    template: str
+
+
+def _template_for(table: list[_Entry], path: str, method: str) -> str:
+    other_method = None
+    for entry in table:
+        if entry.pattern.match(path):
+            if entry.methods is None or method in entry.methods:
+                return entry.template
+            other_method = other_method or entry.template
+    return other_method or UNMATCHED
 
 
 def _report(
