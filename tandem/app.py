@@ -43,7 +43,6 @@ from tandem.domain.realtime.service import SubscriptionService
 from tandem.domain.services import Services
 from tandem.domain.users.service import UserService
 from tandem.domain.webhooks.service import WebhookPolicy, WebhookService
-from tandem.graphql.hot_path import HotQueries
 from tandem.graphql.router import TandemGraphQLRouter
 from tandem.graphql.sockets import close_open_sockets
 from tandem.http import health
@@ -328,8 +327,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.mount(STATIC_PATH, static_files(), name="static")
     _finish_document(app)
-    # Planned GraphQL queries are answered here, before routing and Strawberry's view.
-    app.add_middleware(HotQueries, **graphql.hot_path_options)
     app.add_middleware(
         Idempotency,
         rest_prefix=API_PREFIX,

@@ -14,9 +14,6 @@ from tandem.domain.services import Services
 from tandem.graphql.loaders import Loaders
 from tandem.http.guard import bearer_token, principal_of, services_of
 
-# Set in the request's state when the hot path's plan raised for it.
-PLAN_REFUSED = "graphql_plan_refused"
-
 
 class Context(BaseContext):
     def __init__(
@@ -36,9 +33,6 @@ class Context(BaseContext):
         self.address = address
         self.rejected = False  # a WebSocket whose handshake carried a bad token
         self.connections_resolved = 0  # what the operation really cost (extensions.cost)
-        # False once the hot path's plan failed for this request: graphql-core runs it
-        # straight away, rather than the same plan failing twice (and its statement twice).
-        self.planned = True
 
     @cached_property
     def loaders(self) -> Loaders:
@@ -57,7 +51,7 @@ async def get_context(connection: HTTPConnection) -> Context:
     header = connection.headers.get("authorization")
     state = connection.scope.get("state", {})
     rejected = False
-    # The hot path (tandem/graphql/hot_path.py) may have looked the caller up already.
+    # The Idempotency-Key middleware (tandem/http/idempotency.py) may have found it already.
     principal: Principal | None = state.get("principal")
     if principal is None:
         try:
@@ -74,7 +68,6 @@ async def get_context(connection: HTTPConnection) -> Context:
         token=bearer_token(header),
     )
     context.rejected = rejected
-    context.planned = not state.get(PLAN_REFUSED)
     return context
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from fastapi import Request
+from fastapi import BackgroundTasks, Request
+from fastapi.routing import APIRoute
 from graphql import GraphQLError, OperationType
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -79,21 +80,44 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         )
         self.mask_unexpected = not development
         self.hide_suggestions = not development
-        # HotQueries (tandem/graphql/hot_path.py) answers planned queries in front of this
-        # view, with the same limits, parse options and validation rules; never in
-        # allow-list mode, where only this view's trusted-document check may decide.
-        self.hot_path_options: dict[str, Any] = {
-            "schema": self.schema,
-            "limits": Limits(
-                max_depth=settings.graphql_max_depth,
-                max_aliases=settings.graphql_max_aliases,
-                max_root_fields=settings.graphql_max_root_fields,
-                max_nodes=settings.graphql_max_nodes,
-            ),
-            "max_tokens": settings.graphql_max_tokens,
-            "introspection": development,
-            "enabled": not trusted.only,
-        }
+        self._one_route()
+
+    def _one_route(self) -> None:
+        """GET and POST go to `answer`, one endpoint, in place of Strawberry's two.
+
+        Strawberry's endpoints build the context through FastAPI's dependency solver (the
+        context getter, the root value, a sub-response, background tasks), which was most
+        of a small query's cost outside the database. `answer` builds the same things
+        itself; the WebSocket route stays Strawberry's.
+        """
+        kept = [route for route in self.routes if not isinstance(route, APIRoute)]
+        self.routes.clear()
+        for method in ("GET", "POST"):
+            self.add_api_route("", self.answer, methods=[method], include_in_schema=False)
+        self.routes.extend(kept)
+
+    async def answer(self, request: Request) -> Response:
+        """Every GraphQL request over HTTP (GET and POST, one operation or a batch), to the
+        one executor (tandem/graphql/plan/executor.py) through Strawberry's view."""
+        try:
+            response: Response = await self.run(request, root_value=None)
+        except HTTPException as error:
+            return PlainTextResponse(error.reason, status_code=error.status_code)
+        return response
+
+    async def get_sub_response(self, request: Request) -> Response:
+        """Where an operation sets its status and headers (a 429's Retry-After), as FastAPI's."""
+        sub_response = Response()
+        del sub_response.headers["content-length"]
+        sub_response.status_code = None  # type: ignore[assignment]
+        return sub_response
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        """The request's context (tandem/graphql/context.py), with what Strawberry's has."""
+        context = await get_context(request)
+        context.request, context.response = request, response
+        context.background_tasks = BackgroundTasks()  # unused by Tandem; part of the type
+        return context
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """The answer in the media type the client accepts, with the spec's status codes."""
