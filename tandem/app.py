@@ -22,6 +22,7 @@ from tandem.api.clients.router import router as clients_router
 from tandem.api.document import finish as finish_document
 from tandem.api.events.router import router as events_router
 from tandem.api.items.router import router as items_router
+from tandem.api.requests.router import router as requests_router
 from tandem.api.users.router import router as users_router
 from tandem.api.webhooks.router import router as webhooks_router
 from tandem.config import Settings, get_settings
@@ -40,6 +41,7 @@ from tandem.domain.items.service import ItemService
 from tandem.domain.rate_limits import CounterStore, Quota, RateLimiter
 from tandem.domain.realtime.fanout import Fanout
 from tandem.domain.realtime.service import SubscriptionService
+from tandem.domain.requests.service import RequestLogService
 from tandem.domain.services import Services
 from tandem.domain.users.service import UserService
 from tandem.domain.webhooks.service import WebhookPolicy, WebhookService
@@ -62,6 +64,7 @@ from tandem.persistence.database import Database
 from tandem.persistence.idempotency.scopes import JoinedTransactions
 from tandem.persistence.pool_stats import record_pool, sampling_pool
 from tandem.persistence.realtime.feed import OutboxFeed
+from tandem.persistence.requests.writer import RequestLogWriter
 
 API_PREFIX = "/api/v1"
 QUOTA_HEADERS = list(Quota(limit=0, used=0, reset_at=0).headers())
@@ -83,6 +86,7 @@ OPENAPI_TAGS = [
     {"name": "events", "description": "What changed, oldest first: every item change is an event."},
     {"name": "webhooks", "description": "Events pushed to your URL, signed per Standard Webhooks."},
     {"name": "clients", "description": "Partner API clients (administrators)."},
+    {"name": "requests", "description": "Your recent requests, for debugging an integration."},
     {"name": "health", "description": "Liveness and readiness, for orchestrators."},
 ]
 
@@ -187,6 +191,7 @@ def use_cases(
             codec=codec,
             recheck_seconds=settings.subscription_recheck_seconds,
         ),
+        requests=RequestLogService(database=store),
     )
 
 
@@ -220,6 +225,16 @@ async def subscription_feed(database: Database, services: Services) -> AsyncIter
         await asyncio.gather(running, return_exceptions=True)
 
 
+@asynccontextmanager
+async def writing(request_log: RequestLogWriter | None, database: Database) -> AsyncIterator[None]:
+    """The request log written to `database` while the app runs (tandem/persistence/requests)."""
+    if request_log is None:
+        yield
+        return
+    async with request_log.running(database):
+        yield
+
+
 def settle_start_up_objects() -> None:
     """Move what start-up built (modules, schemas, compiled routes) out of the collector's reach.
 
@@ -246,9 +261,19 @@ def _finish_document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
-    """Build the app; with no `services`, its lifespan opens (and closes) the database."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    request_log: RequestLogWriter | None = None,
+) -> FastAPI:
+    """Build the app; with no `services`, its lifespan opens (and closes) the database.
+
+    `request_log` replaces the writer REQUEST_LOG makes (a test flushes its own).
+    """
     settings = settings or get_settings()
+    if request_log is None and settings.request_log:
+        request_log = RequestLogWriter()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -256,7 +281,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             app.state.services = services
             if isinstance(services.database, Database):
                 observe(services.database)
-                async with subscription_feed(services.database, services):
+                async with (
+                    subscription_feed(services.database, services),
+                    writing(request_log, services.database),
+                ):
                     yield
                 return
             yield
@@ -271,7 +299,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             background = asyncio.create_task(serve_worker(settings, settings.database_url))
         settle_start_up_objects()
         try:
-            async with sampling_pool(database), subscription_feed(database, app.state.services):
+            async with (
+                sampling_pool(database),
+                subscription_feed(database, app.state.services),
+                writing(request_log, database),
+            ):
                 yield
         finally:
             if background is not None:
@@ -309,6 +341,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         oauth_router,
         recovery_router,
         clients_router,
+        requests_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
@@ -358,6 +391,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             ],
         )
     app.add_middleware(RequestContext, timeout_seconds=settings.request_timeout_seconds)
-    app.add_middleware(RequestTelemetry)  # outermost: it sees every answer, and times it
+    # Outermost: it sees every answer, and times it; it hands each line to the request log.
+    app.add_middleware(
+        RequestTelemetry, request_log=None if request_log is None else request_log.record
+    )
     logging.getLogger("tandem").setLevel(settings.log_level.upper())
     return app

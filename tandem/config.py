@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] | None = None
     metrics_token: str | None = Field(default=None, min_length=16)
     shutdown_grace_seconds: int = Field(default=20, ge=0, le=3600)
+    # The request log (GET /api/v1/requests): each signed-in caller's requests, kept 7 days.
+    request_log: bool = True
 
     db_pool_size: int = Field(default=20, ge=1, le=500)
     # Past these, a request answers 503 (UNAVAILABLE) instead of waiting out its wall clock.

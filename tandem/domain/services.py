@@ -12,6 +12,7 @@ from tandem.domain.idempotency.service import IdempotencyService
 from tandem.domain.items.service import ItemService
 from tandem.domain.rate_limits import RateLimiter
 from tandem.domain.realtime.service import SubscriptionService
+from tandem.domain.requests.service import RequestLogService
 from tandem.domain.store import Store
 from tandem.domain.users.service import UserService
 from tandem.domain.webhooks.service import WebhookService
@@ -33,3 +34,4 @@ class Services:
     events: EventService
     webhooks: WebhookService
     subscriptions: SubscriptionService
+    requests: RequestLogService

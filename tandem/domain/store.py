@@ -17,6 +17,7 @@ from tandem.domain.events.ports import EventStore
 from tandem.domain.idempotency.ports import IdempotencyRepository
 from tandem.domain.items.ports import ItemRepository
 from tandem.domain.mail.ports import MailOutbox
+from tandem.domain.requests.ports import RequestLogStore
 from tandem.domain.users.ports import UserRepository
 from tandem.domain.webhooks.ports import WebhookStore
 
@@ -53,6 +54,11 @@ class UnitOfWork(Protocol):
     @property
     def mail(self) -> MailOutbox:
         """The mail outbox: queue in the deciding transaction (tandem/domain/mail)."""
+        ...
+
+    @property
+    def requests(self) -> RequestLogStore:
+        """Each caller's recent requests (tandem/domain/requests)."""
         ...
 
 

@@ -44,7 +44,7 @@ async def principal_of(services: Services, header: str | None) -> Principal | No
     if token is None:
         raise InvalidToken("The Authorization header must be 'Bearer <access token>'.")
     principal = await services.auth.authenticate(token)
-    note_principal(principal.user_id)  # for the request's log line
+    note_principal(principal.user_id, principal.client_id)  # for the request's log line
     return principal
 
 
@@ -60,6 +60,7 @@ class BearerGuard(HTTPBearer):
         known = request.scope.get("state", {}).get("principal")
         if known is not None:  # looked up earlier in this request (tandem/http/idempotency.py)
             principal: Principal = known
+            note_principal(principal.user_id, principal.client_id)
             return principal
         return await principal_of(services_of(request), request.headers.get("authorization"))
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from starlette.routing import BaseRoute, Mount, WebSocketRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tandem.domain.requests.records import RequestEntry
 from tandem.observability import metrics, requests
 from tandem.observability.logs import TRUSTED_FIELDS
 
@@ -21,13 +24,18 @@ _log = logging.getLogger("tandem.request")
 GRAPHQL_PATH = "/graphql"
 UNMATCHED = "unmatched"  # no route: a label for every unknown path, never the path itself
 CLIENT_CLOSED = 499  # nginx's code for a client that hung up before its answer
+_CODE = b'"code":"'  # a problem's `code`, or a GraphQL error's `extensions.code`
+RequestLog = Callable[[RequestEntry], None]
 
 
 class RequestTelemetry:
-    def __init__(self, app: ASGIApp) -> None:
+    """`request_log`, when given, receives a line for every signed-in caller's request."""
+
+    def __init__(self, app: ASGIApp, request_log: RequestLog | None = None) -> None:
         self.app = app
         self._templates: dict[int, str] | None = None
         self._table: list[_Entry] | None = None
+        self._request_log = request_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,11 +46,15 @@ class RequestTelemetry:
         begun = time.perf_counter()
 
         answered = False
+        error_code: str | None = None
+        scanning = self._request_log is not None  # for the error code, in the first chunk
 
         async def send_noting_status(message: Message) -> None:
-            nonlocal status, answered
+            nonlocal status, answered, error_code, scanning
             if message["type"] == "http.response.start":
                 status, answered = message["status"], True
+            elif scanning:
+                error_code, scanning = _error_code(message.get("body", b"")), False
             await send(message)
 
         async def receive_noting_hang_up() -> Message:
@@ -58,7 +70,11 @@ class RequestTelemetry:
         finally:
             metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
             requests.end(token)
-            _report(scope, self.route_of(scope), record, status, time.perf_counter() - begun)
+            seconds = time.perf_counter() - begun
+            route = self.route_of(scope)
+            _report(scope, route, record, status, seconds)
+            if self._request_log is not None and record.principal_id is not None:
+                self._request_log(_entry(scope, route, record, status, error_code, seconds))
 
     def route_of(self, scope: Scope) -> str:
         """The matched route's whole template (`/api/v1/items/{item_id}`), never the raw path.
@@ -78,6 +94,46 @@ class RequestTelemetry:
             if isinstance(template, str):
                 return template
         return _template_for(self._table, scope["path"], scope["method"])
+
+
+def _error_code(body: bytes) -> str | None:
+    """The first `"code":"…"` of an answer's first chunk: a problem's code, or a GraphQL
+    error's. A `"code":"` inside a string value is escaped (`\\"code\\":`), so never matches."""
+    at = body.find(_CODE)
+    if at < 0:
+        return None
+    start = at + len(_CODE)
+    end = body.find(b'"', start, start + 64)
+    return body[start:end].decode("ascii", "replace") if end > start else None
+
+
+def _entry(
+    scope: Scope,
+    route: str,
+    record: requests.RequestRecord,
+    status: int,
+    error_code: str | None,
+    seconds: float,
+) -> RequestEntry:
+    assert record.principal_id is not None
+    key = None
+    for name, value in scope["headers"]:
+        if name == b"idempotency-key":
+            key = value.decode("latin-1")[:255]
+            break
+    state = scope.get("state") or {}
+    return RequestEntry(
+        at=datetime.now(UTC),
+        user_id=record.principal_id,
+        client_id=record.client_id,
+        method=scope["method"],
+        route=route,
+        status=status,
+        error_code=error_code if status >= 400 or route == GRAPHQL_PATH else None,
+        request_id=str(state.get("request_id") or ""),
+        idempotency_key=key,
+        duration_ms=round(seconds * 1000, 2),
+    )
 
 
 def _route_templates(app: object) -> tuple[dict[int, str], list[_Entry]]:

@@ -155,6 +155,14 @@ SUBSCRIPTION_FEED_READS = Counter(
 )
 
 
+# --- The request log (tandem/persistence/requests) -----------------------------------------
+
+REQUEST_LOG_DROPPED = Counter(
+    "tandem_request_log_dropped",
+    "Request log lines not kept because the buffer was full (the database slow or down).",
+)
+
+
 def multiprocess_dir() -> Path | None:
     """The shared directory of multiprocess mode, or None when this process counts alone.
 

@@ -29,6 +29,7 @@ class Operation:
 class RequestRecord:
     statements: int = 0
     principal_id: int | None = None
+    client_id: str | None = None  # the partner API client calling for principal_id, if any
     operations: list[Operation] = field(default_factory=list)
 
 
@@ -52,11 +53,12 @@ def count_statement(sql: str) -> None:
         record.statements += 1
 
 
-def note_principal(user_id: int | None) -> None:
-    """The guard's verdict: who is calling (None: anonymous)."""
+def note_principal(user_id: int | None, client_id: str | None = None) -> None:
+    """The guard's verdict: who is calling (None: anonymous), and through which client."""
     record = _CURRENT.get()
     if record is not None:
         record.principal_id = user_id
+        record.client_id = client_id
 
 
 def note_operation(name: str | None, operation_type: str) -> None:

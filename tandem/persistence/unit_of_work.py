@@ -9,6 +9,7 @@ from tandem.persistence.events.repository import EventRepository
 from tandem.persistence.idempotency.repository import IdempotencyRepository
 from tandem.persistence.items.repository import ItemRepository
 from tandem.persistence.mail.outbox import MailOutboxRepository
+from tandem.persistence.requests.repository import RequestLogRepository
 from tandem.persistence.sql import Connection
 from tandem.persistence.users.repository import UserRepository
 from tandem.persistence.webhooks.repository import WebhookRepository
@@ -24,6 +25,7 @@ class UnitOfWork:
         "idempotency",
         "items",
         "mail",
+        "requests",
         "resets",
         "tokens",
         "users",
@@ -41,3 +43,4 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(connection)
         self.resets = PasswordResetRepository(connection)
         self.mail = MailOutboxRepository(connection)
+        self.requests = RequestLogRepository(connection)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from tandem.domain.idempotency.service import purge_keys
 from tandem.domain.mail.records import ClaimedMail
+from tandem.domain.requests.service import purge_request_log
 from tandem.domain.webhooks.delivery import Attempted, Deliverer, Verdict
 from tandem.domain.webhooks.records import ClaimedDelivery
 from tandem.observability import metrics
@@ -175,6 +176,9 @@ class Worker:
                 keys = await purge_keys(self._database)  # Idempotency-Keys: kept 24 hours
                 if keys:
                     log.info("purged %d idempotency keys older than a day", keys)
+                lines = await purge_request_log(self._database)  # the request log: 7 days
+                if lines:
+                    log.info("purged %d request log lines older than 7 days", lines)
             except Exception as error:
                 log.warning("cannot purge events (%s); will try again", error)
             await asyncio.sleep(self._policy.purge_every_seconds)

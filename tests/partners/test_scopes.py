@@ -47,6 +47,7 @@ REST = [
     Rest("DELETE", "/api/v1/clients/{client_id}", "users:write"),
     Rest("GET", "/api/v1/events", "items:read"),
     Rest("GET", "/api/v1/events/{event_id}", "items:read"),
+    Rest("GET", "/api/v1/requests", "users:read"),
     Rest(
         "POST", "/api/v1/webhooks", "items:read", {"url": "http://127.0.0.1:9/b", "events": ["*"]}
     ),

@@ -1,0 +1,1 @@
+"""Each caller's own recent requests (`GET /api/v1/requests`), like Stripe's request log."""
