@@ -66,6 +66,7 @@ def test_each_vendored_tool_ships_its_licence():
     vendored = sorted((STATIC_DIRECTORY / "vendor").iterdir())
     assert [folder.name.rsplit("-", 1)[0] for folder in vendored] == [
         "graphiql",
+        "graphiql-plugin-explorer",
         "react",
         "redoc",
         "swagger-ui",

@@ -21,6 +21,7 @@ from tandem.http.docs_ui import versions
 STATIC_DIRECTORY = Path(__file__).resolve().parent / "static"
 STATIC_PATH = "/static"
 GRAPHIQL = f"vendor/graphiql-{versions.GRAPHIQL}"
+EXPLORER = f"vendor/graphiql-plugin-explorer-{versions.GRAPHIQL_EXPLORER}"
 REACT = f"vendor/react-{versions.REACT}"
 SWAGGER_UI = f"vendor/swagger-ui-{versions.SWAGGER_UI}"
 REDOC = f"vendor/redoc-{versions.REDOC}"
@@ -64,6 +65,7 @@ def _page(
     scripts: tuple[str, ...],
     policy: str = content_security_policy(),
     cache: str = "no-cache",
+    body_class: str = "",
 ) -> HTMLResponse:
     static = request.scope.get("root_path", "") + STATIC_PATH
     links = "".join(
@@ -74,7 +76,8 @@ def _page(
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<link rel="icon" href="data:,">'
-        f"<title>{escape(title)}</title>{links}</head><body>{body}{tags}</body></html>"
+        f"<title>{escape(title)}</title>{links}</head>"
+        f'<body class="{escape(body_class)}">{body}{tags}</body></html>'
     )
     return HTMLResponse(
         html,
@@ -86,13 +89,32 @@ def _page(
     )
 
 
-def graphiql_page(request: Request, *, endpoint: str) -> HTMLResponse:
-    """GraphiQL on `endpoint`, with its headers editor open for an Authorization header."""
+def graphiql_page(
+    request: Request, *, endpoint: str, token_url: str = "/api/v1/auth/token"
+) -> HTMLResponse:
+    """GraphiQL on `endpoint` with the Explorer plugin, and a sign-in form above it that
+    gets a token from `token_url` and fills the Headers tab's `Authorization`.
+
+    GraphiQL is served in development only, so the form is too.
+    """
+    root = request.scope.get("root_path", "")
+    sign_in = (
+        f'<form id="sign-in" class="sign-in" data-token-url="{escape(root + token_url)}">'
+        "<strong>Tandem GraphiQL</strong>"
+        '<label>Email <input name="username" type="email" autocomplete="username" '
+        'required placeholder="grace@example.com"></label>'
+        '<label>Password <input name="password" type="password" '
+        'autocomplete="current-password" required></label>'
+        '<button type="submit">Sign in</button>'
+        '<span id="sign-in-status" role="status" aria-live="polite">'
+        "Signing in puts a token in the Headers tab.</span></form>"
+    )
     return _page(
         request,
         title="Tandem GraphiQL",
-        styles=(f"{GRAPHIQL}/graphiql.min.css",),
+        styles=(f"{GRAPHIQL}/graphiql.min.css", f"{EXPLORER}/style.css"),
         body=(
+            f"{sign_in}"
             f'<div id="graphiql" data-endpoint="{escape(endpoint)}">'
             '<p class="tool-loading">Loading GraphiQL…</p></div>'
         ),
@@ -100,8 +122,10 @@ def graphiql_page(request: Request, *, endpoint: str) -> HTMLResponse:
             f"{REACT}/react.production.min.js",
             f"{REACT}/react-dom.production.min.js",
             f"{GRAPHIQL}/graphiql.min.js",
+            f"{EXPLORER}/index.umd.js",
             "tandem/graphiql.js",
         ),
+        body_class="graphiql-page",
     )
 
 

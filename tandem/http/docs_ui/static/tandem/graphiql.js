@@ -79,24 +79,75 @@
     var documentAST = { kind: "Document", definitions: [definition] };
     return graphiqlFetcher(params, Object.assign({}, options, { documentAST: documentAST }));
   }
+  // Short lines: the editor is about 60 characters wide at 1400 px with the docs closed.
   var welcome = [
-    "# Tandem's GraphQL face. Anyone may read the schema (Docs);",
-    "# data needs a token from POST /api/v1/auth/token. Put",
-    '#   {"Authorization": "Bearer <access_token>"}',
-    "# in the Headers tab below, then run (Ctrl-Enter).",
-    "",
+    "# Tandem's GraphQL face. Sign in above, or put",
+    '# {"Authorization": "Bearer <token>"} in Headers.',
+    "# Build a query in the Explorer (the folder, left);",
+    "# run it with Ctrl-Enter.",
     "{",
     "  me { name email }",
-    "  items(first: 5) { totalCount nodes { id title price owner { name } } }",
+    "  items(first: 5) {",
+    "    totalCount",
+    "    nodes { title price owner { name } }",
+    "  }",
     "}",
     "",
   ].join("\n");
-  ReactDOM.createRoot(element).render(
-    React.createElement(GraphiQL, {
-      fetcher: fetcher,
-      defaultQuery: welcome,
-      isHeadersEditorEnabled: true,
-      defaultEditorToolsVisibility: "headers",
-    })
-  );
+
+  // The Explorer (@graphiql/plugin-explorer): build a query by ticking the schema's fields.
+  var explorer = GraphiQLPluginExplorer.explorerPlugin({ showAttribution: false });
+  var root = ReactDOM.createRoot(element);
+  var headers;  // undefined: GraphiQL keeps what its Headers tab holds
+
+  function render() {
+    root.render(
+      React.createElement(GraphiQL, {
+        fetcher: fetcher,
+        defaultQuery: welcome,
+        headers: headers,
+        plugins: [explorer],
+        isHeadersEditorEnabled: true,
+        defaultEditorToolsVisibility: "headers",
+      })
+    );
+  }
+  render();
+
+  // Development's sign-in form: the password grant, then the token into the Headers tab.
+  var form = document.getElementById("sign-in");
+  var status = document.getElementById("sign-in-status");
+  function say(text, kind) {
+    status.textContent = text;
+    status.className = kind || "";
+  }
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var body = new URLSearchParams({
+      grant_type: "password",
+      username: form.elements.username.value,
+      password: form.elements.password.value,
+    });
+    fetch(form.dataset.tokenUrl, { method: "POST", body: body })
+      .then(function (response) {
+        return response.json().then(function (answer) {
+          if (!response.ok) {
+            say(answer.error_description || answer.detail || "Signing in failed.", "failed");
+            return;
+          }
+          headers = JSON.stringify({ Authorization: "Bearer " + answer.access_token }, null, 2);
+          render();
+          form.elements.password.value = "";
+          say(
+            "Signed in as " + form.elements.username.value +
+              ": the token is in the Headers tab (valid " +
+              Math.round(answer.expires_in / 60) + " minutes).",
+            "done"
+          );
+        });
+      })
+      .catch(function () {
+        say("Tandem could not be reached.", "failed");
+      });
+  });
 })();
