@@ -20,6 +20,7 @@ from tandem.http.docs_ui import versions
 
 STATIC_DIRECTORY = Path(__file__).resolve().parent / "static"
 STATIC_PATH = "/static"
+TOKEN_URL = "/api/v1/auth/token"  # where the GraphiQL page signs in
 GRAPHIQL = f"vendor/graphiql-{versions.GRAPHIQL}"
 EXPLORER = f"vendor/graphiql-plugin-explorer-{versions.GRAPHIQL_EXPLORER}"
 REACT = f"vendor/react-{versions.REACT}"
@@ -90,7 +91,7 @@ def _page(
 
 
 def graphiql_page(
-    request: Request, *, endpoint: str, token_url: str = "/api/v1/auth/token"
+    request: Request, *, endpoint: str, token_url: str = TOKEN_URL
 ) -> HTMLResponse:
     """GraphiQL on `endpoint` with the Explorer plugin, and a sign-in form above it that
     gets a token from `token_url` and fills the Headers tab's `Authorization`.
