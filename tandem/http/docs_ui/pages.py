@@ -90,9 +90,7 @@ def _page(
     )
 
 
-def graphiql_page(
-    request: Request, *, endpoint: str, token_url: str = TOKEN_URL
-) -> HTMLResponse:
+def graphiql_page(request: Request, *, endpoint: str, token_url: str = TOKEN_URL) -> HTMLResponse:
     """GraphiQL on `endpoint` with the Explorer plugin, and a sign-in form above it that
     gets a token from `token_url` and fills the Headers tab's `Authorization`.
 
