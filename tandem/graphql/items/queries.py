@@ -8,7 +8,7 @@ from tandem.domain.items.records import DEFAULT_SORT, ItemSort
 from tandem.graphql.context import Info
 from tandem.graphql.items.inputs import ItemFilter, item_query
 from tandem.graphql.items.types import Item, ItemConnection, selects_owner
-from tandem.graphql.lookahead import selects
+from tandem.graphql.lookahead import reaches
 from tandem.graphql.relay import After, Before, First, Last, database_id, window
 from tandem.graphql.users.types import User
 
@@ -19,7 +19,7 @@ class ItemQueries:
     async def item(self, info: Info, id: strawberry.ID) -> Item | None:
         services, principal = info.context.services, info.context.principal
         item_id = database_id(info, id, "Item")
-        if selects(info.selected_fields, info.field_name, "owner"):  # one statement for both
+        if reaches(info, "owner"):  # one statement for both
             item, owner = await services.items.get_with_owner(principal, item_id)
             return Item.of(item, User.of(owner))
         return Item.loading_owner(info, await services.items.get(principal, item_id))

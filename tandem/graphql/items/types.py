@@ -17,7 +17,7 @@ from tandem.domain.items.records import ItemRecord, ItemSort, ItemStatus
 from tandem.domain.pages import Slice
 from tandem.domain.users.records import UserRecord
 from tandem.graphql.context import Info
-from tandem.graphql.lookahead import selects
+from tandem.graphql.lookahead import reaches
 from tandem.graphql.relay import Node, PageInfo
 
 if TYPE_CHECKING:
@@ -147,7 +147,4 @@ class ItemConnection:
 
 def selects_owner(info: Info) -> bool:
     """Whether the connection this field returns selects its items' owners."""
-    fields, name = info.selected_fields, info.field_name
-    return selects(fields, name, "nodes", "owner") or selects(
-        fields, name, "edges", "node", "owner"
-    )
+    return reaches(info, "nodes", "owner") or reaches(info, "edges", "node", "owner")
