@@ -17,7 +17,14 @@ from pydantic.json_schema import models_json_schema
 from tandem.api.auth.schemas import OAuthErrorBody
 from tandem.api.responses_doc import ANONYMOUS, header
 from tandem.api.schemas import Problem, ValidationProblem
-from tandem.domain.auth.scopes import ITEMS_READ, ITEMS_WRITE, USERS_READ, USERS_WRITE
+from tandem.domain.auth.scopes import (
+    ITEMS_READ,
+    ITEMS_WRITE,
+    USERS_READ,
+    USERS_WRITE,
+    WEBHOOKS_READ,
+    WEBHOOKS_WRITE,
+)
 from tandem.domain.events.records import EventType
 from tandem.domain.items.records import ItemSort
 
@@ -36,10 +43,12 @@ OAUTH2 = "OAuth2"
 
 
 SCOPES = {
-    ITEMS_READ: "Read items and events; manage your webhooks",
+    ITEMS_READ: "Read items and events",
     ITEMS_WRITE: "Create, change and delete your items",
     USERS_READ: "Read users",
     USERS_WRITE: "Change your account; administrators: anyone's",
+    WEBHOOKS_READ: "See your webhook endpoints and their deliveries",
+    WEBHOOKS_WRITE: "Register, change, delete and test your webhook endpoints",
 }
 
 

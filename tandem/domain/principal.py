@@ -9,11 +9,15 @@ from tandem.domain.auth.scopes import ITEMS_READ as ITEMS_READ
 from tandem.domain.auth.scopes import ITEMS_WRITE as ITEMS_WRITE
 from tandem.domain.auth.scopes import USERS_READ as USERS_READ
 from tandem.domain.auth.scopes import USERS_WRITE as USERS_WRITE
+from tandem.domain.auth.scopes import WEBHOOKS_READ as WEBHOOKS_READ
+from tandem.domain.auth.scopes import WEBHOOKS_WRITE as WEBHOOKS_WRITE
 from tandem.domain.errors import Forbidden, Unauthenticated
 from tandem.domain.users.records import Role
 
 # A password login may do everything its user may; partner clients get a subset.
-LOGIN_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ, USERS_WRITE})
+LOGIN_SCOPES = frozenset(
+    {ITEMS_READ, ITEMS_WRITE, USERS_READ, USERS_WRITE, WEBHOOKS_READ, WEBHOOKS_WRITE}
+)
 PARTNER_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ})
 
 

@@ -214,6 +214,8 @@ def test_public_routes_ask_for_no_token_and_the_rest_for_a_bearer_one(document):
         "items:write",
         "users:read",
         "users:write",
+        "webhooks:read",
+        "webhooks:write",
     }
 
 

@@ -18,7 +18,10 @@ STATUSES = "must be one of: draft, published, archived"
 SORTS = "must be one of: -created_at, created_at, title, -title, price, -price, relevance"
 EVENTS = "must be one of: item.created, item.updated, item.deleted, *"
 PRICE = 'must be a decimal string with at most 2 places, such as "19.99"'
-SCOPES = "must be one of: items:read, items:write, users:read, users:write"
+SCOPES = (
+    "must be one of: items:read, items:write, users:read, users:write, webhooks:read, "
+    "webhooks:write"
+)
 REGISTER = "/api/v1/auth/register"
 ADA = {"email": "ada@example.com", "name": "Ada", "password": "correct horse"}
 

@@ -16,7 +16,9 @@ from tests.factories import make_account, make_item, make_user
 from tests.graphql.helpers import codes
 from tests.partners.helpers import TOKEN, bearer, make_client
 
-ALL = frozenset({"items:read", "items:write", "users:read", "users:write"})
+ALL = frozenset(
+    {"items:read", "items:write", "users:read", "users:write", "webhooks:read", "webhooks:write"}
+)
 PUBLIC = None  # needs no scope (and no sign-in)
 
 
@@ -49,18 +51,21 @@ REST = [
     Rest("GET", "/api/v1/events/{event_id}", "items:read"),
     Rest("GET", "/api/v1/requests", "users:read"),
     Rest(
-        "POST", "/api/v1/webhooks", "items:read", {"url": "http://127.0.0.1:9/b", "events": ["*"]}
+        "POST",
+        "/api/v1/webhooks",
+        "webhooks:write",
+        {"url": "http://127.0.0.1:9/b", "events": ["*"]},
     ),
-    Rest("GET", "/api/v1/webhooks", "items:read"),
-    Rest("GET", "/api/v1/webhooks/{webhook_id}", "items:read"),
-    Rest("PATCH", "/api/v1/webhooks/{webhook_id}", "items:read", {"active": False}),
-    Rest("DELETE", "/api/v1/webhooks/{webhook_id}", "items:read"),
-    Rest("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret", "items:read"),
-    Rest("GET", "/api/v1/webhooks/{webhook_id}/deliveries", "items:read"),
+    Rest("GET", "/api/v1/webhooks", "webhooks:read"),
+    Rest("GET", "/api/v1/webhooks/{webhook_id}", "webhooks:read"),
+    Rest("PATCH", "/api/v1/webhooks/{webhook_id}", "webhooks:write", {"active": False}),
+    Rest("DELETE", "/api/v1/webhooks/{webhook_id}", "webhooks:write"),
+    Rest("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret", "webhooks:write"),
+    Rest("GET", "/api/v1/webhooks/{webhook_id}/deliveries", "webhooks:read"),
     Rest(
         "POST",
         "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
-        "items:read",
+        "webhooks:write",
     ),
     Rest("POST", "/api/v1/auth/register", PUBLIC),
     Rest("POST", "/api/v1/auth/token", PUBLIC),

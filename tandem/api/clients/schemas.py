@@ -11,7 +11,9 @@ from tandem.api.schemas import NOT_BLANK, Input
 from tandem.domain.clients.records import ClientRecord, IssuedClient
 from tandem.domain.users.rules import NAME_MAX_LENGTH
 
-Scope = Literal["items:read", "items:write", "users:read", "users:write"]
+Scope = Literal[
+    "items:read", "items:write", "users:read", "users:write", "webhooks:read", "webhooks:write"
+]
 
 
 class ClientCreate(Input):
@@ -31,7 +33,7 @@ class ClientCreate(Input):
     ]
     scopes: Annotated[
         list[Scope],
-        Field(min_length=1, max_length=4, description="The most its tokens may ever hold"),
+        Field(min_length=1, max_length=6, description="The most its tokens may ever hold"),
     ]
 
 

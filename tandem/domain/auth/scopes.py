@@ -14,7 +14,11 @@ ITEMS_READ = "items:read"
 ITEMS_WRITE = "items:write"
 USERS_READ = "users:read"
 USERS_WRITE = "users:write"
-KNOWN_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ, USERS_WRITE})
+WEBHOOKS_READ = "webhooks:read"  # see your endpoints and their deliveries
+WEBHOOKS_WRITE = "webhooks:write"  # register, change, delete, rotate, redeliver, ping, replay
+KNOWN_SCOPES = frozenset(
+    {ITEMS_READ, ITEMS_WRITE, USERS_READ, USERS_WRITE, WEBHOOKS_READ, WEBHOOKS_WRITE}
+)
 
 
 class InvalidScope(DomainError):

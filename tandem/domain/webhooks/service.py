@@ -12,7 +12,7 @@ from typing import Any
 from tandem.domain.errors import Conflict, NotFound, ValidationFailed
 from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.pages import MAX_PAGE_SIZE
-from tandem.domain.principal import ITEMS_READ, Principal, signed_in
+from tandem.domain.principal import WEBHOOKS_READ, WEBHOOKS_WRITE, Principal, signed_in
 from tandem.domain.values import UNSET
 from tandem.domain.webhooks.commands import CreateWebhook, UpdateWebhook
 from tandem.domain.webhooks.ports import DestinationGuard
@@ -62,7 +62,7 @@ class WebhookService:
     async def create(
         self, principal: Principal | None, command: CreateWebhook
     ) -> WebhookWithSecret:
-        caller = signed_in(principal, scope=ITEMS_READ)
+        caller = signed_in(principal, scope=WEBHOOKS_WRITE)
         events = clean_events(command.events)
         url = await self._checked_url(command.url)
         secret = new_secret()
@@ -75,12 +75,12 @@ class WebhookService:
         return WebhookWithSecret(webhook, secret)
 
     async def list(self, principal: Principal | None) -> list[WebhookRecord]:
-        caller = signed_in(principal, scope=ITEMS_READ)
+        caller = signed_in(principal, scope=WEBHOOKS_READ)
         async with self._database.reader() as uow:
             return await uow.webhooks.owned(caller.user_id)
 
     async def get(self, principal: Principal | None, webhook_id: int) -> WebhookRecord:
-        caller = signed_in(principal, scope=ITEMS_READ)
+        caller = signed_in(principal, scope=WEBHOOKS_READ)
         async with self._database.reader() as uow:
             webhook = await uow.webhooks.get_owned(webhook_id, caller.user_id)
         if webhook is None:
@@ -91,7 +91,7 @@ class WebhookService:
         self, principal: Principal | None, webhook_id: int, command: UpdateWebhook
     ) -> WebhookRecord:
         """Change the URL, the events or `active`; enabling clears why it was disabled."""
-        caller = signed_in(principal, scope=ITEMS_READ)
+        caller = signed_in(principal, scope=WEBHOOKS_WRITE)
         values: dict[str, Any] = {}
         if command.events is not UNSET:
             values["events"] = clean_events(command.events)
@@ -109,7 +109,7 @@ class WebhookService:
             return await uow.webhooks.update(webhook_id, values)
 
     async def delete(self, principal: Principal | None, webhook_id: int) -> None:
-        caller = signed_in(principal, scope=ITEMS_READ)
+        caller = signed_in(principal, scope=WEBHOOKS_WRITE)
         async with self._database.transaction() as uow:
             if await uow.webhooks.get_owned(webhook_id, caller.user_id, for_update=True) is None:
                 raise _not_found(webhook_id)
@@ -119,7 +119,7 @@ class WebhookService:
         self, principal: Principal | None, webhook_id: int
     ) -> WebhookWithSecret:
         """A new secret, shown once; the old one still signs too for the next 24 hours."""
-        caller = signed_in(principal, scope=ITEMS_READ)
+        caller = signed_in(principal, scope=WEBHOOKS_WRITE)
         secret = new_secret()
         async with self._database.transaction() as uow:
             if await uow.webhooks.get_owned(webhook_id, caller.user_id, for_update=True) is None:
@@ -133,7 +133,7 @@ class WebhookService:
         self, principal: Principal | None, webhook_id: int, *, after: int | None, limit: int
     ) -> DeliverySlice:
         """The endpoint's deliveries, newest first, each with every attempt made."""
-        caller = signed_in(principal, scope=ITEMS_READ)
+        caller = signed_in(principal, scope=WEBHOOKS_READ)
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValidationFailed.one(
                 ("limit",), f"must be between 1 and {MAX_PAGE_SIZE}", "range"
@@ -148,7 +148,7 @@ class WebhookService:
         self, principal: Principal | None, webhook_id: int, delivery_id: int
     ) -> DeliveryRecord:
         """Send a delivery's event again (same `webhook-id`), as a new delivery due now."""
-        caller = signed_in(principal, scope=ITEMS_READ)
+        caller = signed_in(principal, scope=WEBHOOKS_WRITE)
         async with self._database.transaction() as uow:
             webhook = await uow.webhooks.get_owned(webhook_id, caller.user_id)
             if webhook is None:
