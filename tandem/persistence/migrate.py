@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -51,20 +51,51 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def render_sql() -> dict[str, str]:
-    """Each migration's SQL, rendered offline (no database), by revision, oldest first.
+def recorded_sql(url: str) -> dict[str, str]:
+    """Each migration's SQL as it ran, by revision, oldest first: `url` must be empty.
 
-    What `alembic upgrade <previous>:<revision> --sql` prints: the statements the migration
-    runs, in its transaction, as squawk lints them (.ci/lint_migrations.py).
+    The migrations run one by one against `url` while every statement SQLAlchemy sends is
+    recorded, transaction boundaries included: data migrations (which read rows before they
+    write) cannot be rendered offline, and this is what a deployment's database will run.
+    squawk lints it (.ci/lint_migrations.py).
     """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    lines: list[str] = []
+
+    def migrating(conn: Any) -> bool:
+        return not conn.get_execution_options().get("tandem_migration_guard")  # env.py's lock
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if migrating(conn):
+            lines.append(sql.strip().rstrip(";") + ";")
+
+    def boundary(word: str) -> Any:
+        def note(conn: Any) -> None:
+            # An autocommit_block (CREATE INDEX CONCURRENTLY) runs outside any transaction.
+            options = conn.get_execution_options()
+            if migrating(conn) and options.get("isolation_level") != "AUTOCOMMIT":
+                lines.append(word)
+
+        return note
+
+    hooks: list[tuple[str, Any]] = [
+        ("before_cursor_execute", statement),
+        ("begin", boundary("BEGIN;")),
+        ("commit", boundary("COMMIT;")),
+        ("rollback", boundary("ROLLBACK;")),
+    ]
+    for name, hook in hooks:
+        event.listen(Engine, name, hook)
     script = ScriptDirectory.from_config(alembic_config())
-    rendered = {}
-    for revision in reversed(list(script.walk_revisions())):
-        output = io.StringIO()
-        config = alembic_config()
-        config.output_buffer = output
-        previous = revision.down_revision or "base"
-        assert isinstance(previous, str), "Tandem's migrations form one line"
-        command.upgrade(config, f"{previous}:{revision.revision}", sql=True)
-        rendered[revision.revision] = output.getvalue()
-    return rendered
+    recorded = {}
+    try:
+        for revision in reversed(list(script.walk_revisions())):
+            lines.clear()
+            command.upgrade(alembic_config(url), revision.revision)
+            recorded[revision.revision] = "\n\n".join(lines) + "\n"
+    finally:
+        for name, hook in hooks:
+            event.remove(Engine, name, hook)
+    return recorded

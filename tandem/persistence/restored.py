@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+_EVENTS_TABLE = text("SELECT to_regclass('events')")
 # The next id this cluster will assign, against the newest one an event was written with.
 _POSITIONS = text(
     "SELECT (SELECT max(txid) FROM events), pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
@@ -26,6 +27,8 @@ class TransactionIdsBehind(RuntimeError):
 
 def check_transaction_ids(connection: Connection) -> None:
     """Raise TransactionIdsBehind when this cluster would write events before the old ones."""
+    if connection.execute(_EVENTS_TABLE).scalar() is None:
+        return  # migrated only part of the way (a test, a lint): no events yet
     newest, next_id = connection.execute(_POSITIONS).one()
     if newest is None or newest < next_id:
         return
