@@ -12,6 +12,10 @@ With `--ref REV`, a second child process runs `git archive REV`'s tandem/ the sa
 way, and the two alternate batch by batch, so both see the same machine: the
 figure to compare code changes by on a shared machine, where req/s means little.
 The first batch of each side warms caches and is not counted.
+
+With `--setting NAME=VALUE` (repeatable), the second child runs this same tree with
+those settings in its environment instead: what one setting costs, e.g. the request
+log (`--setting REQUEST_LOG=false`), measured the same alternating way.
 """
 
 from __future__ import annotations
@@ -222,6 +226,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", type=int, default=6, help="counted, per side")
     parser.add_argument("--only", action="append", default=[], help="a path name; repeatable")
     parser.add_argument("--ref", help="also run this revision's tandem/, alternating")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="also run this tree with these settings, alternating; repeatable",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     names = args.only or [t.name for t in benchmark_targets([1])]
@@ -235,7 +246,11 @@ def main(argv: list[str] | None = None) -> None:
     sources = []
     try:
         sides["working tree"] = _spawn(names, args.requests, {}, str(ROOT))
-        if args.ref:
+        settings = dict(pair.split("=", 1) for pair in args.setting)
+        if settings:
+            other = " ".join(args.setting)
+            sides[other] = _spawn(names, args.requests, settings, str(ROOT))
+        elif args.ref:
             source = source_of(args.ref)
             sources.append(source)
             # Run from the exported tree so its tandem/ is imported; bench/ comes from ROOT.
@@ -269,11 +284,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"{statistics.median(values):.0f} ({min(values):.0f} to {max(values):.0f})"
             )
         print(f"| {name} | " + " | ".join(cells) + " |")
-    if args.ref:
+    if len(sides) == 2:
+        other = order[1]
         for name in names:
             mine = statistics.median(spent["working tree"][name])
-            theirs = statistics.median(spent[args.ref][name])
-            print(f"{name}: working tree {mine / theirs - 1:+.1%} against {args.ref}")
+            theirs = statistics.median(spent[other][name])
+            print(f"{name}: working tree {mine / theirs - 1:+.1%} against {other}")
 
 
 if __name__ == "__main__":
