@@ -3,7 +3,8 @@
 FastAPI writes each route's own part; what every operation shares is said once here:
 the problem schemas the routes' `responses` name, `X-Request-ID` on every answer, the
 rate-limit headers wherever the REST call charge applies, public routes without a
-security requirement, and readable names for enum members that are not identifiers.
+security requirement, readable names for enum members that are not identifiers, and
+the `webhooks` an endpoint receives (api/webhooks_document.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 from tandem.api.auth.schemas import OAuthErrorBody
 from tandem.api.responses_doc import ANONYMOUS, header
 from tandem.api.schemas import Problem, ValidationProblem
+from tandem.api.webhooks_document import add_webhooks
 from tandem.domain.auth.scopes import (
     ITEMS_READ,
     ITEMS_WRITE,
@@ -87,6 +89,7 @@ def finish(document: dict[str, Any], *, rest_prefix: str) -> None:
         if enum.__name__ in schemas:
             schemas[enum.__name__]["x-enum-varnames"] = [member.name for member in enum]
     _name_enum_members(document)
+    add_webhooks(document)
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             charged = path.startswith(rest_prefix + "/")

@@ -1,0 +1,72 @@
+"""OpenAPI 3.1's `webhooks`: what an endpoint receives, one entry per event type.
+
+The payload's schema is the events API's own (`EventOut`, what `event_document` writes
+and `GET /events` answers), referenced by name, so it cannot drift; the entries come from
+`EventType`, so a new event type is documented when it exists. Each delivery is a POST of
+that JSON with the three Standard Webhooks headers (`domain/webhooks/signing.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tandem.domain.events.records import EventType
+
+PAYLOAD = "EventOut"
+DESCRIPTIONS = {
+    EventType.ITEM_CREATED: "An item was created; `data.item` is the item as "
+    "`GET /items/{item_id}` shows it.",
+    EventType.ITEM_UPDATED: "An item was changed; `data.item` is the item after the change.",
+    EventType.ITEM_DELETED: "An item was deleted; `data.item` holds its `id` and `node_id`.",
+}
+HEADERS = (
+    (
+        "webhook-id",
+        "The event's id, the same on every retry and redelivery: dedupe on it.",
+        "string",
+    ),
+    ("webhook-timestamp", "When the request was signed (unix seconds).", "integer"),
+    (
+        "webhook-signature",
+        '`v1,<base64 HMAC-SHA256(secret, "<id>.<timestamp>.<body>")>`, one per live '
+        "secret, space-separated (Standard Webhooks).",
+        "string",
+    ),
+)
+
+
+def webhook_operation(kind: EventType) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": "receive" + "".join(part.title() for part in kind.value.split(".")),
+            "summary": f"`{kind.value}`, sent to each endpoint subscribed to it",
+            "description": DESCRIPTIONS.get(kind, f"An event of type `{kind.value}`."),
+            "tags": ["webhooks"],
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": True,
+                    "description": description,
+                    "schema": {"type": kind_of},
+                }
+                for name, description, kind_of in HEADERS
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{PAYLOAD}"}}
+                },
+            },
+            "responses": {
+                "2XX": {"description": "Received: any 2xx within the timeout ends the delivery"},
+                "default": {"description": "Anything else, or no answer in time: retried"},
+            },
+        }
+    }
+
+
+def add_webhooks(document: dict[str, Any]) -> None:
+    """`document["webhooks"]`, one entry per event type (OpenAPI 3.1)."""
+    assert PAYLOAD in document.get("components", {}).get("schemas", {}), PAYLOAD
+    document["webhooks"] = {kind.value: webhook_operation(kind) for kind in EventType}
