@@ -170,6 +170,7 @@ def use_cases(
             refusals=metrics.RECOVERY_THROTTLE_REFUSALS,
         ),
         ttl_seconds=settings.password_reset_ttl_seconds,
+        answer_after_seconds=settings.password_recovery_answer_seconds,
     )
     rate = settings.rate
     return Services(

@@ -5,6 +5,7 @@ Nothing else in Tandem reads the environment: every module asks `get_settings()`
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from dataclasses import dataclass
@@ -142,6 +143,9 @@ class Settings(BaseSettings):
     password_recovery_max_per_account: int = Field(default=5, ge=1)
     password_recovery_max_per_address: int = Field(default=20, ge=1)
     password_recovery_window_seconds: int = Field(default=3600, ge=1)
+    # A recovery request answers this long after it began, whether the email is known or
+    # not (tandem/domain/auth/recovery.py): no timing tells them apart.
+    password_recovery_answer_seconds: float = Field(default=0.25, ge=0, le=5)
     password_hash_time_cost: int = Field(default=3, ge=1, le=10)
     password_hash_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 
@@ -272,6 +276,44 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY is required when TANDEM_ENV=production")
         return self
 
+    @model_validator(mode="after")
+    def _production_protects_what_it_exposes(self) -> Settings:
+        """Production refuses what would expose it: a guessable key, any origin, plain-http
+        links, open metrics, reset tokens written to files. One line each."""
+        if self.tandem_env != "production":
+            return self
+        keys = [("SECRET_KEYS", key) for key in self.secret_keys] or [
+            ("SECRET_KEY", self.secret_key or "")
+        ]
+        for name, key in keys:
+            problem = guessable(key)
+            if problem:
+                raise ValueError(f"{name}: {problem}; {GOOD_KEY}")
+        wildcard = [
+            origin for origin in self.cors_origins if origin.strip().lower() in ("*", "null")
+        ]
+        if wildcard:
+            raise ValueError(
+                f"CORS_ORIGINS: {wildcard[0]!r} lets any page call Tandem with its visitors'"
+                " tokens; list your sites' origins, e.g. https://app.example.com"
+            )
+        if urlsplit(self.public_url).scheme != "https":
+            raise ValueError(
+                "PUBLIC_URL: must be https:// in production (reset links carry a token),"
+                " e.g. https://tandem.example.com"
+            )
+        if self.metrics_token is None:
+            raise ValueError(
+                "METRICS_TOKEN is required when TANDEM_ENV=production (16+ random characters):"
+                " /metrics is served only behind it"
+            )
+        if self.smtp_host is None:
+            raise ValueError(
+                "SMTP_HOST is required when TANDEM_ENV=production: mail (reset links) is"
+                " never written to files there"
+            )
+        return self
+
     @property
     def is_development(self) -> bool:
         return self.tandem_env == "development"
@@ -323,6 +365,45 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+# Placeholders people leave in: a key holding one is guessed first.
+PLACEHOLDERS = (
+    "change",
+    "secret",
+    "password",
+    "passwd",
+    "example",
+    "placeholder",
+    "replace",
+    "sample",
+    "default",
+    "insecure",
+    "dummy",
+)
+MIN_DISTINCT_CHARACTERS = 10  # a 32-character hex key has about 14; `aaaa…` has 1
+GOOD_KEY = (
+    "a good key is 32 or more random characters, e.g. the output of"
+    " python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+)
+
+
+def guessable(key: str) -> str | None:
+    """Why a signing key is guessable (too few distinct characters, a repeated pattern or a
+    run, a known placeholder), or None."""
+    if len(set(key)) < MIN_DISTINCT_CHARACTERS:
+        return f"it has only {len(set(key))} distinct characters"
+    for period in range(1, len(key) // 2 + 1):
+        if key[period:] == key[:-period]:
+            return f"it repeats a pattern of {period} characters"
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(key)]
+    if sum(step in (-1, 0, 1) for step in steps) * 2 > len(steps):
+        return "it is mostly runs of neighbouring characters (abcd…, 1234…)"
+    letters = "".join(c for c in key.lower() if c.isalnum())
+    for word in PLACEHOLDERS:
+        if word in letters:
+            return f"it contains the placeholder word {word!r}"
+    return None
 
 
 def _one_line(error: ValidationError) -> str:

@@ -83,3 +83,73 @@ def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path, command, environm
     assert named in lines[0]
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+# Production settings that protect what production exposes (issue 20, finding 3 and 10).
+PRODUCTION = {
+    "TANDEM_ENV": "production",
+    "SECRET_KEY": "Vq3x_9LmR2kTzY8pWc4nHs7dJf1bGa6e",  # 32 random characters
+    "METRICS_TOKEN": "m7Kp2xQ9rT4vWz8c",
+    "PUBLIC_URL": "https://tandem.example.com",
+    "SMTP_HOST": "smtp.example.com",
+    "MAIL_FROM": "Tandem <no-reply@example.com>",
+}
+
+
+def test_production_starts_with_settings_that_protect_it(tmp_path, database_url):
+    result = run_tandem("migrate", cwd=tmp_path, DATABASE_URL=database_url, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("changes", "named", "says"),
+    [
+        ({"SECRET_KEY": "a" * 48}, "SECRET_KEY", "distinct characters"),
+        ({"SECRET_KEY": "changeme-changeme-changeme-changeme"}, "SECRET_KEY", "distinct"),
+        ({"SECRET_KEY": "k9Xq2Lp7Rz4W" * 4}, "SECRET_KEY", "repeats a pattern"),
+        ({"SECRET_KEY": "CHANGE-ME-to-32-or-more-random-characters"}, "SECRET_KEY", "placeholder"),
+        ({"SECRET_KEY": "your-super-secret-key-goes-right-here"}, "SECRET_KEY", "placeholder"),
+        ({"SECRET_KEY": "abcdefghijklmnopqrstuvwxyz0123456789"}, "SECRET_KEY", "runs"),
+        (
+            {"SECRET_KEYS": "Vq3x_9LmR2kTzY8pWc4nHs7dJf1bGa6e," + "b" * 40},
+            "SECRET_KEYS",
+            "distinct",
+        ),
+        ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS", "'*'"),
+        ({"CORS_ORIGINS": "https://app.example.com,null"}, "CORS_ORIGINS", "'null'"),
+        ({"PUBLIC_URL": "http://tandem.example.com"}, "PUBLIC_URL", "https://"),
+        ({"METRICS_TOKEN": ""}, "METRICS_TOKEN", "required"),
+        ({"SMTP_HOST": ""}, "SMTP_HOST", "never written to files"),
+    ],
+    ids=[
+        "key-of-one-letter",
+        "key-changeme",
+        "key-repeated",
+        "key-placeholder",
+        "key-secret-placeholder",
+        "key-alphabet",
+        "one-of-the-keys",
+        "cors-star",
+        "cors-null",
+        "http-public-url",
+        "no-metrics-token",
+        "no-smtp-host",
+    ],
+)
+def test_production_refuses_what_would_expose_it_in_one_line(tmp_path, changes, named, says):
+    settings = {**PRODUCTION, **changes}
+    settings = {name: value for name, value in settings.items() if value != ""}
+    result = run_tandem("migrate", cwd=tmp_path, **settings)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert named in line and says in line, line
+    assert "Traceback" not in result.stderr
+    if named.startswith("SECRET_KEY"):
+        assert "secrets.token_urlsafe(48)" in line  # what a good key is, and how to make one
+
+
+def test_development_accepts_what_production_refuses(tmp_path):
+    result = run_tandem(
+        "export-schema", cwd=tmp_path, SECRET_KEY="a" * 48, CORS_ORIGINS="*", PUBLIC_URL="http://x"
+    )
+    assert result.returncode == 0, result.stderr

@@ -9,6 +9,7 @@ from email.parser import BytesParser
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from tandem.domain.services import Services
 from tests.factories import PASSWORD, login
@@ -106,30 +107,58 @@ async def test_a_reset_link_works_once_and_ends_every_session(
     assert all(token not in row["params"] for row in rows)
 
 
-async def test_an_unknown_email_gets_the_same_answer_and_no_mail(
+def sent_mails() -> float:
+    """tandem_mail_deliveries_total{outcome="sent"}, as /metrics would show it."""
+    return REGISTRY.get_sample_value("tandem_mail_deliveries_total", {"outcome": "sent"}) or 0.0
+
+
+async def sent_since(before: float) -> float:
+    """How many more mails were counted sent (the worker counts once SMTP has said yes)."""
+    async with asyncio.timeout(5):
+        while sent_mails() == before:  # noqa: ASYNC110 (a counter, not an event, changes)
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)  # and no second count follows
+    return sent_mails() - before
+
+
+async def test_an_unknown_email_gets_the_same_answer_and_a_mail_saying_no_account_has_it(
     client: httpx.AsyncClient, services: Services, mail_worker: SmtpServer
 ) -> None:
+    # Finding 3: tandem_mail_deliveries_total{outcome="sent"} rose for a known email's
+    # recovery and not for an unknown one's, telling anyone which emails have accounts.
+    welcomed = sent_mails()
     await register(client, "known@example.com")
     await mail_worker.wait_for("known@example.com")
+    assert await sent_since(welcomed) == 1.0  # the welcome mail, counted before we start
+    counted = []
 
+    before = sent_mails()
     unknown = await client.post(
         "/api/v1/auth/password-recovery", json={"email": "nobody@example.com"}
     )
+    [notice] = await mail_worker.wait_for("nobody@example.com")
+    counted.append(await sent_since(before))
+
+    before = sent_mails()
     known = await client.post("/api/v1/auth/password-recovery", json={"email": "known@example.com"})
+    await mail_worker.wait_for("known@example.com", count=2)
+    counted.append(await sent_since(before))
 
     assert unknown.status_code == known.status_code == 202
     assert unknown.content == known.content
     assert unknown.headers["content-type"] == known.headers["content-type"]
-    await mail_worker.wait_for("known@example.com", count=2)
-    await asyncio.sleep(0.5)  # had the unknown one queued a mail, it would be here by now
-    assert mail_worker.to("nobody@example.com") == []
+    assert counted == [1.0, 1.0]  # the counter moves alike
+    assert notice.message["Subject"] == "Reset your Tandem password"
+    assert "no active Tandem account uses it" in notice.text
+    assert "reset-password" not in notice.text and "token" not in notice.text
     assert [row["recipient"] for row in await outbox(services)] == [
         "known@example.com",
+        "nobody@example.com",
         "known@example.com",
     ]
 
 
-async def test_a_deactivated_account_gets_no_reset_mail(
+async def test_a_deactivated_account_gets_no_reset_link(
     client: httpx.AsyncClient, services: Services
 ) -> None:
     await register(client, "gone@example.com")
@@ -141,7 +170,7 @@ async def test_a_deactivated_account_gets_no_reset_mail(
     )
 
     assert response.status_code == 202
-    assert [row["kind"] for row in await outbox(services)] == ["welcome"]
+    assert [row["kind"] for row in await outbox(services)] == ["welcome", "no_account"]
 
 
 async def test_registration_succeeds_while_smtp_is_down_and_the_mail_follows(

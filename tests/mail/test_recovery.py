@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import orjson
 
+from tandem.domain.auth import recovery as recovery_module
 from tandem.domain.services import Services
 from tests.factories import PASSWORD, login
 from tests.mail.helpers import outbox, register
@@ -242,3 +243,25 @@ async def test_registration_queues_the_welcome_mail_in_its_transaction(
     )
     assert gone.status_code == 204
     assert await outbox(services) == []
+
+
+async def test_recovery_answers_at_one_moment_whether_the_email_is_known_or_not(
+    settings, services: Services, monkeypatch
+) -> None:
+    # Finding 3: recovery answered known emails slower (3.9 vs 3.3 ms median). Now each
+    # request waits until PASSWORD_RECOVERY_ANSWER_SECONDS after it began, either way.
+    from tests.security.helpers import serving
+
+    waits: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(recovery_module, "sleep", recorded, raising=False)
+    async with serving(settings, services.database, password_recovery_answer_seconds=0.25) as app:
+        await register(app.client, "timed@example.com")
+        known = await recover(app.client, "timed@example.com")
+        unknown = await recover(app.client, "untimed@example.com")
+    assert known.status_code == unknown.status_code == 202
+    assert len(waits) == 2, waits
+    assert all(0 < wait <= 0.25 for wait in waits), waits

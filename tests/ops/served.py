@@ -14,7 +14,20 @@ from pathlib import Path
 import httpx
 
 TANDEM = str(Path(sys.executable).with_name("tandem"))
-SECRET = "ops-test-secret-key-that-is-long-enough-0123456789"
+SECRET = "ops-Vq3x9LmR2kTzY8pWc4nHs7dJf1bGa6e"  # random: production refuses a guessable key
+
+
+def production_settings() -> dict[str, str]:
+    """What production needs besides a good key (it refuses to start without them):
+    metrics behind a token, https links, mail over SMTP (here to a port nobody answers)."""
+    return {
+        "METRICS_TOKEN": "ops-metrics-token-0123456789",
+        "PUBLIC_URL": "https://tandem.example.test",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(free_port()),
+        "SMTP_TLS": "none",
+        "MAIL_FROM": "Tandem <no-reply@tandem.example.test>",
+    }
 
 
 def free_port() -> int:
@@ -64,6 +77,7 @@ def serve(database_url: str, directory: Path, *, workers: int = 1, **settings: s
         "DATA_DIR": str(directory / "data"),
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
+        **(production_settings() if settings.get("TANDEM_ENV") == "production" else {}),
         **settings,
     }
     with log_path.open("wb") as log:

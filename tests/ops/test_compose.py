@@ -50,3 +50,32 @@ def test_compose_runs_the_database_redis_a_migration_the_server_and_the_worker()
         assert seconds(service["stop_grace_period"]) > grace  # a drain is never cut short
         assert service["environment"]["REDIS_URL"].startswith("redis://")
     assert "build" in migrate and api["image"] == migrate["image"]
+
+
+def test_compose_needs_every_production_setting_and_its_values_load() -> None:
+    """Production refuses to start without a good key, metrics behind a token, https links
+    and SMTP: compose asks for each (`${NAME:?why}`), and what it passes loads."""
+    import re
+
+    from tandem.config import Settings
+
+    given = {
+        "SECRET_KEY": "Vq3x_9LmR2kTzY8pWc4nHs7dJf1bGa6e",
+        "METRICS_TOKEN": "m7Kp2xQ9rT4vWz8c",
+        "PUBLIC_URL": "https://tandem.example.com",
+        "SMTP_HOST": "smtp.example.com",
+        "MAIL_FROM": "Tandem <no-reply@example.com>",
+    }
+    required = set()
+    environment = {}
+    for name, value in compose()["services"]["api"]["environment"].items():
+        if value is None:  # passed on only when set
+            continue
+        match = re.fullmatch(r"\$\{(\w+):\?[^}]*\}", str(value))
+        if match:
+            required.add(match.group(1))
+            value = given[match.group(1)]
+        environment[name.lower()] = value
+    assert required == set(given)
+    settings = Settings(**environment)
+    assert settings.tandem_env == "production" and settings.metrics_token is not None

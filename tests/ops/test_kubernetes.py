@@ -7,12 +7,14 @@ then what the schema cannot see: probes, grace periods, selectors, settings that
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes
+from pydantic import ValidationError
 
 from tandem.config import Settings
 from tandem.observability.metrics import HTTP_REQUESTS_IN_FLIGHT
@@ -126,13 +128,21 @@ def test_settings_come_from_the_config_map_and_the_secret_and_load() -> None:
     # MIGRATE_DATABASE_URL is the Job's DATABASE_URL (the primary, not the pooler).
     assert set(secret["stringData"]) - {"MIGRATE_DATABASE_URL"} <= fields
     environment = {**config_map["data"], **secret["stringData"]}
-    settings = Settings(
-        **{
-            key.lower(): value
-            for key, value in environment.items()
-            if key.lower() in Settings.model_fields
-        }
-    )
+
+    def load_settings(values: dict[str, str]) -> Settings:
+        return Settings(
+            **{key.lower(): value for key, value in values.items() if key.lower() in fields_lower}
+        )
+
+    fields_lower = set(Settings.model_fields)
+    # As shipped, the placeholders are refused: production will not start on them.
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        load_settings(environment)
+    replaced = {
+        key: value.replace("CHANGE-ME-to-32-or-more-random-characters", secrets.token_urlsafe(48))
+        for key, value in environment.items()
+    }
+    settings = load_settings(replaced)
     assert settings.tandem_env == "production" and settings.database_url is not None
 
 

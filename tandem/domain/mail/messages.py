@@ -28,6 +28,13 @@ def webhooks_disabled(
     )
 
 
+def no_account(*, email: str) -> MailRequest:
+    """Recovery for an address no active account has: a mail too, as for a known one, so
+    no counter, queue or timing tells the two apart (issue 20, finding 3). No name, no
+    link, nothing the asker chose but the address."""
+    return MailRequest(MailKind.NO_ACCOUNT, email)
+
+
 def password_reset(
     *, user_id: int, email: str, name: str, token: str, expires_at: datetime, ttl_seconds: int
 ) -> MailRequest:

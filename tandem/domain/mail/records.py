@@ -18,6 +18,7 @@ class MailKind(StrEnum):
     WELCOME = "welcome"
     PASSWORD_RESET = "password_reset"
     WEBHOOKS_DISABLED = "webhooks_disabled"
+    NO_ACCOUNT = "no_account"  # recovery asked for an address no active account has
 
 
 class MailStatus(StrEnum):

@@ -21,6 +21,7 @@ SUBJECTS = {
     MailKind.WELCOME: "Welcome to {product}",
     MailKind.PASSWORD_RESET: "Reset your {product} password",
     MailKind.WEBHOOKS_DISABLED: "Your {product} webhooks were turned off",
+    MailKind.NO_ACCOUNT: "Reset your {product} password",  # what was asked, either way
 }
 RESET_PATH = "/reset-password"
 
