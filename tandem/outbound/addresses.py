@@ -2,8 +2,11 @@
 
 Only public unicast addresses pass: no loopback, private, link-local (cloud
 metadata lives there: 169.254.169.254, fd00:ec2::254), unique-local, shared
-(CGNAT), multicast, reserved or unspecified ones, and no IPv6 form that embeds
-a refused IPv4 address (mapped, NAT64, 6to4). Checked at registration and again
+(CGNAT), multicast, reserved or unspecified ones, and no IPv6 address that
+carries a refused IPv4 address, in any of the forms that embed one: mapped
+(::ffff:a.b.c.d), compatible (::a.b.c.d), translated (::ffff:0:a.b.c.d), NAT64
+(64:ff9b::/96), 6to4 (2002::/16), Teredo (server and client) and ISATAP
+(…:5efe:a.b.c.d, under any prefix). Checked at registration and again
 before each delivery, which then connects to the very address that was checked,
 so a name that re-resolves elsewhere (DNS rebinding) gains nothing.
 """
@@ -20,21 +23,37 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
+_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 §2.5.5.1, deprecated, still routed
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # RFC 2765 (SIIT): ::ffff:0:a.b.c.d
+_ISATAP = (0x00005EFE, 0x02005EFE)  # RFC 5214: the interface identifier's first 32 bits
 
 
 class RefusedDestination(Exception):
     """The URL names or resolves to an address Tandem will not call."""
 
 
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address this IPv6 address carries, in any form that embeds one."""
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address in _COMPATIBLE or address in _TRANSLATED or address in _NAT64:
+        found.append(low32)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)  # (server, client), the client's bits un-obfuscated
+    if (int(address) >> 32) & 0xFFFFFFFF in _ISATAP:
+        found.append(low32)
+    return found
+
+
 def is_public(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped
-        if embedded is None and address in _NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is None and address in _SIX_TO_FOUR:
-            embedded = address.sixtofour
-        if embedded is not None and not is_public(embedded):
-            return False
+    if isinstance(address, ipaddress.IPv6Address) and not all(
+        is_public(inner) for inner in embedded_ipv4(address)
+    ):
+        return False
     return address.is_global and not address.is_multicast
 
 
