@@ -73,10 +73,14 @@ def a_record() -> ItemRecord:
 
 
 def test_the_rest_answer_lists_every_public_field_in_the_records_order():
-    expected = DOCUMENT.keys
-    assert tuple(ItemOut.model_fields) == expected, (
+    expected, listed = list(DOCUMENT.keys), list(ItemOut.model_fields)
+    assert not missing(listed, expected), (
+        "tandem/domain/items/records.py: ItemRecord lacks fields ItemOut lists: "
+        f"{missing(listed, expected)}"
+    )
+    assert listed == expected, (
         "tandem/api/items/schemas.py: ItemOut must list the record's public fields in its "
-        f"order; missing {missing(list(expected), list(ItemOut.model_fields))}"
+        f"order; missing {missing(expected, listed)}"
     )
 
 
@@ -86,6 +90,15 @@ def test_the_graphql_item_has_every_public_field():
     expected = [renamed.get(name, name) for name in PUBLIC]
     absent = missing(expected, graphql_fields(Item))
     assert not absent, f"tandem/graphql/items/types.py: Item lacks {absent}"
+    plain = [
+        field.python_name
+        for field in get_object_definition(Item, strict=True).fields
+        if field.base_resolver is None and field.python_name not in ("id", "owner")
+    ]
+    unknown = missing(plain, [renamed.get(name, name) for name in RECORD_FIELDS])
+    assert not unknown, (
+        f"tandem/domain/items/records.py: ItemRecord lacks {unknown}, which Item reads off it"
+    )
 
 
 def test_the_event_carries_the_rest_document():
