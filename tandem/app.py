@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from tandem.api.asyncapi import asyncapi_router
 from tandem.api.auth.recovery import router as recovery_router
 from tandem.api.auth.router import oauth as oauth_router
 from tandem.api.auth.router import router as auth_router
@@ -346,6 +347,7 @@ def create_app(
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(asyncapi_router(lambda: app.openapi()))
     app.add_route(
         "/metrics",
         metrics_endpoint(
