@@ -14,11 +14,11 @@ from tandem.domain.auth.scopes import WEBHOOKS_WRITE as WEBHOOKS_WRITE
 from tandem.domain.errors import Forbidden, Unauthenticated
 from tandem.domain.users.records import Role
 
-# A password login may do everything its user may; partner clients get a subset.
+# A password login may do everything its user may; a partner client, the scopes an
+# administrator gave it when creating it (domain/clients/service.py).
 LOGIN_SCOPES = frozenset(
     {ITEMS_READ, ITEMS_WRITE, USERS_READ, USERS_WRITE, WEBHOOKS_READ, WEBHOOKS_WRITE}
 )
-PARTNER_SCOPES = frozenset({ITEMS_READ, ITEMS_WRITE, USERS_READ})
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,3 +127,60 @@ async def test_a_foreign_or_weak_tag_never_matches_a_user(client, services):
             ME, json={"name": "X"}, headers={**ada.headers, "If-Match": foreign}
         )
         assert_problem(response, 412, "PRECONDITION_FAILED")
+
+
+async def test_a_public_etag_changes_only_with_the_public_fields(client, services):
+    # Finding 12: the public tag was built from the private `updated_at`, so anyone saw
+    # when another account changed its password, role or state.
+    admin = await make_account(services, client, role="admin")
+    ada = await make_account(services, client)
+    bob = await make_account(services, client)
+    url = f"/api/v1/users/{ada.id}"
+    tag = (await client.get(url, headers=bob.headers)).headers["etag"]
+    changed = await client.patch(
+        ME,
+        json={"password": "another long passphrase", "current_password": ada.password},
+        headers=ada.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    promoted = await client.patch(url, json={"role": "admin"}, headers=admin.headers)
+    assert promoted.status_code == 200, promoted.text
+    again = await client.get(url, headers={**bob.headers, "If-None-Match": tag})
+    assert again.status_code == 304, again.text
+    assert again.headers["etag"] == tag
+    await client.patch(url, json={"name": "Ada Renamed"}, headers=admin.headers)
+    renamed = await client.get(url, headers={**bob.headers, "If-None-Match": tag})
+    assert renamed.status_code == 200
+    assert renamed.json()["name"] == "Ada Renamed"
+    assert renamed.headers["etag"] != tag
+
+
+async def test_a_public_etag_is_no_precondition(client, services):
+    admin = await make_account(services, client, role="admin")
+    ada = await make_account(services, client)
+    public = (await client.get(f"/api/v1/users/{admin.id}", headers=ada.headers)).headers["etag"]
+    refused = await client.patch(
+        ME, json={"name": "X"}, headers={**admin.headers, "If-Match": public}
+    )
+    assert_problem(refused, 412, "PRECONDITION_FAILED")
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+async def test_if_match_compares_an_items_tag_strongly(client, services, method):
+    # RFC 9110 §13.1.1: If-Match uses the strong comparison; a weak tag never matches.
+    ada = await make_account(services, client)
+    item = await make_item(client, ada)
+    url = f"/api/v1/items/{item['id']}"
+    tag = (await client.get(url, headers=ada.headers)).headers["etag"]
+    weak = {**ada.headers, "If-Match": "W/" + tag}
+    if method == "PATCH":
+        answer = await client.patch(url, json={"title": "weakly"}, headers=weak)
+    else:
+        answer = await client.delete(url, headers=weak)
+    assert_problem(answer, 412, "PRECONDITION_FAILED")
+    kept = await client.get(url, headers=ada.headers)
+    assert kept.status_code == 200 and kept.json()["title"] == item["title"]
+    strong = await client.patch(
+        url, json={"title": "strongly"}, headers={**ada.headers, "If-Match": tag}
+    )
+    assert strong.status_code == 200, strong.text

@@ -163,8 +163,11 @@ def etag(item: ItemRecord) -> str:
 
 
 def version_in(tag: str, item_id: int) -> int | None:
-    """The version an ETag of ours names for this item, or None."""
-    tag = tag.strip().removeprefix("W/")
+    """The version a strong ETag of ours names for this item, or None.
+
+    If-Match compares strongly (RFC 9110 §13.1.1): a weak tag (`W/"…"`) names no version.
+    """
+    tag = tag.strip()
     prefix = f'"item-{item_id}-v'
     if tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit():
         return int(tag[len(prefix) : -1])

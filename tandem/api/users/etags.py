@@ -1,13 +1,17 @@
-"""Users' ETags: strong, named by the user's id, `updated_at` (to the microsecond) and view.
+"""Users' ETags: strong, and each changes exactly when its view's bytes can.
 
-Every change to a user moves `updated_at`, so the tag changes exactly when the view's
-bytes can; the view (`public` or `private`) is part of it because the two views of one
-user are different representations. If-Match names the version by `updated_at`, so
-either view's tag will do as a precondition.
+The private view (yourself, administrators) is named by the user's id and
+`updated_at` (to the microsecond), which every change moves; If-Match names the
+version by it, so only a private view's tag is a precondition (only yourself and
+administrators change a user, and both read the private view). The public view
+is named by a digest of its own fields (name, creation time): a password, role or
+state change moves `updated_at` but must not show anyone else that the account
+changed (issue 20, finding 12).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from tandem.domain.users.records import UserRecord
@@ -17,16 +21,20 @@ MICROSECOND = timedelta(microseconds=1)
 
 
 def user_etag(user: UserRecord, *, private: bool) -> str:
+    if not private:
+        public = f"{user.name}\x00{user.created_at.isoformat()}".encode()
+        return f'"user-{user.id}-public-{hashlib.sha256(public).hexdigest()[:24]}"'
     micros = (user.updated_at - EPOCH) // MICROSECOND
-    return f'"user-{user.id}-{micros}-{"private" if private else "public"}"'
+    return f'"user-{user.id}-{micros}-private"'
 
 
 def unchanged_since(if_match: str | None, user_id: int) -> datetime | None:
     """The `updated_at` an If-Match names for this user; None when there is no If-Match.
 
-    `*` asks only that the user exists; a tag that is not ours for this user, or two tags
-    naming different versions, can never be current: the epoch, which no user's
-    `updated_at` is, so the domain answers 412, after it has checked who may ask.
+    `*` asks only that the user exists. Tags compare strongly (RFC 9110 §13.1.1): a weak
+    tag, a public view's tag, a tag that is not ours for this user, or two tags naming
+    different versions can never be current: the epoch, which no user's `updated_at`
+    is, so the domain answers 412, after it has checked who may ask.
     """
     if if_match is None:
         return None
@@ -38,7 +46,7 @@ def unchanged_since(if_match: str | None, user_id: int) -> datetime | None:
         prefix = f'"user-{user_id}-'
         if tag.startswith(prefix) and tag.endswith('"'):
             micros, _sep, view = tag[len(prefix) : -1].partition("-")
-            if micros.isdigit() and view in ("public", "private"):
+            if micros.isdigit() and view == "private":
                 versions.add(int(micros))
     if len(versions) != 1:
         return EPOCH
