@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.subscriptions [--events 200] [--rates 25,100] [--rate-seconds 15]
                                             [--subscribers 1000] [--fan-events 50]
+    .venv/bin/python -m bench.subscriptions --soak-minutes 10 [--soak-subscribers 100]
+                                            [--soak-rate 5]
 
 One `tandem serve --no-worker` process holds the subscriptions (graphql-transport-ws
 sockets from this process); this process writes items through the domain's use
@@ -17,6 +19,8 @@ commit returned to the moment a subscriber had the `next` message.
   250 ms apart: latency to every subscriber (p50/p99 of all deliveries, and of the
   last delivery per event), and the server process's resident memory (idle, with
   the subscribers, after the events) and CPU time per event (/proc, user+system).
+- Soak (`--soak-minutes`, alone): `--soak-subscribers` open subscriptions and
+  `--soak-rate` events a second; the server's resident memory each minute.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import time
 import random
+from typing import Any
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,8 +106,54 @@ class Subscriber:
                     self.arrived.setdefault(int(title.split()[-1]), []).append(now)
 
 
+async def soak(
+    figures: dict[str, float],
+    pid: int,
+    ws_url: str,
+    token: str,
+    append: Any,
+    minutes: float,
+    subscribers: int,
+    rate: float,
+    tasks: list[asyncio.Task[None]],
+) -> None:
+    """`subscribers` open subscriptions and `rate` events a second for `minutes`: RSS each minute."""
+    arrived: dict[int, list[float]] = {}
+    many = [Subscriber(ws_url, token, arrived) for _ in range(subscribers)]
+    for start in range(0, subscribers, 20):
+        batch = many[start : start + 20]
+        tasks.extend(asyncio.create_task(s.run()) for s in batch)
+        await asyncio.gather(*(s.ready.wait() for s in batch))
+    await asyncio.sleep(2.0)
+    figures["soak_rss_0_mib"] = rss_mib(pid)
+    committed: dict[int, float] = {}
+    began = time.perf_counter()
+    number = 1_000_000
+    minute = 1
+    while time.perf_counter() - began < minutes * 60:
+        await append(number, committed)
+        number += 1
+        await asyncio.sleep(1 / rate)
+        if time.perf_counter() - began >= minute * 60:
+            figures[f"soak_rss_{minute}_mib"] = rss_mib(pid)
+            figures[f"soak_events_{minute}"] = len(committed)
+            print(f"minute {minute}: {rss_mib(pid):.1f} MiB, {len(committed)} events", flush=True)
+            minute += 1
+    await asyncio.sleep(3.0)
+    figures["soak_events"] = len(committed)
+    figures["soak_deliveries"] = sum(len(v) for v in arrived.values())
+    figures["soak_deliveries_expected"] = len(committed) * subscribers
+
+
 async def measure(
-    events: int, rates: list[int], rate_seconds: float, subscribers: int, fan_events: int
+    events: int,
+    rates: list[int],
+    rate_seconds: float,
+    subscribers: int,
+    fan_events: int,
+    soak_minutes: float = 0,
+    soak_subscribers: int = 100,
+    soak_rate: float = 5,
 ) -> dict[str, float]:
     from tandem.app import services_for
     from tandem.config import Settings
@@ -166,6 +217,38 @@ async def measure(
             await services.items.create(principal, CreateItem(title=f"Event {number}"))
             committed[number] = time.perf_counter()
 
+        async def append(number: int, done: dict[int, float]) -> None:
+            moment = datetime.now(UTC)
+            item = ItemRecord(
+                id=number,
+                owner_id=principal.user_id,
+                title=f"Event {number}",
+                description=None,
+                price=None,
+                tags=[],
+                status="published",
+                version=1,
+                created_at=moment,
+                updated_at=moment,
+            )
+            async with database.transaction() as uow:
+                await uow.events.append(item_event(EventType.ITEM_CREATED, item))
+            done[number] = time.perf_counter()
+
+        if soak_minutes:
+            await soak(
+                figures,
+                server.pid,
+                ws_url,
+                tokens.access_token,
+                append,
+                soak_minutes,
+                soak_subscribers,
+                soak_rate,
+                tasks,
+            )
+            return figures
+
         # 1. One subscriber: commit to subscriber, across processes.
         arrived: dict[int, list[float]] = {}
         one = Subscriber(ws_url, tokens.access_token, arrived)
@@ -193,24 +276,6 @@ async def measure(
         # 2. Steady writes: commits arriving at random (Poisson) at `rate` a second, one
         # subscriber. Each is the outbox row an item write makes (without the item: the
         # bench process has the CPU to keep the rate); many overlap, as in production.
-        async def append(number: int, done: dict[int, float]) -> None:
-            moment = datetime.now(UTC)
-            item = ItemRecord(
-                id=number,
-                owner_id=principal.user_id,
-                title=f"Event {number}",
-                description=None,
-                price=None,
-                tags=[],
-                status="published",
-                version=1,
-                created_at=moment,
-                updated_at=moment,
-            )
-            async with database.transaction() as uow:
-                await uow.events.append(item_event(EventType.ITEM_CREATED, item))
-            done[number] = time.perf_counter()
-
         serial = 10_000
         chance = random.Random(22)  # the same arrivals every run
         for rate in rates:
@@ -305,11 +370,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rates", default="25,100", help="commits per second, comma-separated")
     parser.add_argument("--rate-seconds", type=float, default=15.0)
     parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--soak-minutes", type=float, default=0, help="only the soak, if > 0")
+    parser.add_argument("--soak-subscribers", type=int, default=100)
+    parser.add_argument("--soak-rate", type=float, default=5, help="events a second")
     parser.add_argument("--fan-events", type=int, default=50)
     args = parser.parse_args(argv)
     rates = [int(rate) for rate in args.rates.split(",") if rate.strip()]
     figures = asyncio.run(
-        measure(args.events, rates, args.rate_seconds, args.subscribers, args.fan_events)
+        measure(
+            args.events,
+            rates,
+            args.rate_seconds,
+            args.subscribers,
+            args.fan_events,
+            args.soak_minutes,
+            args.soak_subscribers,
+            args.soak_rate,
+        )
     )
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}, indent=2))
 

@@ -52,6 +52,7 @@ from tandem.http import health
 from tandem.http.docs_ui.pages import STATIC_PATH
 from tandem.http.docs_ui.routes import docs_router, static_files
 from tandem.http.errors import install_error_handlers
+from tandem.http.going_away import drain_before_closing
 from tandem.http.idempotency import Idempotency, document_idempotency
 from tandem.http.metrics import metrics_endpoint
 from tandem.http.middleware import MediaTypes, RequestContext
@@ -192,6 +193,7 @@ def use_cases(
             auth=auth,
             codec=codec,
             recheck_seconds=settings.subscription_recheck_seconds,
+            database=store,
         ),
         requests=RequestLogService(database=store),
     )
@@ -215,13 +217,16 @@ async def serve_worker(settings: Settings, url: str) -> None:
 async def subscription_feed(database: Database, services: Services) -> AsyncIterator[None]:
     """The outbox, read once by this process for its subscribers (tandem/persistence/realtime).
 
-    On the way out, open subscription sockets close with 1001 (going away).
+    On the way out, subscribers are sent what committed before, then their sockets
+    close with 1001 (going away).
     """
     feed = OutboxFeed(database, services.subscriptions.fanout)
     running = asyncio.create_task(feed.run())
+    drain_before_closing(feed.drain)  # on SIGTERM: what committed is sent before the 1001
     try:
         yield
     finally:
+        drain_before_closing(None)
         await close_open_sockets()
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)

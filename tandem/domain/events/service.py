@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from tandem.domain.errors import NotFound, ValidationFailed
 from tandem.domain.events.ids import looks_like_event_id
 from tandem.domain.events.ports import EventStore
-from tandem.domain.events.records import EVENT_TYPES, EventRecord
+from tandem.domain.events.records import EVENT_TYPES, EventRecord, Position
 from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.principal import ITEMS_READ, Principal, signed_in
@@ -58,12 +58,7 @@ class EventService:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValidationFailed.one(("limit",), number(1, MAX_PAGE_SIZE), "range")
         async with self._database.reader() as uow:
-            position = None
-            if after is not None:
-                start = await _visible(uow.events, after, caller)
-                if start is None:
-                    raise ValidationFailed.one(("after",), "is not an event you can see", "cursor")
-                position = start.position
+            position = None if after is None else await position_after(uow.events, after, caller)
             rows = await uow.events.visible_page(
                 caller.viewer, after=position, types=types, limit=limit + 1
             )
@@ -76,6 +71,17 @@ class EventService:
         if event is None:
             raise NotFound.missing("event", event_id)
         return event
+
+
+async def position_after(store: EventStore, after: str, caller: Principal) -> Position:
+    """Where a cursor (an event id the caller may see) sits; 422 at `after` otherwise.
+
+    The one reading of `after`, for GET /events and for `itemChanged(after:)` alike.
+    """
+    start = await _visible(store, after, caller)
+    if start is None:
+        raise ValidationFailed.one(("after",), "is not an event you can see", "cursor")
+    return start.position
 
 
 async def _visible(store: EventStore, event_id: str, caller: Principal) -> EventRecord | None:

@@ -28,15 +28,30 @@ def may_see(viewer: Viewer, event: EventRecord) -> bool:
 class Subscriber:
     """One subscription's queue: what it has yet to send, at most `backlog` events."""
 
-    __slots__ = ("_queue", "_ready", "backlog", "ended", "owner_id", "viewer")
+    __slots__ = (
+        "_queue",
+        "_ready",
+        "backlog",
+        "ended",
+        "owner_id",
+        "recheck_due",
+        "token_id",
+        "viewer",
+        "waiting",
+    )
 
-    def __init__(self, viewer: Viewer, *, owner_id: int | None, backlog: int) -> None:
+    def __init__(
+        self, viewer: Viewer, *, owner_id: int | None, backlog: int, token_id: str | None = None
+    ) -> None:
         self.viewer = viewer
         self.owner_id = owner_id
         self.backlog = backlog
+        self.token_id = token_id  # the access token's jti: a revocation names it
+        self.recheck_due = False  # its access changed somewhere: check the token now
         self._queue: deque[EventRecord] = deque()
         self._ready = asyncio.Event()
         self.ended: str | None = None  # why the fan-out ended it: "slow" or "gap"
+        self.waiting = False  # its stream is back for more: all it took has been sent
 
     def wants(self, event: EventRecord) -> bool:
         if self.owner_id is not None and event.owner_id != self.owner_id:
@@ -59,6 +74,10 @@ class Subscriber:
         self._queue.clear()
         self._ready.set()
 
+    def recheck_now(self) -> None:
+        self.recheck_due = True
+        self._ready.set()
+
     def take(self) -> list[EventRecord]:
         """Everything queued, oldest first (empty once ended)."""
         taken = list(self._queue)
@@ -67,7 +86,11 @@ class Subscriber:
         return taken
 
     async def wait(self) -> None:
-        await self._ready.wait()
+        self.waiting = True
+        try:
+            await self._ready.wait()
+        finally:
+            self.waiting = False
 
     @property
     def pending(self) -> int:
@@ -79,8 +102,10 @@ class Fanout:
         self.backlog = backlog
         self._subscribers: set[Subscriber] = set()
 
-    def add(self, viewer: Viewer, *, owner_id: int | None) -> Subscriber:
-        subscriber = Subscriber(viewer, owner_id=owner_id, backlog=self.backlog)
+    def add(
+        self, viewer: Viewer, *, owner_id: int | None, token_id: str | None = None
+    ) -> Subscriber:
+        subscriber = Subscriber(viewer, owner_id=owner_id, backlog=self.backlog, token_id=token_id)
         self._subscribers.add(subscriber)
         metrics.LIVE_SUBSCRIPTIONS.inc()
         return subscriber
@@ -107,6 +132,21 @@ class Fanout:
             metrics.SUBSCRIPTION_EVENTS.inc(delivered)
         if slow:
             metrics.SLOW_SUBSCRIBER_DISCONNECTS.inc(slow)
+
+    def recheck(self, *, user_id: int | None = None, token_id: str | None = None) -> None:
+        """Have the subscriptions of this account, or of this token, check it again now."""
+        for subscriber in self._subscribers:
+            if subscriber.viewer.user_id == user_id or (
+                token_id is not None and subscriber.token_id == token_id
+            ):
+                subscriber.recheck_now()
+
+    async def flushed(self) -> None:
+        """Return once every subscriber has sent all that was offered to it (on closing)."""
+        while any(  # noqa: ASYNC110 (a few rounds, once, while the process closes)
+            s.ended is None and (s.pending or not s.waiting) for s in self._subscribers
+        ):
+            await asyncio.sleep(0.01)
 
     def end_all(self, reason: str) -> None:
         """End every subscription (the feed lost more events than a subscriber may lag)."""

@@ -1,9 +1,18 @@
 """Subscriptions' use case: a caller's stream of item events, as long as its token holds.
 
+With `after` (an event id, the cursor GET /events takes), the stream first replays
+what the caller may see after it, from the outbox, then joins the live fan-out: it
+registers only once the replay has caught up, reads once more what committed while
+it joined, and then skips every live event at or before the last one it sent, so
+the seam has no gap and no duplicate (both are in `Position` order).
+
 The token is checked as the guard checks it when the subscription starts, then
-again every `recheck_seconds` (revocation, a deactivated account, a changed
-role), and the stream ends at the token's expiry: an expired or revoked token
-ends the subscription with UNAUTHENTICATED. Each event is offered with the
+again as soon as the fan-out says its access changed (a revocation, a deactivated
+account or a changed role, announced on commit to every process: see
+tandem/persistence/realtime/feed.py), and every `recheck_seconds` as the fallback;
+the stream ends at the token's expiry. An expired or revoked token ends the
+subscription with UNAUTHENTICATED; an admin's demotion ends it with FORBIDDEN (it
+was showing drafts the caller may no longer see). Each event is offered with the
 subscriber's own visibility at that moment (`fanout.may_see`).
 """
 
@@ -17,10 +26,12 @@ from dataclasses import dataclass
 
 from tandem.domain.auth.service import AuthService
 from tandem.domain.auth.tokens import AccessTokenCodec
-from tandem.domain.errors import DomainError, Unauthenticated, Unavailable
-from tandem.domain.events.records import EventRecord, EventType
+from tandem.domain.errors import DomainError, Forbidden, Unauthenticated, Unavailable
+from tandem.domain.events.records import EventRecord, EventType, Position
+from tandem.domain.events.service import position_after
+from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.items.records import DOCUMENT, ItemRecord
-from tandem.domain.principal import ITEMS_READ, Principal, signed_in
+from tandem.domain.principal import ITEMS_READ, Principal, Viewer, signed_in
 from tandem.domain.realtime.fanout import Fanout, Subscriber
 
 
@@ -40,6 +51,7 @@ class ItemChange:
     type: EventType
     item_id: int
     item: ItemRecord | None
+    event_id: str  # evt_..., also the cursor to resume after (GET /events?after= takes it)
 
 
 def change_of(event: EventRecord) -> ItemChange:
@@ -47,7 +59,7 @@ def change_of(event: EventRecord) -> ItemChange:
     change = _changes.get(event.id)
     if change is None:
         item = None if event.type is EventType.ITEM_DELETED else DOCUMENT.decode(event.data["item"])
-        change = ItemChange(type=event.type, item_id=event.item_id, item=item)
+        change = ItemChange(type=event.type, item_id=event.item_id, item=item, event_id=event.id)
         _changes[event.id] = change
         if len(_changes) > _CHANGES_KEPT:
             del _changes[next(iter(_changes))]
@@ -59,6 +71,9 @@ _CHANGES_KEPT = 4096
 _changes: dict[str, ItemChange] = {}
 
 
+REPLAY_PAGE = 500
+
+
 class SubscriptionService:
     def __init__(
         self,
@@ -67,35 +82,65 @@ class SubscriptionService:
         auth: AuthService,
         codec: AccessTokenCodec,
         recheck_seconds: float,
+        database: ScopedStore,
     ) -> None:
         self.fanout = fanout
         self._auth = auth
         self._codec = codec
         self._recheck = recheck_seconds
+        self._database = database
 
     async def item_changes(
-        self, principal: Principal | None, *, token: str | None, owner_id: int | None
+        self,
+        principal: Principal | None,
+        *,
+        token: str | None,
+        owner_id: int | None,
+        after: str | None = None,
     ) -> AsyncIterator[ItemChange]:
-        """Item events the caller may see, as they commit, until the token stops holding."""
+        """Item events the caller may see, as they commit, until the token stops holding;
+        with `after`, those committed after that event first."""
         caller = signed_in(principal, scope=ITEMS_READ)
         if token is None:
             raise Unauthenticated("Sign in to do this: send 'Authorization: Bearer <token>'.")
         expires = self._codec.decode(token).expires_at.timestamp()
-        subscriber = self.fanout.add(caller.viewer, owner_id=owner_id)
+        sent: Position | None = None  # the last event replayed: live ones up to it are skipped
+        if after is not None:
+            async with self._database.reader() as uow:
+                sent = await position_after(uow.events, after, caller)
+            async for event in self._replay(caller.viewer, owner_id, sent):
+                _raise_if_expired(expires)
+                sent = event.position
+                yield change_of(event)
+        subscriber = self.fanout.add(
+            caller.viewer, owner_id=owner_id, token_id=str(caller.token_id)
+        )
         try:
+            if sent is not None:  # what committed while the replay joined the live stream
+                async for event in self._replay(caller.viewer, owner_id, sent):
+                    _raise_if_expired(expires)
+                    sent = event.position
+                    yield change_of(event)
             # Spread over the interval, so subscriptions opened together do not ask together.
             checked = time.monotonic() - random.uniform(0, self._recheck / 2)  # noqa: S311
             while True:
                 now = time.time()
                 if now >= expires:
                     raise Unauthenticated("The access token has expired.")
-                if time.monotonic() - checked >= self._recheck:
+                if subscriber.recheck_due or time.monotonic() - checked >= self._recheck:
+                    subscriber.recheck_due = False
                     checked = time.monotonic()
                     try:
-                        caller = await self._auth.authenticate(token)  # revoked: InvalidToken
+                        now_caller = await self._auth.authenticate(token)  # revoked: InvalidToken
                     except Unavailable:
                         continue  # the database is busy or away: the token is asked again later
-                    caller.require_scope(ITEMS_READ)
+                    now_caller.require_scope(ITEMS_READ)
+                    if caller.viewer.is_admin and not now_caller.viewer.is_admin:
+                        raise Forbidden(
+                            "Your role changed: this subscription showed what only admins see. "
+                            "Subscribe again (with `after`) to go on with what you may see."
+                        )
+                    caller = now_caller
                     subscriber.viewer = caller.viewer
                 wake_in = min(expires - now, self._recheck - (time.monotonic() - checked))
                 try:
@@ -106,12 +151,35 @@ class SubscriptionService:
                 _raise_if_ended(subscriber)
                 for event in subscriber.take():
                     _raise_if_ended(subscriber)
-                    if time.time() >= expires:
-                        raise Unauthenticated("The access token has expired.")
+                    _raise_if_expired(expires)
+                    if sent is not None and event.position <= sent:
+                        continue  # replayed already
                     yield change_of(event)
                 _raise_if_ended(subscriber)
         finally:
             self.fanout.remove(subscriber)
+
+    async def _replay(
+        self, viewer: Viewer, owner_id: int | None, after: Position
+    ) -> AsyncIterator[EventRecord]:
+        """The events after `after` the viewer may see, to the end of the outbox so far."""
+        while True:
+            async with self._database.reader() as uow:
+                page = await uow.events.visible_page(
+                    viewer, after=after, types=None, limit=REPLAY_PAGE
+                )
+            for event in page:
+                if owner_id is None or event.owner_id == owner_id:
+                    yield event
+            if page:
+                after = page[-1].position
+            if len(page) < REPLAY_PAGE:
+                return
+
+
+def _raise_if_expired(expires: float) -> None:
+    if time.time() >= expires:
+        raise Unauthenticated("The access token has expired.")
 
 
 def _raise_if_ended(subscriber: Subscriber) -> None:

@@ -39,6 +39,13 @@ class ItemEvent:
     kind: ItemEventKind
     item_id: strawberry.ID
     item: Item | None
+    event_id: strawberry.ID = strawberry.field(
+        description="The event's id (`evt_…`), as GET /api/v1/events and webhooks show it."
+    )
+    cursor: str = strawberry.field(
+        description="Pass it as `itemChanged(after:)` to resume after this event, or as "
+        "GET /api/v1/events?after= to read on from it."
+    )
 
 
 class SharedOwner(OwnerLoad):
@@ -71,10 +78,12 @@ _owners: weakref.WeakKeyDictionary[ItemChange, asyncio.Future[User]] = weakref.W
 class ItemSubscriptions:
     @strawberry.subscription(
         description="Items created, updated and deleted, as they commit, that you may see; "
-        "`ownerId` narrows them to one owner's items."
+        "`ownerId` narrows them to one owner's items. With `after` (an event's `cursor`, "
+        "or any event id GET /api/v1/events lists), the events you may see that committed "
+        "after it come first, then the live ones, with no gap and no duplicate."
     )
     async def item_changed(
-        self, info: Info, owner_id: strawberry.ID | None = None
+        self, info: Info, owner_id: strawberry.ID | None = None, after: str | None = None
     ) -> AsyncGenerator[ItemEvent, None]:
         owner = None
         if owner_id is not None:
@@ -83,7 +92,7 @@ class ItemSubscriptions:
                 raise ValidationFailed.one(("ownerId",), "is not the id of a User", "id")
         context = info.context
         changes = context.services.subscriptions.item_changes(
-            context.principal, token=context.token, owner_id=owner
+            context.principal, token=context.token, owner_id=owner, after=after
         )
         async for change in changes:
             item = None
@@ -93,4 +102,6 @@ class ItemSubscriptions:
                 kind=ItemEventKind(str(change.type)),
                 item_id=strawberry.ID(global_ids.encode("Item", change.item_id)),
                 item=item,
+                event_id=strawberry.ID(change.event_id),
+                cursor=change.event_id,
             )

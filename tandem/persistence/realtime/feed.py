@@ -16,6 +16,16 @@ up to a second, and any notification meanwhile wakes it at once. Such a hold is
 logged once it has lasted `HELD_WARN_SECONDS`: the events behind it truly have
 not reached any subscriber yet.
 
+On SIGTERM, before open sockets close with 1001, `drain` fans out every event that
+committed before that moment and waits (a few seconds at most) until each subscription
+has sent what it holds: a client that resumes with its last cursor then misses nothing
+and is sent nothing twice.
+
+The same channel carries `access:user:<id>` and `access:token:<jti>`, sent on
+commit by triggers when an account's role or state changes, a login's tokens are
+revoked or an access token is (migration 0015): the subscriptions they name check
+their token at once, on every process, rather than at their next periodic recheck.
+
 After the LISTEN connection is lost, the feed reconnects and reads on from its
 cursor: subscribers receive what committed meanwhile, in order; one that would
 fall more than its backlog behind is cut off as too slow (see Fanout).
@@ -28,13 +38,13 @@ import contextlib
 import logging
 import time
 
-from sqlalchemy import BigInteger, Integer, bindparam, select, tuple_
+from sqlalchemy import BigInteger, Integer, Text, bindparam, cast, func, select, tuple_
 
 from tandem.domain.events.records import EventRecord, Position
 from tandem.domain.realtime.fanout import Fanout
 from tandem.observability import metrics
 from tandem.persistence.database import Database
-from tandem.persistence.events.channels import EVENTS_CHANNEL
+from tandem.persistence.events.channels import ACCESS_CHANGED, EVENTS_CHANNEL
 from tandem.persistence.events.listener import Listener
 from tandem.persistence.events.models import Event
 from tandem.persistence.events.repository import COLUMNS, horizon, record
@@ -43,6 +53,10 @@ from tandem.persistence.sql import compile_query
 log = logging.getLogger("tandem.realtime")
 
 _HORIZON = compile_query(select(horizon()))
+# Every transaction that committed before this moment is below it.
+_NOW = compile_query(
+    select(cast(cast(func.pg_snapshot_xmax(func.pg_current_snapshot()), Text), BigInteger))
+)
 # The events after the cursor, committed ones only (an uncommitted row is invisible),
 # each with the horizon: those below it are final; the first at or above it is held.
 _AFTER = compile_query(
@@ -61,6 +75,7 @@ APPLICATION_NAME = "tandem-subscriptions"  # the LISTEN connection, in pg_stat_a
 FIRST_RETRY_SECONDS = 0.005  # a held event: read again this soon, doubling...
 LAST_RETRY_SECONDS = 1.0  # ...up to this
 HELD_WARN_SECONDS = 120.0  # a hold this long is a long transaction somewhere: logged once
+CLOSING_DRAIN_SECONDS = 5.0  # on SIGTERM, what committed before is sent within this, or dropped
 
 
 class OutboxFeed:
@@ -72,6 +87,7 @@ class OutboxFeed:
         self.held_since: float | None = None  # when the read first found a committed event held
         self.reads = 0  # statements against the outbox (tests and figures)
         self._wake = asyncio.Event()
+        self._reading = asyncio.Lock()  # one read at a time: the loop's, or the closing drain's
         self.listener = Listener(
             database.url,
             [EVENTS_CHANNEL],
@@ -81,6 +97,13 @@ class OutboxFeed:
         )
 
     def _notified(self, channel: str, payload: str) -> None:
+        if payload.startswith(ACCESS_CHANGED):  # a token, an account or a role changed
+            kind, _, key = payload[len(ACCESS_CHANGED) :].partition(":")
+            if kind == "user" and key.isdigit():
+                self._fanout.recheck(user_id=int(key))
+            elif kind == "token":
+                self._fanout.recheck(token_id=key)
+            return
         self._wake.set()
 
     async def run(self) -> None:
@@ -113,7 +136,7 @@ class OutboxFeed:
                     await self._wake.wait()
             self._wake.clear()
             try:
-                held = await self.read()
+                held = await self.read() is not None
             except Exception as error:  # the database is away: the listener reconnects, we retry
                 log.warning("cannot read the outbox (%s); retrying", error)
                 await asyncio.sleep(1)
@@ -136,8 +159,29 @@ class OutboxFeed:
                     now - self.held_since,
                 )
 
-    async def read(self) -> bool:
-        """Fan out every final event after the cursor; True if a committed one is still held."""
+    async def drain(self, *, within: float = CLOSING_DRAIN_SECONDS) -> None:
+        """Fan out what committed before now, and wait until subscribers have sent it."""
+        try:
+            async with asyncio.timeout(within):
+                if self.cursor is not None:
+                    async with self._database.reader() as uow:
+                        now = int(await uow.connection.value(_NOW))
+                    retry = FIRST_RETRY_SECONDS
+                    while (held := await self.read()) is not None and held < now:
+                        await asyncio.sleep(retry)  # behind a transaction still running
+                        retry = min(retry * 2, LAST_RETRY_SECONDS)
+                await self._fanout.flushed()
+        except TimeoutError:
+            log.warning("closing before every subscriber was sent what committed (%.0f s)", within)
+        except Exception as error:  # the database is away: close with what was sent
+            log.warning("cannot read the outbox before closing (%s)", error)
+
+    async def read(self) -> int | None:
+        """Fan out every final event after the cursor; the txid of a committed one still held."""
+        async with self._reading:
+            return await self._read()
+
+    async def _read(self) -> int | None:
         assert self.cursor is not None
         async with self._database.reader() as uow:
             while True:
@@ -149,16 +193,16 @@ class OutboxFeed:
                     limit=BATCH,
                 )
                 final: list[EventRecord] = []
-                held = False
+                held = None
                 for row in rows:
                     event = record(row[:-1])
                     if event.position.txid >= row[-1]:  # at or above the horizon: not final yet
-                        held = True
+                        held = event.position.txid
                         break
                     final.append(event)
                 if final:
                     self.cursor = final[-1].position
                     metrics.SUBSCRIPTION_FEED_READS.inc(len(final))
                     self._fanout.publish(final)
-                if held or len(rows) < BATCH:
+                if held is not None or len(rows) < BATCH:
                     return held
