@@ -199,3 +199,21 @@ async def test_a_schema_the_planner_never_saw_plans_with_no_edit(completions, mo
     assert list(answer.data["gadget"]) == list(plain.data["gadget"])  # the order of the keys
     assert answer.data["gadget"]["made"] == "2026-12-07T01:02:03.000456+00:00"
     assert answer.data["gadget"]["parts"][1]["maker"] == {"name": "m5"}
+
+
+async def test_the_introspection_query_plans_as_graphql_core_answers_it(
+    client, completions, monkeypatch
+):
+    """graphql-core's own types (`__schema`, `__type`) plan by the same rules: their fields
+    have resolvers of graphql-core's, which the plan calls."""
+    from graphql import get_introspection_query
+
+    body = {"query": get_introspection_query(descriptions=True)}
+    before = _declines()
+    answer = await client.post("/graphql", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+    assert completions and _declines() == before
+    monkeypatch.setattr(planned.PlannedExecution, "planning", False)
+    plain = await client.post("/graphql", json=body)
+    assert answer.content.split(b',"extensions"')[0] == plain.content.split(b',"extensions"')[0]

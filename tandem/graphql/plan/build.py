@@ -48,7 +48,7 @@ from graphql import (
     is_object_type,
 )
 from graphql.execution.values import get_argument_values
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path, Undefined, is_iterable
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from tandem.graphql.plan.run import Run
@@ -184,7 +184,9 @@ class Compiler:
                 run.later(value, complete, out, key, path)
                 return
             if not isinstance(value, list | tuple):
-                raise Invalid  # an iterable or a stream: graphql-core knows how
+                if run.executor.is_async_iterable(value) or not is_iterable(value):
+                    raise Invalid  # a stream, or no list at all: graphql-core words it
+                value = list(value)  # any other iterable, as graphql-core takes it
             items: list[Any] = [None] * len(value)
             out[key] = items
             if item_needs_path:
