@@ -57,7 +57,7 @@ from tandem.http.idempotency import Idempotency, document_idempotency
 from tandem.http.metrics import metrics_endpoint
 from tandem.http.middleware import MediaTypes, RequestContext
 from tandem.http.telemetry import RequestTelemetry
-from tandem.observability import metrics
+from tandem.observability import metrics, tracing
 from tandem.observability.requests import count_statement
 from tandem.outbound.addresses import AddressGuard
 from tandem.outbound.mail.compose import RESET_PATH
@@ -403,5 +403,7 @@ def create_app(
     app.add_middleware(
         RequestTelemetry, request_log=None if request_log is None else request_log.record
     )
+    if tracing.configure(settings):  # OTEL_* asked for traces: a span around each request
+        app.add_middleware(tracing.asgi_middleware_class(), exclude_spans=["receive", "send"])
     logging.getLogger("tandem").setLevel(settings.log_level.upper())
     return app

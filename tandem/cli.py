@@ -85,11 +85,13 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     import logging.config
 
+    from tandem.observability import tracing
     from tandem.observability.logs import logging_config
     from tandem.worker.process import run_worker
 
     url = migrate(settings)
     logging.config.dictConfig(logging_config(settings.log_output, settings.log_level))
+    tracing.configure(settings)  # off unless OTEL_* ask for traces
     if args.metrics_port:
         from prometheus_client import start_http_server
 

@@ -149,6 +149,18 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1, le=10)
     password_hash_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 
+    # Traces (tandem/observability/tracing.py): OpenTelemetry's standard variables. Off
+    # unless an OTLP endpoint is set; OTLP over HTTP (protobuf) only. The SDK reads its other
+    # standard variables itself (OTEL_TRACES_SAMPLER and _ARG, OTEL_EXPORTER_OTLP_HEADERS,
+    # OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_*, OTEL_PROPAGATORS).
+    otel_exporter_otlp_endpoint: str | None = None  # http://collector:4318 (+ /v1/traces)
+    otel_exporter_otlp_traces_endpoint: str | None = None  # the whole URL, as is
+    otel_exporter_otlp_protocol: Literal["http/protobuf"] = "http/protobuf"
+    otel_exporter_otlp_traces_protocol: Literal["http/protobuf"] | None = None
+    otel_traces_exporter: Literal["otlp", "none"] = "otlp"
+    otel_sdk_disabled: bool = False
+    otel_service_name: str = "tandem"
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, WebSocketRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.domain.requests.records import RequestEntry
-from tandem.observability import metrics, requests
+from tandem.observability import metrics, requests, tracing
 from tandem.observability.logs import TRUSTED_FIELDS
 
 _log = logging.getLogger("tandem.request")
@@ -53,6 +53,8 @@ class RequestTelemetry:
             nonlocal status, answered, error_code, scanning
             if message["type"] == "http.response.start":
                 status, answered = message["status"], True
+                if tracing.enabled():  # before the answer ends its span
+                    self._name_span(scope, record)
             elif scanning:
                 error_code, scanning = _error_code(message.get("body", b"")), False
             await send(message)
@@ -75,6 +77,11 @@ class RequestTelemetry:
             _report(scope, route, record, status, seconds)
             if self._request_log is not None and record.principal_id is not None:
                 self._request_log(_entry(scope, route, record, status, error_code, seconds))
+
+    def _name_span(self, scope: Scope, record: requests.RequestRecord) -> None:
+        route = self.route_of(scope)
+        operation = requests.operation_labels(record) if route == GRAPHQL_PATH else None
+        tracing.name_request(scope["method"], route, operation)
 
     def route_of(self, scope: Scope) -> str:
         """The matched route's whole template (`/api/v1/items/{item_id}`), never the raw path.

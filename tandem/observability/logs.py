@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 import orjson
 
+from tandem.observability import tracing
+
 LogFormat = Literal["json", "text"]
 
 # Bearer tokens, JWTs, refresh and reset tokens, client secrets, passwords, keys.
@@ -67,6 +69,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "pid": record.process,  # which worker of `tandem serve --workers N`
             "message": redact(record.getMessage()),
+            **tracing.log_ids(),  # trace_id, span_id: when traces are on and a span is current
         }
         checked = not getattr(record, TRUSTED_FIELDS, False)
         for key, value in record.__dict__.items():

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from tandem.observability import tracing
 from tandem.persistence.faults import as_unavailable, busy_pool, discard, discarding_if_lost
 from tandem.persistence.sql import Connection, Observer
 from tandem.persistence.unit_of_work import UnitOfWork
@@ -113,6 +114,7 @@ class Database:
         async with self._borrow() as raw:
             with as_unavailable():
                 async with raw.transaction():
+                    await tracing.stamp(raw)  # traced: the outbox rows keep the trace
                     yield UnitOfWork(
                         Connection(raw, self.observers, search_timeout=self.search_timeout)
                     )

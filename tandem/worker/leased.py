@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from tandem.observability import tracing
+
 NOT_SOONER = 0.02  # seconds: never spin when a due job is momentarily out of reach
 
 Job = TypeVar("Job")
@@ -120,7 +122,10 @@ class LeasedRunner(Generic[Job]):
         self._wake.set()
 
     async def _run(self, job: Job) -> None:
+        # Traced: the job's span continues the trace of the change that queued it.
+        trace_context = getattr(job, "trace_context", None)
         try:
-            await self._handle(job)
+            with tracing.job_span(self._name, trace_context, **{"tandem.job": self._describe(job)}):
+                await self._handle(job)
         except Exception:  # recorded nowhere else: the lease runs out and it is tried again
             self._log.exception("%s failed inside Tandem", self._describe(job))

@@ -53,3 +53,4 @@ class ClaimedMail:
     to: str
     params: dict[str, str]
     expired: bool  # past `send_before`: dropped, not sent
+    trace_context: str | None = None  # W3C traceparent of the request, when it was traced

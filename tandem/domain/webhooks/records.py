@@ -76,6 +76,7 @@ class ClaimedDelivery:
     url: str
     secrets: tuple[str, ...]  # the current secret, and the previous one during a rotation
     event: EventRecord
+    trace_context: str | None = None  # W3C traceparent of the change, when it was traced
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tandem.persistence.base import Base, created_at_column
+from tandem.persistence.trace_context import traceparent_column
 
 # The writing transaction's id as a bigint (xid8 is 64 bits, never wraps): see the repository.
 CURRENT_TRANSACTION = "(pg_current_xact_id())::text::bigint"
@@ -39,3 +40,4 @@ class Event(Base):
     draft: Mapped[bool] = mapped_column(Boolean, nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+    traceparent: Mapped[str | None] = traceparent_column()  # the writing request's trace

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tandem.persistence.base import Base, created_at_column
+from tandem.persistence.trace_context import traceparent_column
 
 
 class OutboxMail(Base):
@@ -55,3 +56,4 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = created_at_column()
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    traceparent: Mapped[str | None] = traceparent_column()  # the writing request's trace

@@ -51,7 +51,7 @@ def _claim() -> Query:
         update(M)
         .where(M.id == picked.c.id)
         .values(leased.lease(M))
-        .returning(M.id, M.attempts, M.kind, M.recipient, M.params, expired)
+        .returning(M.id, M.attempts, M.kind, M.recipient, M.params, expired, M.traceparent)
     )
 
 
@@ -94,7 +94,7 @@ class PgMailQueue(LeasedQueue[ClaimedMail]):
     next_due_query = _NEXT_DUE
 
     def claimed(self, row: Any, token: uuid.UUID) -> ClaimedMail:
-        mail_id, attempt, kind, recipient, params, expired = row
+        mail_id, attempt, kind, recipient, params, expired, trace_context = row
         return ClaimedMail(
             mail_id=mail_id,
             lease_token=token,
@@ -103,6 +103,7 @@ class PgMailQueue(LeasedQueue[ClaimedMail]):
             to=recipient,
             params=orjson.loads(params) if isinstance(params, str | bytes) else dict(params),
             expired=bool(expired),
+            trace_context=trace_context,
         )
 
     async def _finish(self, status: MailStatus, mail: ClaimedMail, **params: Any) -> bool:

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tandem.persistence.base import Base, created_at_column
+from tandem.persistence.trace_context import traceparent_column
 
 
 class WebhookEndpoint(Base):
@@ -89,6 +90,7 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = created_at_column()
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    traceparent: Mapped[str | None] = traceparent_column()  # the writing request's trace
 
 
 class WebhookAttempt(Base):

@@ -98,7 +98,7 @@ def _claim() -> Query:
         update(D)
         .where(D.id == picked.c.id)
         .values(leased_queue.lease(D))
-        .returning(D.id, D.attempts, D.endpoint_id, D.event_id)
+        .returning(D.id, D.attempts, D.endpoint_id, D.event_id, D.traceparent)
         .cte("leased")
     )
     started = insert(A).from_select(
@@ -108,7 +108,14 @@ def _claim() -> Query:
     live_previous = case((W.previous_secret_expires_at > func.now(), W.previous_secret), else_=None)
     return compile_query(
         select(
-            leased.c.id, leased.c.attempts, W.id, W.url, W.secret, live_previous, *events.COLUMNS
+            leased.c.id,
+            leased.c.attempts,
+            W.id,
+            W.url,
+            W.secret,
+            live_previous,
+            leased.c.traceparent,
+            *events.COLUMNS,
         )
         .select_from(leased)
         .join(W, W.id == leased.c.endpoint_id)
@@ -216,7 +223,7 @@ class PgDeliveryQueue(LeasedQueue[ClaimedDelivery]):
         return {"cap": self._cap}
 
     def claimed(self, row: Any, token: uuid.UUID) -> ClaimedDelivery:
-        delivery_id, attempt, endpoint_id, url, secret, previous, *event = row
+        delivery_id, attempt, endpoint_id, url, secret, previous, trace_context, *event = row
         return ClaimedDelivery(
             delivery_id=delivery_id,
             lease_token=token,
@@ -225,6 +232,7 @@ class PgDeliveryQueue(LeasedQueue[ClaimedDelivery]):
             url=url,
             secrets=(secret,) if previous is None else (secret, previous),
             event=events.record(event),
+            trace_context=trace_context,
         )
 
     async def finish(
