@@ -45,6 +45,7 @@ from tandem.domain.realtime.service import SubscriptionService
 from tandem.domain.requests.service import RequestLogService
 from tandem.domain.services import Services
 from tandem.domain.users.service import UserService
+from tandem.domain.webhooks.sealing import SecretSeal
 from tandem.domain.webhooks.service import WebhookPolicy, WebhookService
 from tandem.graphql.router import TandemGraphQLRouter
 from tandem.graphql.sockets import close_open_sockets
@@ -61,6 +62,7 @@ from tandem.observability import metrics, tracing
 from tandem.observability.requests import count_statement
 from tandem.outbound.addresses import AddressGuard
 from tandem.outbound.mail.compose import RESET_PATH
+from tandem.outbound.webhooks import OneShotSender
 from tandem.persistence.counters import MemoryCounters, RedisCounters
 from tandem.persistence.database import Database
 from tandem.persistence.idempotency.scopes import JoinedTransactions
@@ -109,7 +111,12 @@ def webhook_policy(settings: Settings) -> WebhookPolicy:
     """Production: https URLs on public addresses; development lets local receivers in."""
     allow_private = settings.allow_private_webhook_urls
     return WebhookPolicy(
-        require_https=not allow_private, guard=AddressGuard(allow_private=allow_private)
+        require_https=not allow_private,
+        guard=AddressGuard(allow_private=allow_private),
+        sender=OneShotSender(
+            allow_private=allow_private, timeout_seconds=settings.webhook_timeout_seconds
+        ),
+        seal=SecretSeal(settings.verification_keys()),
     )
 
 

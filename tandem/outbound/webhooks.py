@@ -109,3 +109,18 @@ class HttpWebhookSender:
             headers={**headers, "host": host_header},
             extensions={"sni_hostname": server_name},
         )
+
+
+class OneShotSender:
+    """`WebhookSender` with a client of its own per send: for pings, sent from a request."""
+
+    def __init__(self, *, allow_private: bool, timeout_seconds: float) -> None:
+        self._allow_private = allow_private
+        self._timeout = timeout_seconds
+
+    async def send(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> Outcome:
+        sender = HttpWebhookSender(allow_private=self._allow_private, timeout_seconds=self._timeout)
+        try:
+            return await sender.send(url, body=body, headers=headers)
+        finally:
+            await sender.aclose()

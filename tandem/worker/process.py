@@ -14,6 +14,7 @@ from tandem.domain.mail.ports import Mailer
 from tandem.domain.mail.records import ClaimedMail
 from tandem.domain.webhooks.delivery import Deliverer
 from tandem.domain.webhooks.schedule import RetrySchedule, parse_schedule
+from tandem.domain.webhooks.sealing import SecretSeal
 from tandem.outbound.mail.compose import Composer
 from tandem.outbound.mail.transports import FileMailer, SmtpMailer, SmtpSettings
 from tandem.outbound.webhooks import HttpWebhookSender
@@ -102,7 +103,12 @@ async def worker_for(settings: Settings, url: str) -> AsyncIterator[Worker]:
         timeout_seconds=settings.webhook_timeout_seconds,
     )
     queue = PgDeliveryQueue(database, endpoint_concurrency=settings.webhook_endpoint_concurrency)
-    deliverer = Deliverer(queue=queue, sender=sender, schedule=retry_schedule(settings))
+    deliverer = Deliverer(
+        queue=queue,
+        sender=sender,
+        schedule=retry_schedule(settings),
+        seal=SecretSeal(settings.verification_keys()),
+    )
     try:
         yield Worker(
             url=url,

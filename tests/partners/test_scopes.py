@@ -67,6 +67,13 @@ REST = [
         "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
         "webhooks:write",
     ),
+    Rest("POST", "/api/v1/webhooks/{webhook_id}/ping", "webhooks:write"),
+    Rest(
+        "POST",
+        "/api/v1/webhooks/{webhook_id}/replay",
+        "webhooks:write",
+        {"since": "2026-01-01T00:00:00Z"},
+    ),
     Rest("POST", "/api/v1/auth/register", PUBLIC),
     Rest("POST", "/api/v1/auth/token", PUBLIC),
     Rest("POST", "/api/v1/auth/revoke", PUBLIC),

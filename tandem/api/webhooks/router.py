@@ -14,16 +14,20 @@ from tandem.api.responses_doc import LINK, LOCATION, problems, success_headers
 from tandem.api.webhooks.schemas import (
     DeliveryOut,
     DeliveryPage,
+    PingOut,
+    ReplayIn,
+    ReplayOut,
     WebhookCreate,
     WebhookOut,
     WebhookUpdate,
     WebhookWithSecretOut,
     delivery_out,
+    ping_out,
     webhook_out,
     with_secret,
 )
 from tandem.domain.pages import MAX_PAGE_SIZE
-from tandem.domain.webhooks.commands import CreateWebhook, UpdateWebhook
+from tandem.domain.webhooks.commands import CreateWebhook, ReplayEvents, UpdateWebhook
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
 
@@ -164,3 +168,40 @@ async def redeliver_webhook_delivery(
     """Send the delivery's event again, now, as a new delivery with the same `webhook-id`."""
     delivery = await services.webhooks.redeliver(principal, webhook_id, delivery_id)
     return json_response(delivery_out(delivery), status=202)
+
+
+@router.post(
+    "/{webhook_id}/ping",
+    status_code=202,
+    response_model=PingOut,
+    operation_id="pingWebhook",
+    responses=problems(403, 404, 422),
+)
+async def ping_webhook(
+    webhook_id: WebhookId, principal: CurrentPrincipal, services: AppServices
+) -> Response:
+    """Send a signed `ping` event now (a disabled endpoint too) and say what it answered."""
+    pinged = await services.webhooks.ping(principal, webhook_id)
+    return json_response(ping_out(webhook_id, pinged), status=202)
+
+
+@router.post(
+    "/{webhook_id}/replay",
+    status_code=202,
+    response_model=ReplayOut,
+    operation_id="replayWebhookEvents",
+    responses=problems(403, 404, 409, body=True),
+)
+async def replay_webhook_events(
+    webhook_id: WebhookId, body: ReplayIn, principal: CurrentPrincipal, services: AppServices
+) -> Response:
+    """Queue again every event since `since` that this endpoint hears, with its original
+    `webhook-id` (receivers skip what they have); at most 1,000 per call, oldest first."""
+    command = ReplayEvents(
+        since=body.since,
+        until=body.until,
+        types=None if body.types is None else list(body.types),
+    )
+    replayed = await services.webhooks.replay(principal, webhook_id, command)
+    out = ReplayOut(webhook_id=webhook_id, queued=replayed.queued, next_since=replayed.next_since)
+    return json_response(out, status=202)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from tandem.api.schemas import Input
 from tandem.domain.webhooks.records import (
     DeliveryRecord,
     DeliveryStatus,
+    Pinged,
     WebhookRecord,
     WebhookWithSecret,
 )
-from tandem.domain.webhooks.rules import URL_MAX_LENGTH
+from tandem.domain.webhooks.rules import REPLAY_MAX_EVENTS, URL_MAX_LENGTH
 
 EventName = Literal["item.created", "item.updated", "item.deleted", "*"]
 # What `url_problem` (tandem/domain/webhooks/rules.py) lets through, written for clients and
@@ -66,6 +67,50 @@ class WebhookOut(BaseModel):
 class WebhookWithSecretOut(WebhookOut):
     secret: str = Field(
         description="whsec_...: verify deliveries with it. Shown in this answer only.",
+    )
+
+
+ReplayType = Literal["item.created", "item.updated", "item.deleted", "*"]
+
+
+class ReplayIn(Input):
+    since: AwareDatetime = Field(description="Events created at or after this time")
+    until: AwareDatetime | None = Field(default=None, description="And before this one")
+    types: list[ReplayType] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10,
+        description="Only these event types (of those the endpoint hears); default: all",
+    )
+
+
+class ReplayOut(BaseModel):
+    webhook_id: int
+    queued: int = Field(description=f"Deliveries queued, at most {REPLAY_MAX_EVENTS}")
+    next_since: datetime | None = Field(
+        description="null: every matching event is queued. Otherwise the bound was reached: "
+        "replay again with this as `since` for the rest"
+    )
+
+
+class PingOut(BaseModel):
+    webhook_id: int
+    ping_id: str = Field(description="The ping's id: its webhook-id header")
+    succeeded: bool
+    status_code: int | None = Field(description="null when no answer came")
+    duration_ms: int
+    error: str | None
+
+
+def ping_out(webhook_id: int, pinged: Pinged) -> PingOut:
+    outcome = pinged.outcome
+    return PingOut(
+        webhook_id=webhook_id,
+        ping_id=pinged.ping_id,
+        succeeded=outcome.succeeded,
+        status_code=outcome.status_code,
+        duration_ms=outcome.duration_ms,
+        error=outcome.error,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from tandem.domain.values import UNSET, Unset
 
@@ -18,3 +19,12 @@ class UpdateWebhook:
     url: str | Unset = UNSET
     events: list[str] | Unset = UNSET
     active: bool | Unset = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayEvents:
+    """Send again the events since `since` (before `until`), of `types` (None: every type)."""
+
+    since: datetime
+    until: datetime | None = None
+    types: list[str] | None = None

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from tandem.domain.webhooks.records import (
     ClaimedDelivery,
     DeliveryRecord,
     Outcome,
+    Replayed,
+    SigningTarget,
     WebhookRecord,
 )
 
@@ -48,6 +51,21 @@ class WebhookStore(Protocol):
 
     async def redeliver(self, webhook_id: int, delivery_id: int) -> DeliveryRecord | None:
         """A new delivery of the same event to the same endpoint, due now; wakes a worker."""
+
+    async def replay(
+        self,
+        webhook_id: int,
+        *,
+        since: datetime,
+        until: datetime | None,
+        types: list[str] | None,
+        limit: int,
+    ) -> Replayed:
+        """A new delivery, due now, of each event from `since` (oldest first, at most `limit`)
+        that the endpoint subscribes to and its owner may see; wakes a worker."""
+
+    async def signing_target(self, webhook_id: int) -> SigningTarget:
+        """The endpoint's URL and the secrets (current, and previous while live) it signs with."""
 
 
 class DeliveryQueue(Protocol):

@@ -66,6 +66,30 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Replayed:
+    """What a replay queued: how many, and where to start the next one if it hit the bound."""
+
+    queued: int
+    next_since: datetime | None  # None: every matching event is queued
+
+
+@dataclass(frozen=True, slots=True)
+class SigningTarget:
+    """Where an endpoint's deliveries go and the secrets (as stored) that sign them."""
+
+    url: str
+    secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pinged:
+    """A ping's id (its `webhook-id`) and what the receiver answered."""
+
+    ping_id: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
     """A delivery a worker holds a lease on: everything needed to send it once."""
 

@@ -10,6 +10,8 @@ from tandem.domain.wording import entries, length, one_of
 
 URL_MAX_LENGTH = 2048
 MAX_WEBHOOKS_PER_USER = 20
+# A replay queues at most this many deliveries; its answer says where the next one starts.
+REPLAY_MAX_EVENTS = 1000
 ALL_EVENTS = "*"
 
 

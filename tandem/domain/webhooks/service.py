@@ -14,10 +14,24 @@ from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.principal import WEBHOOKS_READ, WEBHOOKS_WRITE, Principal, signed_in
 from tandem.domain.values import UNSET
-from tandem.domain.webhooks.commands import CreateWebhook, UpdateWebhook
-from tandem.domain.webhooks.ports import DestinationGuard
-from tandem.domain.webhooks.records import DeliveryRecord, WebhookRecord, WebhookWithSecret
-from tandem.domain.webhooks.rules import MAX_WEBHOOKS_PER_USER, clean_events, url_problem
+from tandem.domain.webhooks.commands import CreateWebhook, ReplayEvents, UpdateWebhook
+from tandem.domain.webhooks.delivery import delivery_headers, new_ping_id, ping_body
+from tandem.domain.webhooks.ports import DestinationGuard, WebhookSender
+from tandem.domain.webhooks.records import (
+    DeliveryRecord,
+    Pinged,
+    Replayed,
+    WebhookRecord,
+    WebhookWithSecret,
+)
+from tandem.domain.webhooks.rules import (
+    ALL_EVENTS,
+    MAX_WEBHOOKS_PER_USER,
+    REPLAY_MAX_EVENTS,
+    clean_events,
+    url_problem,
+)
+from tandem.domain.webhooks.sealing import SecretSeal
 from tandem.domain.webhooks.signing import new_secret
 
 ROTATION_OVERLAP_SECONDS = 24 * 3600
@@ -29,6 +43,8 @@ class WebhookPolicy:
 
     require_https: bool
     guard: DestinationGuard
+    sender: WebhookSender  # for pings, sent from the request
+    seal: SecretSeal
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +86,10 @@ class WebhookService:
             if await uow.webhooks.count_owned(caller.user_id) >= MAX_WEBHOOKS_PER_USER:
                 raise Conflict(f"You have {MAX_WEBHOOKS_PER_USER} webhooks, the most allowed.")
             webhook = await uow.webhooks.add(
-                owner_id=caller.user_id, url=url, events=events, secret=secret
+                owner_id=caller.user_id,
+                url=url,
+                events=events,
+                secret=self._policy.seal.seal(secret),
             )
         return WebhookWithSecret(webhook, secret)
 
@@ -125,7 +144,9 @@ class WebhookService:
             if await uow.webhooks.get_owned(webhook_id, caller.user_id, for_update=True) is None:
                 raise _not_found(webhook_id)
             webhook = await uow.webhooks.rotate_secret(
-                webhook_id, secret=secret, keep_previous_seconds=ROTATION_OVERLAP_SECONDS
+                webhook_id,
+                secret=self._policy.seal.seal(secret),
+                keep_previous_seconds=ROTATION_OVERLAP_SECONDS,
             )
         return WebhookWithSecret(webhook, secret)
 
@@ -159,3 +180,45 @@ class WebhookService:
         if delivery is None:
             raise NotFound(f"No delivery with id {delivery_id} for this webhook.")
         return delivery
+
+    async def replay(
+        self, principal: Principal | None, webhook_id: int, command: ReplayEvents
+    ) -> Replayed:
+        """Queue again, for this endpoint, every event since `since` it hears (bounded).
+
+        Each keeps its event id as its `webhook-id`, so a receiver skips what it has. At
+        most REPLAY_MAX_EVENTS, oldest first; `next_since` says where to go on from.
+        """
+        caller = signed_in(principal, scope=WEBHOOKS_WRITE)
+        types = None if command.types is None else clean_events(command.types)
+        if command.until is not None and command.until <= command.since:
+            raise ValidationFailed.one(("until",), "must be later than since", "value_error")
+        async with self._database.transaction() as uow:
+            webhook = await uow.webhooks.get_owned(webhook_id, caller.user_id)
+            if webhook is None:
+                raise _not_found(webhook_id)
+            if not webhook.active:
+                raise Conflict("This webhook is disabled; enable it (PATCH active) first.")
+            return await uow.webhooks.replay(
+                webhook_id,
+                since=command.since,
+                until=command.until,
+                types=None if types is None or ALL_EVENTS in types else types,
+                limit=REPLAY_MAX_EVENTS,
+            )
+
+    async def ping(self, principal: Principal | None, webhook_id: int) -> Pinged:
+        """Send the endpoint a signed `ping` event now, and say what it answered."""
+        caller = signed_in(principal, scope=WEBHOOKS_WRITE)
+        async with self._database.reader() as uow:
+            webhook = await uow.webhooks.get_owned(webhook_id, caller.user_id)
+            if webhook is None:
+                raise _not_found(webhook_id)
+            target = await uow.webhooks.signing_target(webhook_id)
+        ping_id = new_ping_id()
+        body = ping_body(ping_id, webhook)
+        headers = delivery_headers(
+            self._policy.seal.open_all(target.secrets), msg_id=ping_id, body=body
+        )
+        outcome = await self._policy.sender.send(target.url, body=body, headers=headers)
+        return Pinged(ping_id, outcome)

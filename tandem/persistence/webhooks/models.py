@@ -37,9 +37,10 @@ class WebhookEndpoint(Base):
     )
     url: Mapped[str] = mapped_column(String(2048), nullable=False)
     events: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
-    # Kept in the clear: the HMAC needs the key itself (as every Standard Webhooks sender does).
-    secret: Mapped[str] = mapped_column(String(100), nullable=False)
-    previous_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Sealed (tandem/domain/webhooks/sealing.py): the HMAC needs the key itself, so it
+    # cannot be a hash; a copy of the database alone does not open it.
+    secret: Mapped[str] = mapped_column(String(255), nullable=False)
+    previous_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )

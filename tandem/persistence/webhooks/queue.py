@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from tandem.domain.mail import messages
 from tandem.domain.webhooks.records import ClaimedDelivery, DeliveryStatus, Outcome
 from tandem.persistence import leased_queue
 from tandem.persistence.database import Database
@@ -41,6 +42,7 @@ from tandem.persistence.events import repository as events
 from tandem.persistence.events.models import Event
 from tandem.persistence.leased_queue import LeasedQueue
 from tandem.persistence.sql import Query, compile_query
+from tandem.persistence.users.models import User
 from tandem.persistence.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 D = WebhookDelivery
@@ -148,10 +150,12 @@ def _finish(status: DeliveryStatus) -> Query:
 
 
 _ENDPOINT = bindparam("endpoint_id", type_=BigInteger)
+# Disables an active endpoint; returns its owner and URL, for the mail that says so.
 _DISABLE = compile_query(
     update(W)
-    .where(W.id == _ENDPOINT)
+    .where(W.id == _ENDPOINT, W.active, User.id == W.owner_id)
     .values(active=False, disabled_reason=bindparam("reason", type_=String), updated_at=func.now())
+    .returning(User.id, User.email, User.name, W.url)
 )
 # The receiver answered: what waits out a backoff for it is due now.
 _RESUME = compile_query(
@@ -270,9 +274,20 @@ class PgDeliveryQueue(LeasedQueue[ClaimedDelivery]):
             )
             held = await uow.connection.row(_finish(status), **params)
             if held is not None and status is DeliveryStatus.FAILED and disable_reason:
-                await uow.connection.execute(
+                owner = await uow.connection.row(
                     _DISABLE, endpoint_id=claimed.endpoint_id, reason=disable_reason
                 )
+                if owner is not None:
+                    user_id, email, name, url = owner
+                    notice = messages.webhooks_disabled(
+                        user_id=user_id,
+                        email=email,
+                        name=name,
+                        why=f"Deliveries kept failing until their retries ran out"
+                        f" ({disable_reason})",
+                        urls=[url],
+                    )
+                    await uow.mail.enqueue([notice])
             if status is DeliveryStatus.SUCCEEDED:
                 await uow.connection.execute(_RESUME, endpoint_id=claimed.endpoint_id)
         return held is not None

@@ -6,13 +6,14 @@ The workers' side (claiming and finishing deliveries) is `queue.py`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    DateTime,
     Integer,
     Interval,
     String,
@@ -33,11 +34,15 @@ from tandem.domain.webhooks.records import (
     AttemptRecord,
     DeliveryRecord,
     DeliveryStatus,
+    Replayed,
+    SigningTarget,
     WebhookRecord,
 )
 from tandem.persistence.events.channels import JOBS_CHANNEL, WEBHOOK_JOBS
 from tandem.persistence.events.models import Event
+from tandem.persistence.events.repository import endpoint_may_see, subscribed
 from tandem.persistence.sql import Connection, Query, as_params, compile_query, settable
+from tandem.persistence.users.models import User
 from tandem.persistence.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 W = WebhookEndpoint
@@ -129,6 +134,13 @@ def _update(names: tuple[str, ...]) -> Query:
 
 
 _DELETE = compile_query(delete(W).where(W.id == _ID))
+_SIGNING = compile_query(
+    select(
+        W.url,
+        W.secret,
+        case((W.previous_secret_expires_at > func.now(), W.previous_secret), else_=None),
+    ).where(W.id == _ID)
+)
 _DISABLE_OWNED = compile_query(
     update(W)
     .where(W.owner_id == _OWNER, W.active)
@@ -202,6 +214,53 @@ def _redeliver() -> Query:
 _REDELIVER = _redeliver()
 
 
+@lru_cache(maxsize=8)
+def _replay(bounded: bool, typed: bool) -> Query:
+    """The endpoint's next `limit + 1` events from `since` it hears, oldest first; the first
+    `limit` queued as deliveries due now, and a worker woken. Returns (queued, last time)."""
+    event = Event.__table__.alias("e")
+    hears = (
+        select(event.c.id, event.c.created_at)
+        .select_from(event)
+        .join(W, W.id == _ID)
+        .join(User, User.id == W.owner_id)
+        .where(
+            event.c.created_at >= bindparam("since", type_=DateTime(timezone=True)),
+            subscribed(event),
+            endpoint_may_see(event),
+        )
+        .order_by(event.c.created_at, event.c.id)
+        .limit(bindparam("limit", type_=Integer) + 1)
+    )
+    if bounded:
+        hears = hears.where(event.c.created_at < bindparam("until", type_=DateTime(timezone=True)))
+    if typed:
+        hears = hears.where(event.c.type == any_(bindparam("types", type_=ARRAY(String))))
+    found = hears.cte("found")
+    ranked = select(
+        found.c.id,
+        found.c.created_at,
+        func.row_number().over(order_by=(found.c.created_at, found.c.id)).label("n"),
+    ).cte("ranked")
+    queued = (
+        insert(D)
+        .from_select(
+            ["event_id", "endpoint_id"],
+            select(ranked.c.id, _ID).where(ranked.c.n <= bindparam("limit", type_=Integer)),
+        )
+        .returning(D.id)
+        .cte("queued")
+    )
+    how_many = select(func.count()).select_from(queued).scalar_subquery()
+    beyond = (
+        select(func.min(ranked.c.created_at))
+        .where(ranked.c.n > bindparam("limit", type_=Integer))
+        .scalar_subquery()
+    )
+    wake = case((how_many > 0, func.pg_notify(JOBS_CHANNEL, WEBHOOK_JOBS)), else_=None)
+    return compile_query(select(how_many, beyond, wake))
+
+
 class WebhookRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -262,6 +321,31 @@ class WebhookRepository:
             for attempt in await self._connection.rows(_ATTEMPTS, delivery_ids=list(log)):
                 log[attempt[0]].append(AttemptRecord(*attempt[1:]))
         return [delivery(row, log[row[0]]) for row in rows]
+
+    async def replay(
+        self,
+        webhook_id: int,
+        *,
+        since: datetime,
+        until: datetime | None,
+        types: list[str] | None,
+        limit: int,
+    ) -> Replayed:
+        params: dict[str, Any] = {"webhook_id": webhook_id, "since": since, "limit": limit}
+        if until is not None:
+            params["until"] = until
+        if types is not None:
+            params["types"] = types
+        row = await self._connection.row(_replay(until is not None, types is not None), **params)
+        assert row is not None  # an aggregate answers one row
+        queued, next_since, _ = row
+        return Replayed(queued=queued, next_since=next_since)
+
+    async def signing_target(self, webhook_id: int) -> SigningTarget:
+        row = await self._connection.row(_SIGNING, webhook_id=webhook_id)
+        assert row is not None  # the caller found the endpoint in this unit of work
+        url, secret, previous = row
+        return SigningTarget(url, (secret,) if previous is None else (secret, previous))
 
     async def redeliver(self, webhook_id: int, delivery_id: int) -> DeliveryRecord | None:
         row = await self._connection.row(_REDELIVER, webhook_id=webhook_id, delivery_id=delivery_id)
