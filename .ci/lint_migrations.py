@@ -77,7 +77,7 @@ EXCEPTED: dict[tuple[str, str], str] = {
         "recorded before it is sent, its duration null until it ends, and every reader "
         "coalesces it (the API keeps answering an integer)"
     ),
-    ("0015_sealed_secrets", "changing-column-type"): (
+    ("0017_sealed_secrets", "changing-column-type"): (
         "varchar(100) to varchar(255) on webhook_endpoints: widening a varchar is a "
         "catalogue-only change (no rewrite), its brief ACCESS EXCLUSIVE lock bounded by the "
         "migration's lock_timeout; the table holds at most 20 rows per user"

@@ -11,7 +11,7 @@ from tandem.domain.webhooks.signing import new_secret
 from tandem.persistence.migrate import alembic_config
 from tests.factories import make_user
 
-BEFORE = "0014_request_log"
+BEFORE = "0016_trace_context"
 
 
 async def test_the_migration_seals_the_secrets_stored_in_the_clear(services, settings, monkeypatch):

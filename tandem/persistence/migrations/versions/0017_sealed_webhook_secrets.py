@@ -4,8 +4,8 @@ The columns widen (a catalogue-only change for varchar) and every secret still i
 the clear is sealed under the server's key (SECRET_KEYS' first, or SECRET_KEY), so
 this migration must run with the settings the app runs with.
 
-Revision ID: 0015_sealed_secrets
-Revises: 0014_request_log
+Revision ID: 0017_sealed_secrets
+Revises: 0016_trace_context
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from alembic import op
 
 from tandem.domain.webhooks.sealing import SecretSeal
 
-revision: str = "0015_sealed_secrets"
-down_revision: str | None = "0014_request_log"
+revision: str = "0017_sealed_secrets"
+down_revision: str | None = "0016_trace_context"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
