@@ -31,7 +31,7 @@ from tandem.domain.auth.passwords import PasswordHasher
 from tandem.domain.auth.recovery import TOO_MANY as TOO_MANY_RECOVERIES
 from tandem.domain.auth.recovery import PasswordRecovery
 from tandem.domain.auth.service import AuthService
-from tandem.domain.auth.throttle import LoginThrottle, RequestThrottle
+from tandem.domain.auth.throttle import AddressBudget, LoginThrottle, RequestThrottle
 from tandem.domain.auth.tokens import AccessTokenCodec
 from tandem.domain.clients.service import ClientService
 from tandem.domain.events.service import EventService
@@ -93,6 +93,8 @@ OPENAPI_TAGS = [
     {"name": "requests", "description": "Your recent requests, for debugging an integration."},
     {"name": "health", "description": "Liveness and readiness, for orchestrators."},
 ]
+
+WELCOME_WINDOW_SECONDS = 3600  # WELCOME_MAIL_MAX_PER_ADDRESS counts per hour
 
 
 def counters_for(settings: Settings) -> CounterStore:
@@ -186,7 +188,16 @@ def use_cases(
         database=database,
         auth=auth,
         recovery=recovery,
-        users=UserService(database=store, hasher=hasher),
+        users=UserService(
+            database=store,
+            hasher=hasher,
+            welcomes=AddressBudget(
+                counters,
+                per_address=settings.welcome_mail_max_per_address,
+                window_seconds=WELCOME_WINDOW_SECONDS,
+                prefix="welcome",
+            ),
+        ),
         items=ItemService(database=store),
         clients=clients,
         idempotency=IdempotencyService(transactions=store, seal=AnswerSeal(keys)),

@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     # A recovery request answers this long after it began, whether the email is known or
     # not (tandem/domain/auth/recovery.py): no timing tells them apart.
     password_recovery_answer_seconds: float = Field(default=0.25, ge=0, le=5)
+    # Welcome mails per client address per hour; past it an account is made without one.
+    welcome_mail_max_per_address: int = Field(default=10, ge=1)
     password_hash_time_cost: int = Field(default=3, ge=1, le=10)
     password_hash_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 

@@ -112,12 +112,14 @@ ClientBasicAuth = Annotated[ClientAuthentication | None, Depends(client_basic)]
     openapi_extra=PUBLIC,
 )
 async def register(
+    request: Request,
     body: UserRegister,
     services: AppServices,
     _principal: CurrentPrincipal,  # the guard: a bad token is a 401 here too, never anonymous
 ) -> Response:
     user = await services.users.register(
-        RegisterUser(email=body.email, name=body.name, password=body.password)
+        RegisterUser(email=body.email, name=body.name, password=body.password),
+        address=client_address(request),
     )
     return json_response(private(user), status=201)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from tandem.api.schemas import NOT_BLANK, Input
+from tandem.api.schemas import Input
 from tandem.domain import global_ids
 from tandem.domain.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from tandem.domain.users.records import Role, UserRecord
@@ -27,7 +27,11 @@ EMAIL: dict[str, Any] = {
     "format": "email",
     "pattern": rf"^(?![^@]*@([^@]*\.)?({SPECIAL_USE})\.?$)",
 }
-Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH, json_schema_extra=NOT_BLANK)]
+# Text, not layout (domain/users/rules.py): no control characters (Cc), line or paragraph
+# separators, or bidirectional controls; and not blank.
+_LAYOUT = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069"
+NAME_TEXT: dict[str, Any] = {"pattern": f"^[^{_LAYOUT}]*[^\\s{_LAYOUT}][^{_LAYOUT}]*$"}
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH, json_schema_extra=NAME_TEXT)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 
 

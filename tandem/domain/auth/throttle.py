@@ -6,8 +6,9 @@ every further attempt at it, by a delay that doubles, and never lock it: the
 owner's right password from an address that has not failed still signs in, late
 at worst. A lockout anyone could keep up is what the assessment found (issue 20).
 
-Password recovery and welcome mail (`RequestThrottle`): every request counts, per
-account and per address, and past either limit answers 429.
+Password recovery (`RequestThrottle`): every request counts, per account and per
+address, and past either limit answers 429. The welcome mail (`AddressBudget`): so
+many per client address, then registration goes on without one.
 
 Both count an attempt before anything is checked, in one atomic step per counter,
 and word a refusal the same whether or not the account exists. Emails arrive here
@@ -62,6 +63,27 @@ class RequestThrottle:
     def _refuse(self, kind: str, reset_at: float) -> RateLimited:
         self._refusals.labels(kind).inc()
         return RateLimited(self._message, retry_after=math.ceil(reset_at - time.time()))
+
+
+class AddressBudget:
+    """At most `per_address` of something per window from one client address (the welcome
+    mail): `allows` counts one and says whether it fits. No address (the command line):
+    always."""
+
+    def __init__(
+        self, store: CounterStore, *, per_address: int, window_seconds: int, prefix: str
+    ) -> None:
+        self._store = store
+        self._limit = per_address
+        self._window = window_seconds
+        self._prefix = prefix
+
+    async def allows(self, address: str | None) -> bool:
+        if not address:
+            return True
+        key = f"{self._prefix}:address:{address}"
+        hit = await self._store.hit(key, 1, limit=self._limit, window_seconds=self._window)
+        return hit.accepted
 
 
 class LoginThrottle:

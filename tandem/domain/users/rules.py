@@ -46,8 +46,23 @@ def clean_email(email: str) -> str:
     return normalise_email(candidate)
 
 
+# A name is text, not layout: it reaches mail bodies and other people's screens, where a
+# line break or a control character could forge a line ("URGENT: … http://evil.example").
+# Refused: every control character (Unicode category Cc: NUL to US, DEL, C1), the line
+# and paragraph separators, and the bidirectional embedding, override and isolate marks.
+LAYOUT = frozenset(
+    [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))]
+    + ["\u2028", "\u2029"]
+    + [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+)
+NAME_LAYOUT_PROBLEM = "must be text: no line breaks, tabs or other control characters"
+
+
 def clean_name(name: str) -> str:
+    """Trimmed, 1 to 100 characters, and text only (no control or layout characters)."""
     cleaned, problem = clean_text(name, loc=("name",), max_length=NAME_MAX_LENGTH)
+    if problem is None and not LAYOUT.isdisjoint(name):
+        problem = NAME_LAYOUT_PROBLEM
     if problem:
         raise ValidationFailed([FieldError(("name",), problem, "value_error")])
     return cleaned

@@ -11,6 +11,7 @@ from tandem.domain.auth.passwords import (
     PasswordHasher,
     check_password_rules,
 )
+from tandem.domain.auth.throttle import AddressBudget
 from tandem.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.mail import messages
@@ -59,22 +60,39 @@ def may_look_up(principal: Principal, user_id: int) -> bool:
 
 
 class UserService:
-    def __init__(self, *, database: ScopedStore, hasher: PasswordHasher) -> None:
+    def __init__(
+        self,
+        *,
+        database: ScopedStore,
+        hasher: PasswordHasher,
+        welcomes: AddressBudget | None = None,
+    ) -> None:
         self._database = database
         self._hasher = hasher
+        self._welcomes = welcomes
 
     async def register(
-        self, command: RegisterUser, *, role: str = Role.MEMBER, welcome: bool = True
+        self,
+        command: RegisterUser,
+        *,
+        role: str = Role.MEMBER,
+        welcome: bool = True,
+        address: str | None = None,
     ) -> UserRecord:
         """Create an account. The role comes from the caller's code, never from the request.
 
-        `welcome`: queue the welcome mail in the same transaction (the demo data sends none).
+        `welcome`: queue the welcome mail in the same transaction (the demo data sends none),
+        unless `address` (the client's) has had its welcome mails for the hour: the account
+        is made all the same, since the mail only greets (registration mails any address
+        unverified; this bounds how many one sender can make Tandem send).
         """
         email = clean_email(command.email)
         name = clean_name(command.name)
         check_password_rules(command.password)
         check_role(role)
         password_hash = await self._hasher.hash(command.password)
+        if welcome and self._welcomes is not None:
+            welcome = await self._welcomes.allows(address)
         async with self._database.transaction() as uow:
             user = await uow.users.add(
                 email=email, name=name, password_hash=password_hash, role=role
