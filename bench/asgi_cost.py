@@ -33,7 +33,7 @@ from typing import Any
 from bench.seed import DATA_DIR, DATABASE, PRINCIPAL_ID, ROOT
 from bench.targets import Target, benchmark_targets
 
-SECRET = "asgi-cost-" + "k" * 40
+SECRET = "asgi-cost-Zq8rT2vLw9XmB4nK7pD3sF6hJ1cY5gA0eU"
 
 
 def _cpu() -> float:
@@ -66,6 +66,10 @@ class Driver:
             rate_limit="1000000000/hour",
             log_level="warning",
             serve_worker=False,
+            public_url="https://tandem.example.com",
+            metrics_token="asgi-cost-metrics-Rk29xVt7Lq",
+            smtp_host="127.0.0.1",
+            mail_from="Tandem <bench@example.com>",
         )
         connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
         try:
