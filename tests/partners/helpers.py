@@ -5,6 +5,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+# authlib warns of its own httpx module on import, and its `deprecate` module, on import,
+# puts an "always" filter for its warnings ahead of every filter set before (pytest's
+# configuration's among them). So `deprecate` is imported first, and the filter that hides
+# the warning is set after it, around the import that warns.
+import authlib.deprecate  # noqa: F401
 import httpx
 from fastapi import FastAPI
 
@@ -12,9 +17,6 @@ from tandem.domain.clients.commands import CreateClient
 from tandem.domain.services import Services
 
 with warnings.catch_warnings():
-    # authlib warns of its own httpx module on import, after turning its deprecation warnings
-    # to "always" (ahead of any filter pytest's configuration sets): only a filter set
-    # around the import itself hides it.
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
