@@ -52,7 +52,12 @@ async def list_requests(
     principal: CurrentPrincipal,
     services: AppServices,
     after: Annotated[
-        str | None, Query(max_length=32, description="A request log id: list older requests")
+        str | None,
+        Query(
+            max_length=32,
+            pattern=r"^req_[0-9]{1,18}$",
+            description="A request log id (`next_cursor`): list older requests",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     user_id: Annotated[
