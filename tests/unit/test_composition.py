@@ -33,6 +33,7 @@ def test_every_use_case_runs_on_the_one_scoped_store(tmp_path: Path) -> None:
         "idempotency",
         "events",
         "webhooks",
+        "requests",
     }
     scoped = {id(store) for store in stores.values()}
     assert len(scoped) == 1, stores
