@@ -16,8 +16,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from tandem.api.webhooks_document import DESCRIPTIONS, HEADERS, PAYLOAD
+from tandem.api.webhooks_document import DESCRIPTIONS, HEADERS, PAYLOAD, PING_PAYLOAD, PING_SCHEMA
 from tandem.domain.events.records import EventType
+from tandem.domain.webhooks.delivery import PING
 
 ASYNCAPI_URL = "/asyncapi.json"
 GRAPHQL_PATH = "/graphql"
@@ -100,26 +101,28 @@ def asyncapi_document(openapi: dict[str, Any], *, host: str, secure: bool) -> di
             },
         }
     }
-    for kind in EventType:
-        name = "webhook_" + kind.value.replace(".", "_")
+    webhooks = [(kind.value, DESCRIPTIONS.get(kind, ""), PAYLOAD) for kind in EventType]
+    webhooks.append((PING, PING_SCHEMA["description"], PING_PAYLOAD))
+    for event_type, description, payload in webhooks:
+        name = "webhook_" + event_type.replace(".", "_")
         channels[name] = {
             "address": None,  # each endpoint's own URL
-            "title": f"Webhook: {kind.value}",
-            "description": "POSTed to each webhook endpoint subscribed to "
-            f"`{kind.value}`, signed per Standard Webhooks. " + DESCRIPTIONS.get(kind, ""),
+            "title": f"Webhook: {event_type}",
+            "description": f"POSTed to a webhook endpoint (`{event_type}`), signed per "
+            "Standard Webhooks. " + description,
             "messages": {"event": {"$ref": f"#/components/messages/{name}"}},
         }
         operations["send_" + name] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{name}"},
-            "summary": f"Tandem delivers `{kind.value}` (retried until a 2xx)",
+            "summary": f"Tandem delivers `{event_type}` (retried until a 2xx)",
             "messages": [{"$ref": f"#/channels/{name}/messages/event"}],
         }
         messages[name] = {
-            "name": kind.value,
+            "name": event_type,
             "contentType": "application/json",
             "headers": _webhook_headers(),
-            "payload": {"$ref": f"#/components/schemas/{PAYLOAD}"},
+            "payload": {"$ref": f"#/components/schemas/{payload}"},
         }
     return {
         "asyncapi": "3.1.0",
@@ -148,7 +151,10 @@ def asyncapi_document(openapi: dict[str, Any], *, host: str, secure: bool) -> di
         "operations": operations,
         "components": {
             "messages": messages,
-            "schemas": _referenced(openapi["components"]["schemas"], PAYLOAD),
+            "schemas": {
+                **_referenced(openapi["components"]["schemas"], PAYLOAD),
+                PING_PAYLOAD: PING_SCHEMA,
+            },
         },
     }
 

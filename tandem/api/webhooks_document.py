@@ -11,8 +11,37 @@ from __future__ import annotations
 from typing import Any
 
 from tandem.domain.events.records import EventType
+from tandem.domain.webhooks.delivery import PING
 
 PAYLOAD = "EventOut"
+PING_PAYLOAD = "WebhookPing"
+# What `ping_body` (domain/webhooks/delivery.py) sends; a real ping is validated against it.
+PING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Sent at once by `POST /webhooks/{webhook_id}/ping`: the events' shape, "
+    "with the endpoint it tests as its data.",
+    "required": ["id", "type", "created_at", "data"],
+    "properties": {
+        "id": {"type": "string", "examples": ["ping_5f0c3a9e1b2d4c6e8f7a9b0c"]},
+        "type": {"const": PING},
+        "created_at": {"type": "string", "format": "date-time"},
+        "data": {
+            "type": "object",
+            "required": ["webhook"],
+            "properties": {
+                "webhook": {
+                    "type": "object",
+                    "required": ["id", "url", "events"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "url": {"type": "string"},
+                        "events": {"type": "array", "items": {"type": "string"}},
+                    },
+                }
+            },
+        },
+    },
+}
 DESCRIPTIONS = {
     EventType.ITEM_CREATED: "An item was created; `data.item` is the item as "
     "`GET /items/{item_id}` shows it.",
@@ -35,12 +64,12 @@ HEADERS = (
 )
 
 
-def webhook_operation(kind: EventType) -> dict[str, Any]:
+def webhook_operation(name: str, description: str, payload: str = PAYLOAD) -> dict[str, Any]:
     return {
         "post": {
-            "operationId": "receive" + "".join(part.title() for part in kind.value.split(".")),
-            "summary": f"`{kind.value}`, sent to each endpoint subscribed to it",
-            "description": DESCRIPTIONS.get(kind, f"An event of type `{kind.value}`."),
+            "operationId": "receive" + "".join(part.title() for part in name.split(".")),
+            "summary": f"`{name}`",
+            "description": description,
             "tags": ["webhooks"],
             "parameters": [
                 {
@@ -55,7 +84,7 @@ def webhook_operation(kind: EventType) -> dict[str, Any]:
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{PAYLOAD}"}}
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{payload}"}}
                 },
             },
             "responses": {
@@ -67,6 +96,18 @@ def webhook_operation(kind: EventType) -> dict[str, Any]:
 
 
 def add_webhooks(document: dict[str, Any]) -> None:
-    """`document["webhooks"]`, one entry per event type (OpenAPI 3.1)."""
-    assert PAYLOAD in document.get("components", {}).get("schemas", {}), PAYLOAD
-    document["webhooks"] = {kind.value: webhook_operation(kind) for kind in EventType}
+    """`document["webhooks"]`, one entry per event type, and `ping` (OpenAPI 3.1)."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    assert PAYLOAD in schemas, PAYLOAD
+    schemas[PING_PAYLOAD] = PING_SCHEMA
+    document["webhooks"] = {
+        kind.value: webhook_operation(
+            kind.value,
+            "Sent to each endpoint subscribed to it. "
+            + DESCRIPTIONS.get(kind, f"An event of type `{kind.value}`."),
+        )
+        for kind in EventType
+    }
+    document["webhooks"][PING] = webhook_operation(
+        PING, PING_SCHEMA["description"], payload=PING_PAYLOAD
+    )

@@ -41,6 +41,7 @@ async def test_the_asyncapi_document_is_valid_and_names_every_channel(served):
     assert "itemChanged" in summary["channels"]
     for kind in EventType:
         assert "webhook_" + kind.value.replace(".", "_") in summary["channels"]
+    assert "webhook_ping" in summary["channels"]
     # The parser's warnings (its style rules) are printed, not hidden: none is an error.
     assert all(line.get("severity") != 0 for line in lines[:-1])
 

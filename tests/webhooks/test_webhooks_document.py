@@ -1,6 +1,6 @@
 """OpenAPI 3.1's `webhooks` section describes what an endpoint really receives.
 
-Real deliveries (created, updated, deleted) to a real receiver are checked against the
+Real deliveries (a ping, then created, updated, deleted) to a real receiver are checked against the
 served document: the body against the entry's request schema (JSON Schema 2020-12, the
 `jsonschema` library, with the document's own components), the headers against its
 parameters; and every event type has its entry.
@@ -33,10 +33,12 @@ async def test_each_delivery_matches_its_webhooks_entry(services, client, receiv
     document = (await client.get("/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
     webhooks = document["webhooks"]
-    assert set(webhooks) == {kind.value for kind in EventType}
+    assert set(webhooks) == {kind.value for kind in EventType} | {"ping"}
 
     owner = await make_account(services, client)
-    await register(client, owner, receiver.url)
+    hook = await register(client, owner, receiver.url)
+    pinged = await client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=owner.headers)
+    assert pinged.status_code == 202, pinged.text
     item = await make_item(client, owner)
     changed = await client.patch(
         f"/api/v1/items/{item['id']}", json={"title": "Renamed"}, headers=owner.headers
@@ -45,9 +47,9 @@ async def test_each_delivery_matches_its_webhooks_entry(services, client, receiv
     gone = await client.delete(f"/api/v1/items/{item['id']}", headers=owner.headers)
     assert gone.status_code == 204, gone.text
 
-    received = await receiver.wait_for(3)
+    received = await receiver.wait_for(4)
     assert sorted(json.loads(r.body)["type"] for r in received) == sorted(
-        ["item.created", "item.updated", "item.deleted"]
+        ["ping", "item.created", "item.updated", "item.deleted"]
     )
     for request in received:
         body = json.loads(request.body)
