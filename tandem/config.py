@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
     subscription_backlog: int = Field(default=1000, ge=1, le=100_000)
     subscription_recheck_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # WebSockets (tandem/graphql/sockets.py): how many may be open from one address, and how
+    # long one may wait before its connection_init (then it closes, 4408).
+    sockets_per_address: int = Field(default=50, ge=1, le=100_000)
+    socket_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Mail (tandem/outbound/mail, tandem/worker/mail.py): SMTP when SMTP_HOST is set, else
     # .eml files under DATA_DIR/mail. SMTP_TLS: starttls (port 587 by default), tls
     # (implicit TLS, 465) or none (25); true/false (as the FastAPI template writes it) mean

@@ -1,4 +1,4 @@
-"""The GraphQL context: the principal from the one guard, the services, the loaders."""
+"""The GraphQL context: the request's admission, its caller, the services, the loaders."""
 
 from __future__ import annotations
 
@@ -9,30 +9,46 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from tandem.domain.errors import DomainError
-from tandem.domain.principal import Principal
+from tandem.domain.principal import Principal, signed_in
 from tandem.domain.services import Services
 from tandem.graphql.loaders import Loaders
-from tandem.http.guard import bearer_token, principal_of, services_of
+from tandem.http.admission import Admission, admission_of
 
 
 class Context(BaseContext):
-    def __init__(
-        self,
-        *,
-        services: Services,
-        principal: Principal | None,
-        request_id: str | None,
-        address: str | None,
-        token: str | None = None,
-    ) -> None:
+    def __init__(self, *, admission: Admission, principal: Principal | None) -> None:
         super().__init__()
-        self.services = services
+        self.admission = admission
         self.principal = principal
-        self.token = token  # kept for subscriptions, which check it again while they run
-        self.request_id = request_id
-        self.address = address
         self.rejected = False  # a WebSocket whose handshake carried a bad token
         self.connections_resolved = 0  # what the operation really cost (extensions.cost)
+
+    @property
+    def services(self) -> Services:
+        return self.admission.services
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token, for subscriptions, which check it again while they run."""
+        return self.admission.token
+
+    @property
+    def request_id(self) -> str | None:
+        return self.admission.request_id or None
+
+    @property
+    def address(self) -> str | None:
+        return self.admission.address
+
+    async def readmit(self) -> Principal:
+        """Admit this context's credential again, as a new operation would be: the caller from
+        the token's current state (revoked, expired, deactivated, role, scopes).
+
+        InvalidToken (UNAUTHENTICATED) when it no longer holds, Unavailable when it cannot
+        be checked now. The hook for a running subscription to recheck its caller.
+        """
+        admission = self.admission.again(credential=self.admission.credential)
+        return signed_in(await admission.caller())
 
     @cached_property
     def loaders(self) -> Loaders:
@@ -41,32 +57,21 @@ class Context(BaseContext):
 
 
 async def get_context(connection: HTTPConnection) -> Context:
-    """The guard's own rule (`principal_of`), for a request and for a WebSocket's handshake.
+    """The request's admission and its caller, for a request and for a WebSocket's handshake.
 
     Over HTTP a bad token is the guard's 401. A WebSocket's token comes in
     connection_init (see tandem/graphql/sockets.py); one sent as a handshake header
     is read the same way, and a bad one makes connection_init close the socket (4403).
     """
-    services = services_of(connection)
-    header = connection.headers.get("authorization")
-    state = connection.scope.get("state", {})
+    admission = admission_of(connection)
     rejected = False
-    # The Idempotency-Key middleware (tandem/http/idempotency.py) may have found it already.
-    principal: Principal | None = state.get("principal")
-    if principal is None:
-        try:
-            principal = await principal_of(services, header)
-        except DomainError:
-            if connection.scope["type"] == "http":
-                raise
-            principal, rejected = None, True
-    context = Context(
-        services=services,
-        principal=principal,
-        request_id=connection.scope.get("state", {}).get("request_id"),
-        address=connection.client.host if connection.client else None,
-        token=bearer_token(header),
-    )
+    try:
+        principal = await admission.caller()
+    except DomainError:
+        if connection.scope["type"] == "http":
+            raise
+        principal, rejected = None, True
+    context = Context(admission=admission, principal=principal)
     context.rejected = rejected
     return context
 

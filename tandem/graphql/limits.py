@@ -12,6 +12,7 @@ the principal's rate limit (tandem/graphql/operation.py).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,10 +176,11 @@ def _walk(
     return walk
 
 
-# Analyses of documents whose variables do not change them, by (query text, operation name):
-# hot queries are walked once. Bounded like the parser's cache; the oldest goes first.
+# Analyses of documents whose variables do not change them, by (the SHA-256 of the query's
+# text, operation name): hot queries are walked once. Bounded in entries, each a few bytes
+# (never the text itself: a 1 MiB text as a key would be kept whole); the oldest goes first.
 ANALYSIS_CACHE_SIZE = 512
-_analyses: dict[tuple[str, str | None], Analysis] = {}
+_analyses: dict[tuple[bytes, str | None], Analysis] = {}
 
 
 def analyse(
@@ -188,7 +190,8 @@ def analyse(
 
     Shared between requests when cached: read it, never change it.
     """
-    key = (query or "", operation_name)
+    digest = hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest() if query else b""
+    key = (digest, operation_name)
     cached = _analyses.get(key) if query else None
     if cached is not None:
         return cached

@@ -21,35 +21,27 @@ introspection off, limits and cost) is measured in docs/performance.md. In order
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from functools import lru_cache
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, get_operation_ast, parse, specified_rules
+from graphql import GraphQLError, get_operation_ast, specified_rules
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
-from strawberry.schema.schema import validate_document
 
-from tandem.domain.rate_limits import (
-    Quota,
-    RateLimited,
-    RateLimiter,
-    operation_cost,
-    subject_of,
-)
+from tandem.domain.rate_limits import Quota, RateLimited, operation_cost
+from tandem.graphql.documents import parse_document, validate_cached
 from tandem.graphql.limits import Analysis, Limits, analyse, violations
 from tandem.graphql.trusted import TrustedDocuments
 from tandem.observability.requests import note_operation
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 ADMISSION_COST = 1
-# Bounded, so a flood of distinct documents cannot grow memory without limit.
-DOCUMENT_CACHE_SIZE = 512
 
-cached_parse = lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(parse)
-cached_validate = lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(validate_document)
+# Every parse stops at the token limit; the cache is bounded in bytes (graphql/documents.py).
+cached_parse = parse_document
+cached_validate = validate_cached
 
 
 class OperationGate(SchemaExtension):
@@ -83,7 +75,7 @@ class OperationGate(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         if context.query is not None:
-            context.graphql_document = cached_parse(context.query, **context.parse_options)
+            context.graphql_document = cached_parse(context.query, max_tokens=self.max_tokens)
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -126,41 +118,30 @@ class OperationGate(SchemaExtension):
             await self._refund()
             self.execution_context.result = _refusal(error.message, "RATE_LIMITED")
 
-    def _budget(self) -> tuple[RateLimiter | None, str]:
-        """The rate limiter (None when off) and whose budget this operation spends."""
-        graphql_context = self.execution_context.context
-        principal = graphql_context.principal
-        subject = subject_of(principal.user_id if principal else None, graphql_context.address)
-        return graphql_context.services.rate_limiter, subject
-
-    def _publish(self, quota: Quota | None) -> None:
-        """The quota goes into the response's X-RateLimit headers (see RequestContext)."""
-        self.quota = quota
-        if quota is not None:
-            request = self.execution_context.context.request
-            request.scope.setdefault("state", {})["rate_limit"] = quota
-
     async def _refund(self) -> None:
-        limiter, subject = self._budget()
-        if limiter is not None and self.paid:
-            self._publish(await limiter.refund(subject, self.paid))
-            self.paid = 0
+        if self.paid:
+            admission = self.execution_context.context.admission
+            await admission.refund(self.paid)
+            self.paid, self.quota = 0, admission.quota
 
     async def _spend(self, points: int) -> None:
-        """Charge the caller's budget; on refusal answer 429 with Retry-After, and re-raise."""
-        limiter, subject = self._budget()
-        if limiter is None or points <= 0:
+        """Charge the caller's budget (the request's admission); on refusal answer 429 with
+        Retry-After, and re-raise."""
+        if points <= 0:
             return
+        graphql_context = self.execution_context.context
+        admission = graphql_context.admission
         try:
-            self._publish(await limiter.charge(subject, points))
+            await admission.charge(points)
             self.paid += points
         except RateLimited as error:
-            self._publish(error.quota)
-            response = self.execution_context.context.response
+            response = graphql_context.response
             if response is not None:
                 response.status_code = 429
                 response.headers["Retry-After"] = str(error.retry_after)
             raise
+        finally:
+            self.quota = admission.quota
 
     def get_results(self) -> dict[str, Any]:
         if self.requested is None:

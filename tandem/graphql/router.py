@@ -51,7 +51,7 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             settings.graphql_trusted_documents, only=settings.graphql_trusted_only
         )
         # Which POST bodies an Idempotency-Key applies to (tandem/http/idempotency.py).
-        self.operation_kind = MutationDetector(trusted)
+        self.operation_kind = MutationDetector(trusted, max_tokens=settings.graphql_max_tokens)
         super().__init__(
             build_schema(
                 development=development,
@@ -75,9 +75,10 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             # graphql-sse's distinct-connections mode; browsers' Origin must be allowed.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
             max_subscriptions_per_connection=settings.subscriptions_per_connection,
-            connection_init_wait_timeout=timedelta(seconds=10),
+            connection_init_wait_timeout=timedelta(seconds=settings.socket_init_timeout_seconds),
             allowed_origins=settings.cors_origins,
         )
+        self.sockets_per_address = settings.sockets_per_address  # tandem/graphql/sockets.py
         self.mask_unexpected = not development
         self.hide_suggestions = not development
         self._one_route()
@@ -212,7 +213,7 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         return graphiql_page(request, endpoint=request.url.path)
 
     async def on_ws_connect(self, context: Context) -> None:
-        """connection_init: its `Authorization` entry through the guard (a bad token: 4403)."""
+        """connection_init: its `Authorization` entry admitted (missing or bad: 4403)."""
         await accept_connection(context)
 
     def encode_json(self, data: object) -> bytes:

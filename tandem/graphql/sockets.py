@@ -1,8 +1,15 @@
 """graphql-transport-ws at `/graphql`: the token from `connection_init`, codes on errors, closes.
 
-- `connection_init`'s payload `{"Authorization": "Bearer <token>"}` goes through the
-  guard's own rule (tandem/http/guard.py): no token is anonymous, a bad one closes
-  the socket with 4403.
+- `connection_init`'s payload `{"Authorization": "Bearer <token>"}` is admitted as an
+  HTTP request's header is (tandem/http/admission.py): a missing or bad token closes
+  the socket with 4403; no `connection_init` within SOCKET_INIT_TIMEOUT_SECONDS, 4408.
+- Each operation (query, mutation, subscription) is admitted again when it starts, in
+  a context of its own: a token revoked or expired since, or an account deactivated,
+  is sent UNAUTHENTICATED and the socket closes (4403); a changed role or scopes are
+  the ones the operation runs with. `Context.readmit()` is the same step for a
+  running subscription.
+- At most SOCKETS_PER_ADDRESS sockets are open from one address; the next is closed at
+  once (1013, try again later).
 - Errors carry `extensions.code` as on HTTP. A subscription ended because its token
   expired or was revoked is sent the UNAUTHENTICATED error, then the socket closes
   (4403); one that fell too far behind is sent its error, then the socket closes
@@ -14,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import weakref
 from collections.abc import Mapping
+from contextlib import aclosing
 from typing import Any
 
 import orjson
@@ -28,14 +37,15 @@ from strawberry.schema.schema import StreamResult
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
+    _OperationStreamClosed,
 )
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from tandem.domain.errors import DomainError
+from tandem.domain.principal import signed_in
 from tandem.graphql.context import Context
 from tandem.graphql.errors import code_for, with_code
-from tandem.http.guard import bearer_token, principal_of
 
 CLOSE_UNAUTHENTICATED = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -48,6 +58,9 @@ ENDING_CODES = {
 }
 # How long a cut-off subscriber may take to read its error before the socket is closed anyway.
 FAREWELL_SECONDS = 5.0
+
+TOO_MANY_SOCKETS = "too many open sockets from this address"
+_logger = logging.getLogger("tandem.api")
 
 OPEN_SOCKETS: weakref.WeakSet[TandemTransportWS] = weakref.WeakSet()
 
@@ -63,17 +76,24 @@ def authorization_of(params: object) -> str | None:
 
 
 async def accept_connection(context: Context) -> None:
-    """The guard, on connection_init's payload; ConnectionRejectionError (4403) for a bad token."""
+    """connection_init: a socket needs a valid token (ConnectionRejectionError: 4403).
+
+    The payload's `Authorization` (else the handshake's header) is admitted as an HTTP
+    request's would be; each operation is admitted again when it starts.
+    """
     if context.rejected:
         raise ConnectionRejectionError()
     header = authorization_of(context.connection_params)
-    if header is None:
-        return  # anonymous: subscribing will answer UNAUTHENTICATED
+    admission = context.admission
+    if header is not None:
+        admission = admission.again(credential=header)
     try:
-        context.principal = await principal_of(context.services, header)
+        principal = await admission.caller()
     except DomainError as error:
         raise ConnectionRejectionError() from error
-    context.token = bearer_token(header)
+    if principal is None:  # anonymous: nothing a socket carries is open to it
+        raise ConnectionRejectionError()
+    context.admission, context.principal = admission, principal
 
 
 class TextFrames(ASGIWebSocketAdapter):
@@ -89,6 +109,16 @@ class TextFrames(ASGIWebSocketAdapter):
 
 class TandemTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle(self) -> None:
+        address = self.context.address
+        cap = getattr(self.view, "sockets_per_address", None)
+        if cap is not None and sum(1 for s in OPEN_SOCKETS if s.context.address == address) >= cap:
+            _logger.warning(
+                "socket refused: %d already open from this address [request_id=%s]",
+                cap,
+                self.context.request_id,
+            )
+            await self.close(CLOSE_TRY_AGAIN_LATER, TOO_MANY_SOCKETS)
+            return
         OPEN_SOCKETS.add(self)
         try:
             await super().handle()
@@ -99,6 +129,68 @@ class TandemTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         """Close the socket now; a close that cannot be sent (the peer is gone) is moot."""
         with contextlib.suppress(Exception):
             await self.websocket.close(code=code, reason=reason)
+
+    async def admitted(self) -> Context:
+        """A context of its own for one operation, admitted as it starts: the caller from the
+        token's current state (a revoked or expired token, or a deactivated account, is
+        UNAUTHENTICATED; a changed role or scopes are the ones the operation runs with)."""
+        connection = self.context
+        admission = connection.admission.again(credential=connection.admission.credential)
+        principal = signed_in(await admission.caller())
+        context = Context(admission=admission, principal=principal)
+        context.request = connection.request
+        context.response = connection.response
+        context.background_tasks = connection.background_tasks
+        context.connection_params = connection.connection_params
+        return context
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """As Strawberry's, with the operation admitted first, in a context of its own, and a
+        refusal before execution (trusted documents, the rate limit) answered with its code."""
+        try:
+            context = await self.admitted()
+        except DomainError as refusal:
+            await self._refuse(operation, GraphQLError(refusal.message, original_error=refusal))
+            return
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=context,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except (GraphQLError, DomainError) as refusal:  # raised by the gate before execution
+            error = (
+                refusal
+                if isinstance(refusal, GraphQLError)
+                else GraphQLError(refusal.message, original_error=refusal)
+            )
+            _logger.info(
+                "operation refused: %s [request_id=%s]", code_for(error), context.request_id
+            )
+            await self._refuse(operation, error)
+        except Exception as error:  # as Strawberry does: logged once, completed, forgotten
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+
+    async def _refuse(self, operation: Operation[Context, None], error: GraphQLError) -> None:
+        """The operation's `error` message, with its code; UNAUTHENTICATED also closes (4403)."""
+        result = ExecutionResult(data=None, errors=[error])
+        ending = await self._coded(result)
+        if ending is None:
+            with contextlib.suppress(Exception):
+                await operation.send_initial_errors(result.errors or [])
+            return
+        await self._farewell(operation, result, ending)
 
     async def _send_result_stream(
         self, operation: Operation[Context, None], result_source: StreamResult

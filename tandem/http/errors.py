@@ -53,9 +53,7 @@ async def domain_error(request: Request, error: Exception) -> Response:
         headers["Retry-After"] = str(error.retry_after)
         log_unavailable(error, request_id_of(request.scope))
     elif isinstance(error, RateLimited):
-        headers["Retry-After"] = str(error.retry_after)
-        if error.quota is not None:
-            request.scope.setdefault("state", {})["rate_limit"] = error.quota
+        headers["Retry-After"] = str(error.retry_after)  # the quota: the admission's charge
     if request.url.path.startswith(GRAPHQL_PATH):
         # Raised by the guard before Strawberry runs: answer in GraphQL's own shape.
         body = graphql_errors(error.message, error.code)

@@ -2,14 +2,20 @@
 
 Stripe's semantics; the rules live in the domain (domain/idempotency/service.py), and
 this middleware is only their transport:
-- it reads the key, the whole body (under the request's size cap) and the caller's
-  principal (the guard's own lookup, left in the request state so the guard does not
-  pay it twice); an anonymous call, or one with a bad token, goes on without a key;
-- it fingerprints the request (method, path, query and the body, JSON compared by
-  value), and runs the app inside the domain's scope;
+- it reads the key, the whole body (under the request's size cap) and the caller, from
+  the request's admission (tandem/http/admission.py: the route's guard asks the same
+  one, so the token is checked once); an anonymous call, or one whose token is bad or
+  cannot be checked now, goes on without a key, and its route answers as it always does
+  (401; 503 with Retry-After while the database is away);
+- the key belongs to the caller's login or client (`owner_of`), and it fingerprints the
+  request (method, path, query and the body, JSON compared by value), and runs the app
+  inside the domain's scope;
 - it holds the answer back until the scope has committed, so a client never hears
   "201" for a write that then failed to commit; then it sends it, or a replay with
-  `Idempotent-Replayed: true`.
+  `Idempotent-Replayed: true`, once the caller's role and scopes cover the first
+  caller's (FORBIDDEN otherwise);
+- what it answers itself (a replay, 409, 422, 403) is charged as the request would have
+  been: one point on REST, the operation's cost on GraphQL.
 Stored: answers below 400, and 409s (a definite outcome). Not stored: other 4xx and
 5xx, so the key may be retried. Not idempotent here: the OAuth endpoints (RFC 6749
 forbids storing token answers, and they hold live credentials).
@@ -17,17 +23,23 @@ forbids storing token answers, and they hold live credentials).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal, Protocol
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tandem.domain.errors import DomainError, FieldError, InvalidToken
+from tandem.domain.errors import DomainError, FieldError, Unauthenticated, Unavailable
 from tandem.domain.idempotency.records import IdempotentRequest, StoredAnswer
 from tandem.domain.idempotency.service import KEY_MAX_LENGTH
+from tandem.domain.rate_limits import REST_CALL_COST, RateLimited
 from tandem.domain.services import Services
+from tandem.http.admission import Admission, admission_of
+from tandem.http.errors import log_unavailable
 from tandem.http.problems import MEDIA_TYPE, STATUS_FOR_CODE, problem_body, request_id_of
 
 HEADER = b"idempotency-key"
@@ -39,6 +51,15 @@ KEPT_HEADERS = frozenset(
 NOT_IDEMPOTENT = ("/auth/token", "/auth/revoke")
 
 
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    """What a GraphQL POST body asks for, as the GraphQL face reads it (graphql/idempotency.py):
+    "mutation", "batched-mutation" or "other", and what its operation is charged."""
+
+    kind: Literal["mutation", "batched-mutation", "other"]
+    cost: int = REST_CALL_COST
+
+
 class Idempotency:
     def __init__(
         self,
@@ -46,7 +67,7 @@ class Idempotency:
         *,
         rest_prefix: str,
         graphql_path: str,
-        graphql_kind: Callable[[bytes], str],
+        graphql_kind: Callable[[bytes], GraphQLRequest],
     ) -> None:
         """`graphql_kind` tells a GraphQL body's "mutation" from a "batched-mutation"."""
         self.app = app
@@ -68,22 +89,30 @@ class Idempotency:
         except ConnectionAbortedError:  # the client left before sending its body: no answer
             return
         replay_body = _replaying(body, receive)
-        kind = self.graphql_kind(body) if graphql else "rest"
-        if kind == "batched-mutation":
-            await _refuse(send, scope, graphql, 400, "BAD_REQUEST", _BATCH)
+        asked = self.graphql_kind(body) if graphql else GraphQLRequest("mutation")
+        admission = admission_of(scope)
+        refuse = partial(_refuse, send, scope, graphql)
+        if asked.kind == "batched-mutation":
+            if await _charged(admission, asked.cost, refuse):
+                await refuse(400, "BAD_REQUEST", _BATCH)
             return
-        if kind not in ("mutation", "rest"):  # a query changes nothing: the key is moot
+        if asked.kind != "mutation":  # a query changes nothing: the key is moot
             await self.app(scope, replay_body, send)
             return
         if not 1 <= len(key) <= KEY_MAX_LENGTH:
-            await _refuse(send, scope, graphql, 422, "VALIDATION_FAILED", _BAD_KEY)
+            if await _charged(admission, asked.cost, refuse):
+                await refuse(422, "VALIDATION_FAILED", _BAD_KEY)
             return
-        services: Services = scope["app"].state.services
-        principal = await _principal(scope, services)
-        if principal is None:  # anonymous, or a bad token the guard will refuse
+        try:
+            principal = await admission.caller()
+        except DomainError:  # a bad token, or none checkable now: the route says so, as always
+            principal = None
+        if principal is None:  # anonymous too: the route answers 401 in its face's shape
             await self.app(scope, replay_body, send)
             return
-        request = IdempotentRequest(principal.subject, key, _fingerprint(scope, body))
+        request = IdempotentRequest.of(principal, key, _fingerprint(scope, body))
+        admission.idempotency = request
+        services: Services = admission.services
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
@@ -92,15 +121,26 @@ class Idempotency:
         try:
             async with services.idempotency.scope(request) as idempotent:
                 if idempotent.replay is not None:
+                    # Authorised like the original (the scope checked the authority), and
+                    # charged like it, before anything is sent.
+                    await admission.charge(asked.cost)
                     await _send_replay(send, idempotent.replay)
                     return
                 await self.app(scope, replay_body, hold)
                 answer = _answer(held)
                 if answer is not None and _keeps(answer, graphql):
                     idempotent.keep(answer)
-        except DomainError as error:  # IN_USE or REUSED, before anything ran
-            status = STATUS_FOR_CODE.get(error.code, 409)
-            await _refuse(send, scope, graphql, status, error.code, error.message)
+        except RateLimited as error:
+            await refuse(429, error.code, error.message, retry_after=error.retry_after)
+            return
+        except Unavailable as error:  # the key could not be taken, or the answer not stored
+            log_unavailable(error, admission.request_id)
+            await refuse(503, error.code, error.message, retry_after=error.retry_after)
+            return
+        except DomainError as error:  # IN_USE, REUSED or FORBIDDEN, before anything ran
+            if await _charged(admission, asked.cost, refuse):
+                status = STATUS_FOR_CODE.get(error.code, 409)
+                await refuse(status, error.code, error.message)
             return
         for message in held:  # committed: now the client may hear it
             await send(message)
@@ -109,6 +149,23 @@ class Idempotency:
         if not path.startswith(self.rest_prefix + "/"):
             return False
         return not path.removeprefix(self.rest_prefix).startswith(NOT_IDEMPOTENT)
+
+
+async def _charged(admission: Admission, cost: int, refuse: Refuse) -> bool:
+    """Charge an answer this middleware gives itself as the request would have been charged
+    (the caller's budget, or the address's); False when it answered 429 or 503 instead."""
+    try:
+        with contextlib.suppress(Unauthenticated):  # a bad token's is charged to its address
+            await admission.caller()
+        await admission.charge(cost)
+    except RateLimited as error:
+        await refuse(429, error.code, error.message, retry_after=error.retry_after)
+        return False
+    except Unavailable as error:
+        log_unavailable(error, admission.request_id)
+        await refuse(503, error.code, error.message, retry_after=error.retry_after)
+        return False
+    return True
 
 
 _BAD_KEY = f"Idempotency-Key must be 1 to {KEY_MAX_LENGTH} characters."
@@ -145,22 +202,6 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-async def _principal(scope: Scope, services: Services) -> Any:
-    """The guard's principal, remembered in the request state for the guard itself."""
-    header = _header(scope, b"authorization")
-    if header is None:
-        return None
-    scheme, _sep, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    try:
-        principal = await services.auth.authenticate(token.strip())
-    except InvalidToken:
-        return None
-    scope.setdefault("state", {})["principal"] = principal
-    return principal
 
 
 def _fingerprint(scope: Scope, body: bytes) -> bytes:
@@ -207,9 +248,23 @@ async def _send_replay(send: Send, answer: StoredAnswer) -> None:
     await send({"type": "http.response.body", "body": answer.body})
 
 
+class Refuse(Protocol):
+    async def __call__(
+        self, status: int, code: str, message: str, *, retry_after: int = 0
+    ) -> None: ...
+
+
 async def _refuse(
-    send: Send, scope: Scope, graphql: bool, status: int, code: str, message: str
+    send: Send,
+    scope: Scope,
+    graphql: bool,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    retry_after: int = 0,
 ) -> None:
+    """This middleware's own answer, in the face's shape: GraphQL's errors, or problem+json."""
     request_id = request_id_of(scope)
     if graphql:
         graphql_code = "BAD_USER_INPUT" if code == "VALIDATION_FAILED" else code
@@ -225,6 +280,8 @@ async def _refuse(
         )
         media_type = MEDIA_TYPE
     headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -1,7 +1,8 @@
 """Pure ASGI middleware: cheap on every request, unlike BaseHTTPMiddleware.
 
-`RequestContext` names each request (X-Request-ID), caps bodies, and turns a
-crash into one logged line and a problem+json 500 that leaks nothing.
+`RequestContext` names each request (X-Request-ID), opens its admission
+(tandem/http/admission.py), caps bodies, and turns a crash into one logged line
+and a problem+json 500 that leaks nothing.
 `MediaTypes` refuses a REST body of a media type its route does not read (415).
 """
 
@@ -19,6 +20,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.domain.rate_limits import Quota
+from tandem.http.admission import open_admission
 from tandem.http.deprecation import deprecation_headers
 from tandem.http.problems import MEDIA_TYPE, graphql_errors, problem_body
 
@@ -56,7 +58,8 @@ class RequestContext:
             return
         request_id = _incoming_id(scope) or uuid.uuid4().hex
         state = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        state["request_id"] = request_id  # for the log lines of every layer
+        admission = open_admission(scope, request_id=request_id)
         header = (b"x-request-id", request_id.encode())
         authorized = any(name == b"authorization" for name, _ in scope["headers"])
         started = False
@@ -69,7 +72,7 @@ class RequestContext:
                     *message.get("headers", []),
                     header,
                     NOSNIFF,
-                    *_quota_headers(state),
+                    *_quota_headers(admission.quota),
                     *deprecation_headers(state),
                 ]
                 if authorized and not any(name == b"cache-control" for name, _ in headers):
@@ -160,8 +163,7 @@ class RequestContext:
         await _send_problem(send, 413, "PAYLOAD_TOO_LARGE", detail, request_id)
 
 
-def _quota_headers(state: dict[str, Any]) -> list[tuple[bytes, bytes]]:
-    quota: Quota | None = state.get("rate_limit")
+def _quota_headers(quota: Quota | None) -> list[tuple[bytes, bytes]]:
     if quota is None:
         return []
     return [(name.lower().encode(), value.encode()) for name, value in quota.headers().items()]

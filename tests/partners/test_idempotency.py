@@ -118,7 +118,8 @@ async def test_a_duplicate_while_the_first_is_in_flight_is_409(client, services)
     """The first request is held mid-transaction (its key's lock taken); its twin hears 409."""
     ada = await make_account(services, client)
     headers = {**ada.headers, **key()}
-    request = IdempotentRequest(f"user:{ada.id}", headers["Idempotency-Key"], b"")
+    principal = await services.auth.authenticate(ada.access_token)
+    request = IdempotentRequest.of(principal, headers["Idempotency-Key"], b"")
     async with services.database.transaction() as uow:
         await uow.connection.raw.execute("SELECT pg_advisory_xact_lock($1)", lock_id(request))
         twin = await client.post(ITEMS, json={"title": "Lamp"}, headers=headers)

@@ -170,13 +170,13 @@ async def test_a_bad_token_closes_the_socket_with_4403(two):
         assert ws.close_code == 4403
 
 
-async def test_anonymous_subscribers_hear_unauthenticated(two):
+async def test_an_anonymous_connection_init_closes_the_socket_with_4403(two):
     listener, _ = two
-    async with connected(listener.ws) as socket:
-        await socket.subscribe("1")
-        message = await socket.receive()
-        assert message["type"] == "error", message
-        assert message["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    async with websockets.connect(listener.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 10)
+        assert ws.close_code == 4403
 
 
 async def test_the_legacy_graphql_ws_protocol_is_refused(two):

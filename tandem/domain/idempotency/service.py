@@ -5,7 +5,9 @@ and runs the use case inside `scope()`; the scope, one transaction:
 1. takes the key for itself (`pg_try_advisory_xact_lock`): a duplicate in flight is
    IDEMPOTENCY_KEY_IN_USE at once, never a second write;
 2. finds a stored answer: sent with the same request, it is replayed and nothing is
-   written; with another, IDEMPOTENCY_KEY_REUSED;
+   written, if the caller is still allowed all that the first caller was (its role,
+   its token's scopes; FORBIDDEN otherwise: a replay is authorised like the
+   original); sent with another request, IDEMPOTENCY_KEY_REUSED;
 3. otherwise lets the face run the use case, whose own transaction joins the scope
    (tandem/persistence/idempotency/scopes.py), and stores the answer the face rendered,
    if it `keep`s one, in the same commit as the use case's writes, sealed
@@ -21,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from tandem.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
+from tandem.domain.errors import Forbidden, IdempotencyKeyInUse, IdempotencyKeyReused
 from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.idempotency.records import IdempotentRequest, StoredAnswer
 from tandem.domain.idempotency.sealing import AnswerSeal
@@ -63,6 +65,12 @@ class IdempotencyService:
                     raise IdempotencyKeyReused(
                         "This Idempotency-Key was used with a different request; "
                         "use a new key for a new request."
+                    )
+                if not request.authority.covers(stored.authority):
+                    raise Forbidden(
+                        "This Idempotency-Key was answered for a caller allowed more than this"
+                        " token is (its role or scopes); send the request with such a token,"
+                        " or with a new key."
                     )
                 body = self._seal.open(request, stored.answer.body)
                 if body is None:

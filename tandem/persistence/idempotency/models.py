@@ -24,4 +24,6 @@ class IdempotencyKey(Base):
     status: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     headers: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    # The first caller's role and scopes: a replay must be allowed all of it.
+    authority: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     created_at: Mapped[datetime] = created_at_column()

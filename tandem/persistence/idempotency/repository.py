@@ -22,7 +22,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from tandem.domain.idempotency.records import IdempotentRequest, StoredAnswer, StoredKey
+from tandem.domain.idempotency.records import (
+    Authority,
+    IdempotentRequest,
+    StoredAnswer,
+    StoredKey,
+)
 from tandem.persistence.idempotency.models import IdempotencyKey
 from tandem.persistence.sql import Connection, compile_query
 
@@ -40,6 +45,7 @@ _FIND = compile_query(
         IdempotencyKey.status,
         IdempotencyKey.headers,
         IdempotencyKey.body,
+        IdempotencyKey.authority,
     ).where(IdempotencyKey.subject == _SUBJECT, IdempotencyKey.key_hash == _KEY_HASH)
 )
 _STORE = compile_query(
@@ -50,6 +56,7 @@ _STORE = compile_query(
         status=bindparam("status", type_=SmallInteger),
         headers=bindparam("headers", type_=JSONB),
         body=bindparam("body", type_=LargeBinary),
+        authority=bindparam("authority", type_=Text),
     )
 )
 # In batches, so a purge of a large backlog never holds one huge transaction's locks.
@@ -88,9 +95,11 @@ class IdempotencyRepository:
         )
         if row is None:
             return None
-        fingerprint, status, headers, body = row
+        fingerprint, status, headers, body, authority = row
         return StoredKey(
-            bytes(fingerprint), StoredAnswer(status, orjson.loads(headers), bytes(body))
+            bytes(fingerprint),
+            StoredAnswer(status, orjson.loads(headers), bytes(body)),
+            Authority.parse(authority),
         )
 
     async def store(self, request: IdempotentRequest, answer: StoredAnswer) -> None:
@@ -102,6 +111,7 @@ class IdempotencyRepository:
             status=answer.status,
             headers=orjson.dumps(answer.headers).decode(),  # asyncpg takes JSON as text
             body=answer.body,
+            authority=request.authority.text(),
         )
 
     async def purge(self, *, before: datetime, batch: int) -> int:
