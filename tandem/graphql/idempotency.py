@@ -59,8 +59,7 @@ class MutationDetector:
             return None
         document, _operation, text = found
         analysis = analyse(document, text, name, variables if isinstance(variables, dict) else {})
-        requests = analysis.requests if analysis is not None else 0
-        return operation_cost(requests, mutation=True)
+        return analysis.cost if analysis is not None else operation_cost(0, mutation=True)
 
     def operation_type(
         self, query: str | None, extensions: dict[str, Any] | None, name: str | None
