@@ -1,7 +1,7 @@
 """idempotency keys keep the first caller's authority; keys belong to a login or a client
 
-Revision ID: 0017_idempotency_authority
-Revises: 0016_trace_context
+Revision ID: 0018_idempotency_authority
+Revises: 0017_sealed_secrets
 
 A key's owner is now the login (user and token family) or the partner client, so the
 keys stored under the old owner (the user alone) can never be replayed: they are
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_idempotency_authority"
-down_revision: str | None = "0016_trace_context"
+revision: str = "0018_idempotency_authority"
+down_revision: str | None = "0017_sealed_secrets"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
