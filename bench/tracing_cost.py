@@ -29,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "tracing_cost"
-SECRET = "tracing-cost-" + "k" * 40
+SECRET = "tc-Q7vN2xLp9RmK4sWd8YbF3hJ6tZc1GqE5uA0oVnXiTy"
 
 
 def _cpu() -> float:
@@ -90,7 +90,7 @@ async def child(requests: int) -> dict[str, float]:
     settings = Settings(
         database_url=url,
         secret_key=SECRET,
-        tandem_env="production",
+        tandem_env="development",  # production needs SMTP, https and a metrics token
         rate_limit="off",
         log_level="warning",
         serve_worker=False,
@@ -110,6 +110,7 @@ async def child(requests: int) -> dict[str, float]:
             "/api/v1/auth/token",
             data={"grant_type": "password", "username": email, "password": "a bench pass phrase"},
         )
+        assert grant.status_code == 200, grant.text
         token = grant.json()["access_token"]
         item = json.loads(await _call(app, "POST", "/api/v1/items", token, b'{"title": "x"}'))
         path = f"/api/v1/items/{item['id']}"
