@@ -200,6 +200,12 @@ def start_server(
         "JWT_ISSUER": seeded.issuer,
         "JWT_AUDIENCE": seeded.audience,
         "TANDEM_ENV": "production",
+        # What production requires besides the key (tandem/config.py); the bench sends no mail
+        # and scrapes no metrics, so these only have to be valid.
+        "PUBLIC_URL": "https://tandem.example.com",
+        "METRICS_TOKEN": "bench-metrics-Rk29xVt7LqWm",
+        "SMTP_HOST": "127.0.0.1",
+        "MAIL_FROM": "Tandem <bench@example.com>",
         # The limiter runs and counts on every request, as issue 5 asks, with a budget no
         # run can spend: the contract's default (5000/hour) would answer 429 within seconds.
         "RATE_LIMIT": "1000000000/hour",
