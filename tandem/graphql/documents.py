@@ -20,7 +20,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    Source,
+    SourceLocation,
+    parse,
+)
 from graphql.validation import ASTValidationRule
 from strawberry.schema.schema import validate_document
 
@@ -53,6 +61,9 @@ class DocumentCache:
         self.bytes = 0
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._by_document: dict[int, _Entry] = {}  # id(document) -> its entry, while kept
+        # A refused text's digest -> where and why: one request asks up to three times
+        # (operation type, Idempotency-Key, limits), and a client may send it again.
+        self._refused: OrderedDict[bytes, tuple[int, str]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -66,7 +77,19 @@ class DocumentCache:
         if entry is not None:
             self._entries.move_to_end(key)
             return entry.document
-        document = parse(text, max_tokens=max_tokens)
+        refused = self._refused.get(key)
+        if refused is not None:
+            position, description = refused
+            raise GraphQLSyntaxError(_Source(text), position, description)
+        try:
+            document = parse(_Source(text), max_tokens=max_tokens)
+        except GraphQLSyntaxError as error:
+            if error.positions:
+                position = next(iter(error.positions))
+                self._refused[key] = (position, error.message.removeprefix(_SYNTAX))
+                while len(self._refused) > MAX_REFUSALS:
+                    self._refused.popitem(last=False)
+            raise
         weight = weight_of(text, document)
         if weight <= self.max_bytes // 4:  # one huge document never empties the cache
             self._keep(key, _Entry(document, weight))
@@ -89,6 +112,7 @@ class DocumentCache:
         return found
 
     def clear(self) -> None:
+        self._refused.clear()
         self._entries.clear()
         self._by_document.clear()
         self.bytes = 0
@@ -101,6 +125,22 @@ class DocumentCache:
             _key, gone = self._entries.popitem(last=False)
             self._by_document.pop(id(gone.document), None)
             self.bytes -= gone.weight
+
+
+_SYNTAX = "Syntax Error: "
+MAX_REFUSALS = 1024  # each a digest, a position and a sentence: about 200 bytes
+
+
+class _Source(Source):
+    """graphql-core's Source, locating an error by reading the text only up to it.
+
+    Its own `get_location` scans the whole body for line breaks: a 1 MiB document refused
+    at its 2,001st token spent most of its refusal there (measured in tests/graphql/
+    test_parse_limit.py's docstring), the rest of the text unread by the parser.
+    """
+
+    def get_location(self, position: int) -> SourceLocation:
+        return Source(self.body[:position]).get_location(position)
 
 
 DOCUMENTS = DocumentCache()

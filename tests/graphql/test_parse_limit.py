@@ -15,6 +15,7 @@ import tracemalloc
 import uuid
 
 import pytest
+from graphql import GraphQLSyntaxError, SourceLocation
 
 from tandem.graphql.documents import DOCUMENTS, DocumentCache, parse_document
 from tests.factories import make_account
@@ -89,3 +90,40 @@ def test_every_parse_stops_at_the_limit_and_keeps_nothing():
     with pytest.raises(Exception, match="tokens"):
         parse_document(BOMB, max_tokens=2000)
     assert len(DOCUMENTS) == kept
+
+
+def test_a_refused_document_is_refused_again_from_its_digest_with_the_same_words(monkeypatch):
+    from tandem.graphql import documents
+
+    parses = []
+    real_parse = documents.parse
+
+    def counting_parse(*args, **kwargs):
+        parses.append(1)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(documents, "parse", counting_parse)
+    cache = DocumentCache()
+    with pytest.raises(GraphQLSyntaxError) as first:
+        cache.parse(BOMB, max_tokens=2000)
+    with pytest.raises(GraphQLSyntaxError) as again:
+        cache.parse(BOMB, max_tokens=2000)
+    assert again.value.message == first.value.message
+    assert again.value.locations == first.value.locations == [SourceLocation(1, 4001)]
+    assert len(parses) == 1  # the router, the Idempotency-Key and the limits ask: one parse
+    assert len(cache) == 0  # nothing of it is kept but the digest and where it failed
+    with pytest.raises(GraphQLSyntaxError):
+        cache.parse("{ a(", max_tokens=2000)
+    assert cache.parse("{ a }", max_tokens=2000) is cache.parse("{ a }", max_tokens=2000)
+
+
+@pytest.mark.parametrize("text", ["{ a\n  b(\n}", "{\r\n a(\r\n x: }", "{ a " + "b " * 3000 + "}"])
+def test_an_error_is_located_as_graphql_core_locates_it(text):
+    from graphql import Source, parse
+
+    with pytest.raises(GraphQLSyntaxError) as theirs:
+        parse(Source(text), max_tokens=2000)
+    with pytest.raises(GraphQLSyntaxError) as ours:
+        DocumentCache().parse(text, max_tokens=2000)
+    assert ours.value.locations == theirs.value.locations
+    assert ours.value.message == theirs.value.message
