@@ -90,13 +90,17 @@ target = LateBoundApp()
 REST_CHECKS: dict[str, bool] = {}
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx"]
 POSITIVE = {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}}
-# A password-reset token is a credential only the server issues, as a token endpoint's
-# grants are (which schemathesis itself exempts): a made-up one is the documented 422.
+# Schema-valid requests the domain still refuses with a documented 422:
+# - a password-reset token is a credential only the server issues, as a token endpoint's
+#   grants are (which schemathesis itself exempts): a made-up one is refused;
+# - a replay's `until` must come after its `since`, a rule across two fields that JSON
+#   Schema cannot state.
 CREDENTIAL_USES = [
     {
-        "include-path": "/api/v1/auth/reset-password",
+        "include-path": path,
         "checks": {"positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "422"]}},
     }
+    for path in ("/api/v1/auth/reset-password", "/api/v1/webhooks/{webhook_id}/replay")
 ]
 # Domain errors (NOT_FOUND, FORBIDDEN, ...) carry a `path`, which schemathesis' generic GraphQL
 # checks read as a server failure, and domain rules refuse some schema-valid input (an empty

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from tandem.api.schemas import NOT_BLANK, Input
+from tandem.api.schemas import Input
+from tandem.api.users.schemas import NAME_TEXT
 from tandem.domain.clients.records import ClientRecord, IssuedClient
 from tandem.domain.users.rules import NAME_MAX_LENGTH
 
@@ -23,7 +24,7 @@ class ClientCreate(Input):
             min_length=1,
             max_length=NAME_MAX_LENGTH,
             examples=["Acme sync"],
-            json_schema_extra=NOT_BLANK,
+            json_schema_extra=NAME_TEXT,  # a name, checked as a user's is (no layout)
         ),
     ]
     # At most 2**53 - 1, as I-JSON (RFC 7493) bounds a JSON integer that every reader keeps
