@@ -11,6 +11,7 @@ from tandem.graphql.items.types import Item
 from tandem.graphql.plan.executor import PlannedExecution
 from tandem.graphql.schema import Mutation, Query, Subscription, TandemSchema
 from tandem.graphql.users.types import User
+from tandem.http.admission import Admission
 from tests.factories import make_account
 
 QUERY = "subscription { itemChanged { kind itemId item { title version status } } }"
@@ -58,13 +59,13 @@ async def test_thousands_of_events_through_one_subscription_leave_no_cache_behin
         return executor
 
     monkeypatch.setattr(PlannedExecution, "build_per_event_executor", spy)
-    context = Context(
+    admission = Admission(
         services=services,
-        principal=principal,
-        request_id=None,
+        request_id="memory-test",
         address=None,
-        token=watcher.access_token,
+        credential=f"Bearer {watcher.access_token}",
     )
+    context = Context(admission=admission, principal=principal)
     # The app's schema and executor, without the admission extension (it wants an HTTP request).
     schema = TandemSchema(
         query=Query,
