@@ -55,6 +55,14 @@ async def take(socket: Socket, received: list[dict[str, Any]]) -> None:
             received.append(await socket.next_event(within=60))
 
 
+def since_first(got: list[str], every: list[str]) -> list[str]:
+    """The stream from the first event the subscriber got: writes start as it subscribes, and
+    on a loaded machine the first may commit before the subscription is live. What these
+    tests hold is the seam (the close, the kill, the resume), not the start."""
+    assert got, "the subscriber got nothing"
+    return every[every.index(got[0]) :]
+
+
 @contextlib.asynccontextmanager
 async def writing(services, account: Account) -> AsyncIterator[list[int]]:
     """Items created one after another (the items use case, as a request would) until the
@@ -179,7 +187,8 @@ async def test_sigterm_sends_what_committed_before_the_close_and_a_resume_misses
     finally:
         stop_server(first)
     committed = await event_ids(client, watcher)
-    assert [event["eventId"] for event in received] == committed
+    got = [event["eventId"] for event in received]
+    assert got == since_first(got, committed)
 
     second = start_server(settings, tmp_path, "second")
     try:
@@ -194,7 +203,8 @@ async def test_sigterm_sends_what_committed_before_the_close_and_a_resume_misses
             reading.cancel()
     finally:
         stop_server(second)
-    assert [event["eventId"] for event in received + resumed] == every
+    got = [event["eventId"] for event in received + resumed]
+    assert got == since_first(got, every)
 
 
 async def test_after_sigkill_a_resume_with_the_last_cursor_misses_nothing(
@@ -232,4 +242,4 @@ async def test_after_sigkill_a_resume_with_the_last_cursor_misses_nothing(
             stop_server(second)
     got = [event["eventId"] for event in received + resumed]
     assert len(got) == len(set(got)), "an event was sent twice"
-    assert got == every
+    assert got == since_first(got, every)
