@@ -27,9 +27,19 @@ def cursor_window(cursor: str, size: int) -> Window:
     return Window(size=size or DEFAULT_PAGE_SIZE, cursor=cursor or None, loc=("query", "cursor"))
 
 
-def next_link(request: Request, next_cursor: str | None) -> dict[str, str]:
-    """`Link: <this list, from the next cursor>; rel="next"`, when there is a next page."""
+def next_link(
+    request: Request,
+    next_cursor: str | None,
+    *,
+    param: str = "cursor",
+    drop: tuple[str, ...] = ("page",),
+) -> dict[str, str]:
+    """`Link: <this list, from the next cursor>; rel="next"`, when there is a next page.
+
+    `param` names the cursor's query parameter (`after` on the streams: events, requests);
+    `drop` the parameters a cursor replaces (an offset list's `page`).
+    """
     if next_cursor is None:
         return {}
-    url = request.url.remove_query_params("page").include_query_params(cursor=next_cursor)
+    url = request.url.remove_query_params(drop).include_query_params(**{param: next_cursor})
     return {"Link": f'<{url}>; rel="next"'}

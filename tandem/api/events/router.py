@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tandem.api.events.schemas import EventOut, EventPage
+from tandem.api.paging import next_link
 from tandem.api.responses_doc import LINK, problems, success_headers
 from tandem.domain.events.documents import event_document
 from tandem.domain.pages import MAX_PAGE_SIZE
@@ -56,10 +57,7 @@ async def list_events(
     and polling with the last id you saw returns what happened since.
     """
     page = await services.events.list(principal, type=type, after=after, limit=limit)
-    headers = {}
-    if page.next_cursor is not None:
-        link = request.url.include_query_params(after=page.next_cursor)
-        headers["Link"] = f'<{link}>; rel="next"'
+    headers = next_link(request, page.next_cursor, param="after", drop=())
     body = {
         "items": [event_document(event) for event in page.events],
         "has_more": page.has_more,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tandem.api.paging import next_link
 from tandem.api.requests.schemas import RequestPage
 from tandem.api.responses_doc import LINK, problems, success_headers
 from tandem.domain.documents import iso
@@ -72,10 +73,7 @@ async def list_requests(
     its answer. Administrators see every user's, or one's with `user_id`.
     """
     page = await services.requests.list(principal, user_id=user_id, after=after, limit=limit)
-    headers = {}
-    if page.next_cursor is not None:
-        link = request.url.include_query_params(after=page.next_cursor)
-        headers["Link"] = f'<{link}>; rel="next"'
+    headers = next_link(request, page.next_cursor, param="after", drop=())
     body = {
         "items": [request_document(logged) for logged in page.requests],
         "has_more": page.has_more,
