@@ -14,13 +14,16 @@ commit returned to the moment a subscriber had the `next` message.
 - Latency: one subscriber, `--events` items created 20 ms apart: p50 and p99.
 - Steady writes: for each of `--rates` (commits per second, arriving at random, each
   in its own transaction, so commits overlap as in production), `--rate-seconds` of
-  writes to one subscriber: p50, p90, p99 and the worst latency.
+  writes to one subscriber: p50, p90, p95, p99 and the worst latency.
 - Fan-out: `--subscribers` (0 skips it) sockets of one subscription each, `--fan-events` items
   250 ms apart: latency to every subscriber (p50/p99 of all deliveries, and of the
   last delivery per event), and the server process's resident memory (idle, with
   the subscribers, after the events) and CPU time per event (/proc, user+system).
 - Soak (`--soak-minutes`, alone): `--soak-subscribers` open subscriptions and
   `--soak-rate` events a second; the server's resident memory each minute.
+
+The output starts with the date, the commit and the load average: the figures are
+only comparable between runs on the same machine at the same load.
 """
 
 from __future__ import annotations
@@ -29,15 +32,15 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
 import sys
 import time
-import random
-from typing import Any
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import websockets
@@ -249,7 +252,7 @@ async def measure(
             )
             return figures
 
-        # 1. One subscriber: commit to subscriber, across processes.
+        # 1. One subscriber: commit to subscriber, across processes (--events 0 skips it).
         arrived: dict[int, list[float]] = {}
         one = Subscriber(ws_url, tokens.access_token, arrived)
         tasks.append(asyncio.create_task(one.run()))
@@ -261,12 +264,13 @@ async def measure(
             await asyncio.sleep(0.02)
         await asyncio.sleep(1.0)
         latencies = [(arrived[n][0] - t) * 1000 for n, t in committed.items() if n in arrived]
-        figures.update(
-            one_events=len(committed),
-            one_received=len(latencies),
-            one_p50_ms=statistics.median(latencies),
-            one_p99_ms=percentile(latencies, 0.99),
-        )
+        if latencies:
+            figures.update(
+                one_events=len(committed),
+                one_received=len(latencies),
+                one_p50_ms=statistics.median(latencies),
+                one_p99_ms=percentile(latencies, 0.99),
+            )
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -305,6 +309,7 @@ async def measure(
                     f"steady{rate}_received": len(latencies),
                     f"steady{rate}_p50_ms": statistics.median(latencies),
                     f"steady{rate}_p90_ms": percentile(latencies, 0.90),
+                    f"steady{rate}_p95_ms": percentile(latencies, 0.95),
                     f"steady{rate}_p99_ms": percentile(latencies, 0.99),
                     f"steady{rate}_max_ms": max(latencies),
                 }
@@ -388,7 +393,20 @@ def main(argv: list[str] | None = None) -> None:
             args.soak_rate,
         )
     )
-    print(json.dumps({k: round(v, 2) for k, v in figures.items()}, indent=2))
+    print(json.dumps({**stamp(), **{k: round(v, 2) for k, v in figures.items()}}, indent=2))
+
+
+def stamp() -> dict[str, Any]:
+    """When, on which commit, and how busy the machine was (it is often shared)."""
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "load_average": os.getloadavg()[0],
+        "cpus": os.cpu_count(),
+    }
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from tandem.domain.events.records import EventRecord, EventType, Position
 from tandem.domain.principal import Viewer
+from tandem.domain.realtime.changes import change_of
 from tandem.domain.realtime.fanout import Fanout
-from tandem.domain.realtime.service import change_of
 
 
 def event(number: int, *, owner: int = 1, draft: bool = False) -> EventRecord:

@@ -15,10 +15,12 @@ from tandem.domain.events.documents import item_event
 from tandem.domain.events.records import EventRecord, EventType
 from tandem.domain.items.records import ItemRecord
 from tandem.domain.principal import Viewer
+from tandem.domain.realtime.changes import change_of
 from tandem.domain.realtime.fanout import Fanout, Subscriber
 from tandem.persistence.database import asyncpg_dsn
 from tandem.persistence.realtime import feed as feed_module
 from tandem.persistence.realtime.feed import OutboxFeed
+from tests.factories import make_user
 
 MOMENT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -118,3 +120,37 @@ async def test_an_event_held_behind_a_running_transaction_comes_when_it_ends(
         assert [event.id for event in await received(subscriber, 1)] == [held]
         await asyncio.sleep(0.1)
         assert feed.held_since is None
+
+
+async def test_a_batch_s_owners_are_loaded_with_one_statement(services):
+    # Each event's owner used to be loaded by the first subscriber that showed it, one
+    # statement per event; at 100 commits/s that alone put the stream seconds behind.
+    owners = [await make_user(services) for _ in range(3)]
+    statements: list[str] = []
+    async with running_feed(services) as (_feed, subscriber):
+        services.database.observers.append(statements.append)
+        try:
+            async with services.database.transaction() as uow:  # one batch: one commit
+                for number in range(60):
+                    owner = owners[number % 3]
+                    item = ItemRecord(
+                        id=1_000 + number,
+                        owner_id=owner.id,
+                        title=f"Item {number}",
+                        description=None,
+                        price=None,
+                        tags=[],
+                        status="published",
+                        version=1,
+                        created_at=MOMENT,
+                        updated_at=MOMENT,
+                    )
+                    await uow.events.append(item_event(EventType.ITEM_CREATED, item))
+            got = await received(subscriber, 60)
+        finally:
+            services.database.observers.remove(statements.append)
+    names = {owner.id: owner.name for owner in owners}
+    for event in got:
+        change = change_of(event)
+        assert change.owner is not None and change.owner.name == names[event.owner_id]
+    assert len([sql for sql in statements if "FROM users" in sql]) == 1, statements

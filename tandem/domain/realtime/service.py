@@ -22,16 +22,15 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from tandem.domain.auth.service import AuthService
 from tandem.domain.auth.tokens import AccessTokenCodec
 from tandem.domain.errors import DomainError, Forbidden, Unauthenticated, Unavailable
-from tandem.domain.events.records import EventRecord, EventType, Position
+from tandem.domain.events.records import EventRecord, Position
 from tandem.domain.events.service import position_after
 from tandem.domain.idempotency.ports import ScopedStore
-from tandem.domain.items.records import DOCUMENT, ItemRecord
 from tandem.domain.principal import ITEMS_READ, Principal, Viewer, signed_in
+from tandem.domain.realtime.changes import ItemChange, change_of, owner_ids, prepare
 from tandem.domain.realtime.fanout import Fanout, Subscriber
 
 
@@ -41,34 +40,6 @@ class SubscriberTooSlow(DomainError):
 
 class EventsMissed(DomainError):
     code = "EVENTS_MISSED"
-
-
-@dataclass(frozen=True, slots=True, weakref_slot=True, eq=False)  # shared: by identity
-class ItemChange:
-    """One event as subscribers see it (one object per event, shared by all of them);
-    `item` is None for a deletion."""
-
-    type: EventType
-    item_id: int
-    item: ItemRecord | None
-    event_id: str  # evt_..., also the cursor to resume after (GET /events?after= takes it)
-
-
-def change_of(event: EventRecord) -> ItemChange:
-    """The event as subscribers see it, built once per event (the fan-out shares it)."""
-    change = _changes.get(event.id)
-    if change is None:
-        item = None if event.type is EventType.ITEM_DELETED else DOCUMENT.decode(event.data["item"])
-        change = ItemChange(type=event.type, item_id=event.item_id, item=item, event_id=event.id)
-        _changes[event.id] = change
-        if len(_changes) > _CHANGES_KEPT:
-            del _changes[next(iter(_changes))]
-    return change
-
-
-# The latest events' changes, so every subscriber of a process shares one object per event.
-_CHANGES_KEPT = 4096
-_changes: dict[str, ItemChange] = {}
 
 
 REPLAY_PAGE = 500
@@ -168,9 +139,12 @@ class SubscriptionService:
                 page = await uow.events.visible_page(
                     viewer, after=after, types=None, limit=REPLAY_PAGE
                 )
-            for event in page:
-                if owner_id is None or event.owner_id == owner_id:
-                    yield event
+                shown = [e for e in page if owner_id is None or e.owner_id == owner_id]
+                ids = owner_ids(shown)
+                owners = await uow.users.get_many(ids) if ids else []  # one statement a page
+            prepare(shown, {owner.id: owner for owner in owners})
+            for event in shown:
+                yield event
             if page:
                 after = page[-1].position
             if len(page) < REPLAY_PAGE:

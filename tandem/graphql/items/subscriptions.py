@@ -18,7 +18,7 @@ import strawberry
 
 from tandem.domain import global_ids
 from tandem.domain.errors import ValidationFailed
-from tandem.domain.realtime.service import ItemChange
+from tandem.domain.realtime.changes import ItemChange
 from tandem.graphql.context import Context, Info
 from tandem.graphql.items.types import Item, OwnerLoad
 from tandem.graphql.loaders import Loaders
@@ -49,7 +49,8 @@ class ItemEvent:
 
 
 class SharedOwner(OwnerLoad):
-    """An event's owner, loaded once for all of a process's subscribers that select it.
+    """An event's owner: the one the fan-out loaded with the event's batch, or else loaded
+    once for all of a process's subscribers that select it.
 
     The owner's public fields are the same for every signed-in subscriber, and what
     is private (`email`) is decided when each subscriber's own query resolves it.
@@ -64,6 +65,10 @@ class SharedOwner(OwnerLoad):
         self._change = change
 
     async def _load(self) -> User:
+        if self._change.owner is not None:  # loaded with the event's batch (the usual case)
+            from tandem.graphql.users.types import User
+
+            return User.of(self._change.owner)
         loading = _owners.get(self._change)
         if loading is None:
             loading = asyncio.ensure_future(super()._load())

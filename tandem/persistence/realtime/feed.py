@@ -4,7 +4,8 @@ A dedicated connection LISTENs on `tandem_events`; a notification only wakes the
 feed (its payload is not read), which then reads every event after its cursor, in
 `Position` order and below the horizon (see tandem/persistence/events/repository.py),
 and hands them to the `Fanout`. So each process reads an event once however many
-subscribers it has, and nothing is skipped.
+subscribers it has, and nothing is skipped. The owners a batch shows are loaded with
+it, in one more statement (`changes.prepare`): none is loaded per event.
 
 What the feed waits on is decided by what the read saw, never by which ids were
 notified: a notification may arrive after the read that already returned its
@@ -41,6 +42,7 @@ import time
 from sqlalchemy import BigInteger, Integer, Text, bindparam, cast, func, select, tuple_
 
 from tandem.domain.events.records import EventRecord, Position
+from tandem.domain.realtime.changes import owner_ids, prepare
 from tandem.domain.realtime.fanout import Fanout
 from tandem.observability import metrics
 from tandem.persistence.database import Database
@@ -201,6 +203,10 @@ class OutboxFeed:
                         break
                     final.append(event)
                 if final:
+                    ids = owner_ids(final) if len(self._fanout) else []
+                    if ids:  # every owner of the batch, in one statement
+                        owners = await uow.users.get_many(ids)
+                        prepare(final, {owner.id: owner for owner in owners})
                     self.cursor = final[-1].position
                     metrics.SUBSCRIPTION_FEED_READS.inc(len(final))
                     self._fanout.publish(final)
