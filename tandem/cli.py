@@ -75,6 +75,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             proxy_headers=bool(settings.trusted_proxies),
             forwarded_allow_ips=settings.trusted_proxies or None,
             ws="tandem.http.going_away:GoingAwayProtocol",  # subscriptions close with 1001
+            http="tandem.http.going_away:GoingAwayHttpProtocol",  # event streams end, drained
         )
 
 

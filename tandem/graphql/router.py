@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from tandem.graphql.schema import build_schema
 from tandem.graphql.sockets import TandemTransportWS, TextFrames, accept_connection
 from tandem.graphql.trusted import TrustedDocuments
 from tandem.http.docs_ui.pages import graphiql_page
+from tandem.http.going_away import ending_on_shutdown
 from tandem.http.problems import graphql_errors
 
 # Strawberry refuses some requests before any operation runs, in plain text; we answer in
@@ -105,6 +107,18 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         except HTTPException as error:
             return PlainTextResponse(error.reason, status_code=error.status_code)
         return response
+
+    async def create_streaming_response(
+        self,
+        request: Request,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        """Strawberry's event stream, ended after the shutdown's drain (http/going_away.py)."""
+        return await super().create_streaming_response(
+            request, ending_on_shutdown(stream), sub_response, headers
+        )
 
     async def get_sub_response(self, request: Request) -> Response:
         """Where an operation sets its status and headers (a 429's Retry-After), as FastAPI's."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +13,8 @@ import httpx
 import pytest
 
 from tests.factories import make_account
-from tests.realtime.served import SUBSCRIBE, servers
+from tests.realtime.served import SUBSCRIBE, servers, start_server, stop_server
+from tests.realtime.test_resume import RESUME, burst, event_ids, since_first, until, writing
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +93,50 @@ async def test_sse_with_a_revoked_token_ends_with_unauthenticated(services, clie
             assert name == "next"
             assert data["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
             assert (await anext(received))[0] == "complete"
+
+
+async def test_sigterm_sends_what_committed_then_ends_the_stream_without_complete(
+    settings, services, client, tmp_path
+):
+    # Before, uvicorn left an event stream running through the whole shutdown grace period
+    # and then cut it mid-chunk, dropping what its subscription still held.
+    watcher = await make_account(services, client)
+    writer = await make_account(services, client)
+    server = start_server(settings, tmp_path, "sse-sigterm", SHUTDOWN_GRACE_SECONDS="30")
+    received: list[dict[str, Any]] = []
+    names: list[str] = []
+    try:
+        async with (
+            httpx.AsyncClient(base_url=server.http, timeout=60) as http,
+            http.stream(
+                "POST",
+                "/graphql",
+                json={"query": RESUME},
+                headers={"Accept": "text/event-stream", **watcher.headers},
+            ) as response,
+        ):
+            assert response.status_code == 200
+
+            async def take() -> None:
+                async for name, data in events(response):
+                    names.append(name)
+                    if name == "next":
+                        received.append(data["data"]["itemChanged"])
+
+            reading = asyncio.create_task(take())
+            async with writing(services, writer) as done:
+                await until(lambda: len(done) >= 20 and len(received) >= 5)
+            await burst(services, writer, 300)  # committed, then at once:
+            server.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            await asyncio.wait_for(reading, 15)  # the stream ends, long before the grace
+            ended_after = time.monotonic() - signalled
+        exit_code = await asyncio.to_thread(server.process.wait, 30)
+    finally:
+        stop_server(server)
+    assert ended_after < 10, ended_after
+    assert "complete" not in names  # the client is to resume, not to stop
+    assert exit_code == 0
+    committed = await event_ids(client, watcher)
+    got = [event["eventId"] for event in received]
+    assert got == since_first(got, committed)  # all 300 of the burst, in order, none twice
