@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     request_log: bool = True
 
     db_pool_size: int = Field(default=20, ge=1, le=500)
+    # Streaming replicas for reads (tandem/persistence/replicas.py), comma-separated; a replica
+    # further behind than the lag below is skipped.
+    database_replica_urls: Annotated[list[str], NoDecode] = []
+    database_replica_max_lag_seconds: float = Field(default=2.0, gt=0, le=3600)
     # Past these, a request answers 503 (UNAVAILABLE) instead of waiting out its wall clock.
     db_acquire_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
     db_statement_timeout_seconds: float = Field(default=10.0, ge=0, le=3600)
@@ -177,6 +181,15 @@ class Settings(BaseSettings):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must start with postgresql:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _split_replica_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [url.strip() for url in value.split(",") if url.strip()]
+        if isinstance(value, list):
+            return [cls._normalise_database_url(url) for url in value]
         return value
 
     @field_validator("rate_limit")

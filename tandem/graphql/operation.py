@@ -30,6 +30,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
+from tandem.domain import reads
 from tandem.domain.rate_limits import Quota, RateLimited, operation_cost
 from tandem.graphql.documents import parse_document, validate_cached
 from tandem.graphql.limits import Analysis, Limits, analyse, violations
@@ -95,6 +96,8 @@ class OperationGate(SchemaExtension):
             if operation is not None:  # for the request's log line and metrics
                 name = operation.name.value if operation.name else None
                 note_operation(name, operation.operation.value)
+                if reads.enabled:  # a query may read from a replica (domain/reads.py)
+                    reads.operation_reads_only(operation.operation.value == "query")
             analysis = analyse(
                 document, context.query, context.operation_name, context.variables or {}
             )

@@ -19,6 +19,7 @@ import orjson
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tandem.domain import reads
 from tandem.domain.rate_limits import Quota
 from tandem.http.admission import open_admission
 from tandem.http.deprecation import deprecation_headers
@@ -38,6 +39,9 @@ SHUTDOWN_CANCEL = "graceful shutdown exceeded"
 
 class BodyTooLarge(Exception):
     pass
+
+
+_READ_METHODS = frozenset(("GET", "HEAD"))  # a GraphQL POST says so per operation
 
 
 class RequestContext:
@@ -83,6 +87,8 @@ class RequestContext:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
+        if reads.enabled:  # read replicas: where this request's reads may go (domain/reads.py)
+            reads.open_route(read_only=scope["method"] in _READ_METHODS)
 
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:

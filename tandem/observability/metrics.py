@@ -95,6 +95,27 @@ DB_POOL_MAX_CONNECTIONS = Gauge(
     multiprocess_mode="livesum",
 )
 
+# Read replicas (tandem/persistence/replicas.py): where reads that may use one went, and why.
+DB_ROUTED_READS = Counter(
+    "tandem_db_routed_reads",
+    "Reads of read-only requests by where they ran: target replica, or primary with the reason "
+    "(behind: no healthy replica has replayed the caller's last write; unhealthy: no replica "
+    "is up and within DATABASE_REPLICA_MAX_LAG_SECONDS; fallback: a replica failed mid-read).",
+    ["target", "reason"],
+)
+DB_REPLICA_LAG = Gauge(
+    "tandem_db_replica_lag_seconds",
+    "How far a replica's replay is behind the primary, as this process last measured it.",
+    ["replica"],
+    multiprocess_mode="livemax",
+)
+DB_REPLICA_UP = Gauge(
+    "tandem_db_replica_up",
+    "1 while a replica answers and is within DATABASE_REPLICA_MAX_LAG_SECONDS, else 0.",
+    ["replica"],
+    multiprocess_mode="livemin",
+)
+
 # --- Background work (webhooks, outbox, mail) and subscriptions: add yours below. ---------
 
 WEBHOOK_ATTEMPTS = Counter(

@@ -76,18 +76,31 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int | None = None) -> Database:
-        """The pool the settings describe (DATABASE_URL must be set); `pool_size` overrides."""
+        """The pool the settings describe (DATABASE_URL must be set); `pool_size` overrides.
+
+        With DATABASE_REPLICA_URLS, a `RoutedDatabase` (tandem/persistence/replicas.py):
+        the same pool, plus replicas for the reads a request's route allows.
+        """
         assert settings.database_url is not None
-        return cls(
-            settings.database_url,
-            pool_size=pool_size or settings.db_pool_size,
-            acquire_timeout=settings.db_acquire_timeout_seconds,
-            statement_timeout=settings.db_statement_timeout_seconds,
-            lock_timeout=settings.db_lock_timeout_seconds,
-            idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout_seconds,
-            statement_cache_size=settings.db_statement_cache_size,
-            search_timeout=settings.db_search_timeout_seconds,
-        )
+        options = {
+            "pool_size": pool_size or settings.db_pool_size,
+            "acquire_timeout": settings.db_acquire_timeout_seconds,
+            "statement_timeout": settings.db_statement_timeout_seconds,
+            "lock_timeout": settings.db_lock_timeout_seconds,
+            "idle_in_transaction_timeout": settings.db_idle_in_transaction_timeout_seconds,
+            "statement_cache_size": settings.db_statement_cache_size,
+            "search_timeout": settings.db_search_timeout_seconds,
+        }
+        if settings.database_replica_urls:
+            from tandem.persistence.replicas import RoutedDatabase
+
+            return RoutedDatabase(
+                settings.database_url,
+                replica_urls=settings.database_replica_urls,
+                max_lag=settings.database_replica_max_lag_seconds,
+                **options,
+            )
+        return cls(settings.database_url, **options)  # type: ignore[arg-type]
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:

@@ -12,6 +12,7 @@ from tandem.persistence.events.models import Event
 from tandem.persistence.idempotency.models import IdempotencyKey
 from tandem.persistence.items.models import Item
 from tandem.persistence.mail.models import OutboxMail
+from tandem.persistence.positions.models import ReadPosition
 from tandem.persistence.requests.models import RequestLogRow
 from tandem.persistence.users.models import User
 from tandem.persistence.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -24,6 +25,7 @@ __all__ = [
     "Item",
     "OutboxMail",
     "PasswordReset",
+    "ReadPosition",
     "RefreshToken",
     "RequestLogRow",
     "RevokedAccessToken",

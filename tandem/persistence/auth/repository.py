@@ -21,8 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from tandem.domain import reads
 from tandem.domain.auth.records import PrincipalRow, SpentRefreshToken
 from tandem.persistence.auth.models import RefreshToken, RevokedAccessToken, TokenFamily
+from tandem.persistence.positions.statements import position_of, writes_for
 from tandem.persistence.sql import Connection, compile_query
 from tandem.persistence.users.models import User
 
@@ -31,16 +33,19 @@ _FAMILY_ID = bindparam("family_id", type_=Uuid)
 _TOKEN_HASH = bindparam("token_hash", type_=LargeBinary)
 
 # One statement for the guard; a token without a family compares with NULL and matches none.
-_PRINCIPAL = compile_query(
-    select(
-        User.id,
-        User.role,
-        User.is_active,
-        exists()
-        .where(TokenFamily.id == _FAMILY_ID, TokenFamily.revoked_at.is_not(None))
-        .correlate(None),
-        exists().where(RevokedAccessToken.jti == bindparam("jti", type_=Uuid)),
-    ).where(User.id == _USER_ID)
+_PRINCIPAL_COLUMNS = (
+    User.id,
+    User.role,
+    User.is_active,
+    exists()
+    .where(TokenFamily.id == _FAMILY_ID, TokenFamily.revoked_at.is_not(None))
+    .correlate(None),
+    exists().where(RevokedAccessToken.jti == bindparam("jti", type_=Uuid)),
+)
+_PRINCIPAL = compile_query(select(*_PRINCIPAL_COLUMNS).where(User.id == _USER_ID))
+# With read replicas: the same, and the caller's read-your-writes position (replicas.py).
+_PRINCIPAL_AND_POSITION = compile_query(
+    select(*_PRINCIPAL_COLUMNS, position_of(User.id)).where(User.id == _USER_ID)
 )
 # A sign-in racing its account's deletion: the user row is key-share locked (as the foreign
 # key's check would), so the insert waits for the deletion and then finds no user (no row
@@ -129,14 +134,26 @@ class TokenRepository:
     async def principal(
         self, *, user_id: int, family_id: uuid.UUID | None, jti: uuid.UUID
     ) -> PrincipalRow | None:
-        row = await self._connection.row(_PRINCIPAL, user_id=user_id, family_id=family_id, jti=jti)
-        return None if row is None else PrincipalRow(*row)
+        route = reads.current()
+        if route is None:
+            row = await self._connection.row(
+                _PRINCIPAL, user_id=user_id, family_id=family_id, jti=jti
+            )
+            return None if row is None else PrincipalRow(*row)
+        row = await self._connection.row(
+            _PRINCIPAL_AND_POSITION, user_id=user_id, family_id=family_id, jti=jti
+        )
+        if row is None:
+            return None
+        route.caller, route.position, route.known = row[0], row[5], True
+        return PrincipalRow(*row[:5])
 
     async def open_family(self, user_id: int, *, scope: str | None = None) -> uuid.UUID | None:
         """A new login of this user; None when the user is gone (deleted meanwhile)."""
         opened: uuid.UUID | None = await self._connection.value(
             _OPEN_FAMILY, family_id=uuid.uuid4(), user_id=user_id, scope=scope
         )
+        writes_for(user_id)
         return opened
 
     async def add_refresh_token(
@@ -158,6 +175,7 @@ class TokenRepository:
         if row is None:
             return None
         token_id, family_id, user_id, already_used, expired, family_revoked, scope = row
+        writes_for(user_id)
         if not already_used:
             await self._connection.execute(_SPEND_REFRESH_TOKEN, token_id=token_id)
         return SpentRefreshToken(family_id, user_id, already_used, expired, family_revoked, scope)

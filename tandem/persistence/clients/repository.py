@@ -19,9 +19,11 @@ from sqlalchemy import (
     update,
 )
 
+from tandem.domain import reads
 from tandem.domain.clients.records import ClientCredentials, ClientPrincipalRow, ClientRecord
 from tandem.persistence.auth.models import RevokedAccessToken
 from tandem.persistence.clients.models import ApiClient
+from tandem.persistence.positions.statements import position_of
 from tandem.persistence.sql import Connection, compile_query
 from tandem.persistence.users.models import User
 
@@ -65,20 +67,24 @@ _ROTATE = compile_query(
 _DELETE = compile_query(delete(ApiClient).where(ApiClient.id == _ID).returning(ApiClient.id))
 # The guard's one statement for a client's token: the user's role and state, whether the
 # client still exists at the generation the token names, and whether the token was revoked.
-_PRINCIPAL = compile_query(
-    select(
-        User.id,
-        User.role,
-        User.is_active,
-        exists()
-        .where(
-            ApiClient.client_id == _CLIENT_ID,
-            ApiClient.generation == _GENERATION,
-            ApiClient.user_id == User.id,
-        )
-        .correlate(User),
-        exists().where(RevokedAccessToken.jti == bindparam("jti", type_=Uuid)),
-    ).where(User.id == bindparam("user_id", type_=BigInteger))
+_PRINCIPAL_COLUMNS = (
+    User.id,
+    User.role,
+    User.is_active,
+    exists()
+    .where(
+        ApiClient.client_id == _CLIENT_ID,
+        ApiClient.generation == _GENERATION,
+        ApiClient.user_id == User.id,
+    )
+    .correlate(User),
+    exists().where(RevokedAccessToken.jti == bindparam("jti", type_=Uuid)),
+)
+_PRINCIPAL_USER = User.id == bindparam("user_id", type_=BigInteger)
+_PRINCIPAL = compile_query(select(*_PRINCIPAL_COLUMNS).where(_PRINCIPAL_USER))
+# With read replicas: the same, and the caller's read-your-writes position (replicas.py).
+_PRINCIPAL_AND_POSITION = compile_query(
+    select(*_PRINCIPAL_COLUMNS, position_of(User.id)).where(_PRINCIPAL_USER)
 )
 
 
@@ -136,7 +142,20 @@ class ClientRepository:
     async def principal(
         self, *, user_id: int, client_id: str, generation: uuid.UUID | None, jti: uuid.UUID
     ) -> ClientPrincipalRow | None:
+        route = reads.current()
+        if route is None:
+            row = await self._connection.row(
+                _PRINCIPAL, user_id=user_id, client_id=client_id, generation=generation, jti=jti
+            )
+            return None if row is None else ClientPrincipalRow(*row)
         row = await self._connection.row(
-            _PRINCIPAL, user_id=user_id, client_id=client_id, generation=generation, jti=jti
+            _PRINCIPAL_AND_POSITION,
+            user_id=user_id,
+            client_id=client_id,
+            generation=generation,
+            jti=jti,
         )
-        return None if row is None else ClientPrincipalRow(*row)
+        if row is None:
+            return None
+        route.caller, route.position, route.known = row[0], row[5], True
+        return ClientPrincipalRow(*row[:5])
