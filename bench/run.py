@@ -976,6 +976,7 @@ class Options:
     only: list[str] = field(default_factory=list)
     tandem_env: dict[str, str] = field(default_factory=dict)
     peer: bool = False
+    replica: bool = False
 
 
 def parse_options(argv: list[str] | None) -> Options:
@@ -1011,6 +1012,11 @@ def parse_options(argv: list[str] | None) -> Options:
         action="store_true",
         help="also measure PostGraphile 5 on the GraphQL paths (npm; bench/peer/)",
     )
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="then the same paths with and without a streaming replica (bench/replicas.py)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 120:
         parser.error("--rounds must be 1..20 and --duration 1..120")
@@ -1033,6 +1039,7 @@ def parse_options(argv: list[str] | None) -> Options:
         items=args.items,
         tandem_env=extra,
         peer=args.peer,
+        replica=args.replica,
     )
 
 
@@ -1043,6 +1050,18 @@ def main(argv: list[str] | None = None) -> None:
     log(f"Tandem from the {source.label}; load generator: {options.loadgen}")
     try:
         _bench(options, source)
+        if options.replica and options.ref is None:
+            from bench import replicas
+
+            log("read replicas: the primary's share of the load, with and without one")
+            replicas.main(
+                [
+                    *("--duration", str(options.duration), "--rounds", str(options.rounds)),
+                    *("--connections", str(options.connections), "--loadgen", options.loadgen),
+                    *("--users", str(options.users), "--items", str(options.items)),
+                    *(f"--only={name}" for name in options.only),
+                ]
+            )
     finally:
         if source.path is not None:
             shutil.rmtree(source.path, ignore_errors=True)

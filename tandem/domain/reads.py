@@ -13,7 +13,7 @@ Without replicas `enabled` stays false and no route is ever opened: nothing is a
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 enabled = False  # set once by the composition root when read replicas are configured
@@ -36,9 +36,14 @@ class ReadRoute:
 _ROUTE: ContextVar[ReadRoute | None] = ContextVar("tandem_read_route", default=None)
 
 
-def open_route(*, read_only: bool) -> None:
-    """The request's route (called once per HTTP request, only when replicas are configured)."""
-    _ROUTE.set(ReadRoute(read_only=read_only))
+def open_route(*, read_only: bool) -> Token[ReadRoute | None]:
+    """The request's route (once per HTTP request, only when replicas are configured)."""
+    return _ROUTE.set(ReadRoute(read_only=read_only))
+
+
+def close_route(opened: Token[ReadRoute | None]) -> None:
+    """The request is answered: what runs next in this task is no part of it."""
+    _ROUTE.reset(opened)
 
 
 def current() -> ReadRoute | None:

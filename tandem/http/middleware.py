@@ -57,6 +57,17 @@ class RequestContext:
         self.timeout_seconds = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if reads.enabled and scope["type"] == "http":
+            # Read replicas: where this request's reads may go (tandem/domain/reads.py).
+            opened = reads.open_route(read_only=scope["method"] in _READ_METHODS)
+            try:
+                await self._call(scope, receive, send)
+            finally:
+                reads.close_route(opened)
+            return
+        await self._call(scope, receive, send)
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -87,8 +98,6 @@ class RequestContext:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
-        if reads.enabled:  # read replicas: where this request's reads may go (domain/reads.py)
-            reads.open_route(read_only=scope["method"] in _READ_METHODS)
 
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
