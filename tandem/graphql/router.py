@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
@@ -12,16 +13,20 @@ from fastapi import BackgroundTasks, Request
 from fastapi.routing import APIRoute
 from graphql import GraphQLError, OperationType
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from strawberry.exceptions import MissingQueryError
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType as Allowed
 from strawberry.types.unset import UNSET
 
 from tandem.config import Settings
 from tandem.graphql.context import Context, get_context
 from tandem.graphql.errors import with_code
+from tandem.graphql.execution import ALL_TYPES, execute_operation
 from tandem.graphql.idempotency import MutationDetector
 from tandem.graphql.limits import Limits
 from tandem.graphql.media import JSON, is_request_error, response_media_type
@@ -36,11 +41,22 @@ from tandem.http.problems import graphql_errors
 # GraphQL's own shape, with a code.
 TRANSPORT_CODES = {"Too many operations": "QUERY_TOO_COMPLEX"}
 STATUS_CODES = {405: "METHOD_NOT_ALLOWED"}
-REQUEST_ERROR = "graphql_request_error"  # set in the request's state by process_result
+# What each method may run (a subscription is refused before, in words of its own).
+ALLOWED = {"GET": frozenset({Allowed.QUERY, Allowed.SUBSCRIPTION}), "POST": ALL_TYPES}
 SUBSCRIPTION_OVER_HTTP = (
     "A subscription cannot run over a plain HTTP request: open a WebSocket at /graphql "
     "(graphql-transport-ws), or ask for text/event-stream (graphql-sse)."
 )
+
+
+class SubResponse:
+    """Where an operation sets its status and headers (a 429's Retry-After)."""
+
+    __slots__ = ("headers", "status_code")
+
+    def __init__(self) -> None:
+        self.status_code: int | None = None
+        self.headers: dict[str, str] = {}
 
 
 class TandemGraphQLRouter(GraphQLRouter[Context, None]):
@@ -86,13 +102,9 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         self._one_route()
 
     def _one_route(self) -> None:
-        """GET and POST go to `answer`, one endpoint, in place of Strawberry's two.
-
-        Strawberry's endpoints build the context through FastAPI's dependency solver (the
-        context getter, the root value, a sub-response, background tasks), which was most
-        of a small query's cost outside the database. `answer` builds the same things
-        itself; the WebSocket route stays Strawberry's.
-        """
+        """GET and POST go to `answer`, one endpoint taking only the request, in place of
+        Strawberry's two (their dependency solving and HTTP view were a third of a small
+        query's cost); the WebSocket route stays Strawberry's."""
         kept = [route for route in self.routes if not isinstance(route, APIRoute)]
         self.routes.clear()
         for method in ("GET", "POST"):
@@ -100,8 +112,42 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         self.routes.extend(kept)
 
     async def answer(self, request: Request) -> Response:
-        """Every GraphQL request over HTTP (GET and POST, one operation or a batch), to the
-        one executor (tandem/graphql/plan/executor.py) through Strawberry's view."""
+        """Every GraphQL request over HTTP (GET and POST, one operation or a batch): the body
+        read once, each operation run by the one operation function
+        (tandem/graphql/execution.py), the answer in the media type the client accepts,
+        with GraphQL over HTTP's status codes. An event stream (graphql-sse) and the
+        GraphiQL page are Strawberry's view's, whose operations run through the same
+        function (`TandemSchema.stream`)."""
+        accept = request.headers.get("accept")
+        if (accept is not None and self._get_stream_transport_from_headers(request.headers)) or (
+            self.should_render_graphql_ide(request)
+        ):
+            return await self.answer_by_view(request)
+        media_type = response_media_type(accept)
+        sub_response = SubResponse()
+        context = await self.get_context(request, sub_response)
+        try:
+            data = await self.request_data(request)
+            if isinstance(data, list):
+                results = await asyncio.gather(
+                    *(self.execute_one(request, context, one) for one in data)
+                )
+                written = [self.written(request, result)[0] for result in results]
+                body, request_error = self.encode_json(written), False
+            else:
+                result = await self.execute_one(request, context, data)
+                payload, request_error = self.written(request, result)
+                body = self.encode_json(payload)
+        except HTTPException as error:
+            return self.transport_error(error, media_type)
+        status = sub_response.status_code or 200
+        if request_error and media_type != JSON and status == 200:
+            status = 400  # a single result that never reached execution
+        return Response(
+            body, status_code=status, headers=sub_response.headers, media_type=media_type
+        )
+
+    async def answer_by_view(self, request: Request) -> Response:
         try:
             response: Response = await self.run(request, root_value=None)
         except HTTPException as error:
@@ -120,6 +166,34 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             request, ending_on_shutdown(stream), sub_response, headers
         )
 
+    async def request_data(self, request: Request) -> Any:
+        """The request's operation (a dict) or batch (a list of them), as Strawberry reads it."""
+        if request.method == "GET":
+            data: Any = self.parse_query_params(request.query_params)
+        else:
+            content_type = request.headers.get("content-type") or ""
+            if not (content_type == JSON or content_type.startswith(JSON + ";")):
+                content_type, _ = parse_content_type(content_type)
+            if JSON not in content_type:
+                raise HTTPException(400, "Unsupported content type")
+            data = self.parse_json(await request.body())
+        if isinstance(data, list):
+            self._validate_batch_request(data, protocol="http")
+            return data
+        for name, kind in (("query", "a string"), ("variables", "an object")):
+            value = data.get(name)
+            if value is not None and not isinstance(value, str if name == "query" else dict):
+                raise HTTPException(
+                    400, f"The GraphQL operation's `{name}` must be {kind} or null, if provided."
+                )
+        extensions = data.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            raise HTTPException(
+                400,
+                "The GraphQL operation's `extensions` must be an object or null, if provided.",
+            )
+        return data
+
     async def get_sub_response(self, request: Request) -> Response:
         """Where an operation sets its status and headers (a 429's Retry-After), as FastAPI's."""
         sub_response = Response()
@@ -135,25 +209,14 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         return context
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        """The answer in the media type the client accepts, with the spec's status codes."""
+        """Strawberry's view (sockets, event streams, GraphiQL), answering a request it
+        refuses in GraphQL's own shape, with a code."""
         if not isinstance(request, Request):  # a WebSocket: no media type to negotiate
             return await super().run(request, context=context, root_value=root_value)
-        media_type = response_media_type(request.headers.get("accept"))
         try:
-            response = await super().run(request, context=context, root_value=root_value)
+            return await super().run(request, context=context, root_value=root_value)
         except HTTPException as error:
-            return self.transport_error(error, media_type)
-        if response.headers.get("content-type") == JSON:
-            response.headers["content-type"] = media_type
-            # A single result (not a batch's list) that never reached execution.
-            if (
-                media_type != JSON
-                and response.status_code == 200
-                and request.scope.get("state", {}).get(REQUEST_ERROR)
-                and bytes(response.body[:1]) == b"{"
-            ):
-                response.status_code = 400
-        return response
+            return self.transport_error(error, response_media_type(request.headers.get("accept")))
 
     def transport_error(self, error: HTTPException, media_type: str) -> Response:
         """A request refused before any operation ran, in GraphQL's own shape, with a code."""
@@ -169,39 +232,65 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             headers=headers,
         )
 
-    async def execute_single(
-        self,
-        request: Request,
-        request_adapter: Any,
-        sub_response: Response,
-        context: Context,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        """A mutation sent by GET is 405 with `Allow: POST`, as GraphQL over HTTP says.
+    async def execute_one(self, request: Request, context: Context, data: Any) -> ExecutionResult:
+        """One operation of the request, by the one operation function.
 
-        A subscription has no single answer to give over plain HTTP: executed as a query,
-        its field resolves to a stream and comes back null (INTERNAL). It is refused as a
-        request error instead, before anything runs (400 with
-        `application/graphql-response+json`), naming the transports that carry it.
+        A mutation sent by GET is 405 with `Allow: POST`, as GraphQL over HTTP says. A
+        subscription has no single answer to give over plain HTTP: it is refused as a
+        request error, before anything runs (400 with `application/graphql-response+json`),
+        naming the transports that carry it.
         """
-        extensions = request_data.extensions if isinstance(request_data.extensions, dict) else None
+        query, extensions = data.get("query"), data.get("extensions")
+        operation_name = data.get("operationName")
         kind = self.operation_kind.operation_type(
-            request_data.query, extensions, request_data.operation_name
+            query, extensions if isinstance(extensions, dict) else None, operation_name
         )
         if kind is OperationType.SUBSCRIPTION:
             return ExecutionResult(
                 data=None,
                 errors=[GraphQLError(SUBSCRIPTION_OVER_HTTP, extensions={"code": "BAD_REQUEST"})],
             )
+        method = request.method
         try:
-            return await super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
+            return await execute_operation(
+                self.schema,
+                query,
+                data.get("variables"),
+                operation_name,
+                extensions,
+                context,
+                allowed=ALLOWED[method],
             )
-        except HTTPException as error:
-            if isinstance(error.__cause__, InvalidOperationTypeError):
-                raise HTTPException(405, error.reason) from error.__cause__
-            raise
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from error
+        except InvalidOperationTypeError as error:
+            raise HTTPException(405, error.as_http_error_reason(method)) from error
+        except MissingQueryError as error:
+            raise HTTPException(400, "No GraphQL query found in the request") from error
+
+    def written(self, request: Request, result: ExecutionResult) -> tuple[dict[str, Any], bool]:
+        """A result as the response writes it, errors coded; and whether it is a request error
+        (nothing executed: the spec then wants no `data` entry at all, not `null`)."""
+        request_error = is_request_error(result)
+        if result.errors:
+            request_id = request.scope.get("state", {}).get("request_id")
+            result.errors = [
+                with_code(
+                    error,
+                    request_id=request_id,
+                    mask_unexpected=self.mask_unexpected,
+                    hide_suggestions=self.hide_suggestions,
+                )
+                for error in result.errors
+            ]
+        written: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            written["errors"] = [error.formatted for error in result.errors]
+        if result.extensions:
+            written["extensions"] = result.extensions
+        if request_error:
+            del written["data"]
+        return written, request_error
 
     def parse_json(self, data: str | bytes) -> Any:
         """A body or a GET parameter as JSON; bad UTF-8 or absurd nesting is a 400, never a 500.
@@ -237,24 +326,9 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        if is_request_error(result):
-            request.scope.setdefault("state", {})[REQUEST_ERROR] = True
-        if result.errors:
-            request_id = request.scope.get("state", {}).get("request_id")
-            result.errors = [
-                with_code(
-                    error,
-                    request_id=request_id,
-                    mask_unexpected=self.mask_unexpected,
-                    hide_suggestions=self.hide_suggestions,
-                )
-                for error in result.errors
-            ]
-        response = await super().process_result(request, result)
-        if is_request_error(result):
-            # Nothing was executed, so the spec wants no `data` entry at all (not `null`).
-            response.pop("data", None)
-        return response
+        """An event stream's result (Strawberry's view), written as `answer` writes one."""
+        written, _ = self.written(request, result)
+        return cast("GraphQLHTTPResponse", written)
 
 
 def json_refusal(error: ValueError) -> str:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Iterable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.schema.schema import StreamResult
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from tandem.graphql.auth.mutations import RecoveryMutations
+from tandem.graphql.execution import ALL_TYPES, Rules, execute_operation, stream_operation
 from tandem.graphql.items.mutations import ItemMutations
 from tandem.graphql.items.queries import ItemQueries
 from tandem.graphql.items.subscriptions import ItemSubscriptions
 from tandem.graphql.items.types import Item
 from tandem.graphql.limits import Limits
 from tandem.graphql.nodes import NodeQueries
-from tandem.graphql.operation import OperationGate, validation_rules
 from tandem.graphql.plan.executor import PlannedExecution
 from tandem.graphql.trusted import TrustedDocuments
 from tandem.graphql.users.mutations import UserMutations
@@ -40,10 +43,57 @@ class Subscription(ItemSubscriptions):
 
 
 class TandemSchema(strawberry.Schema):
+    """Strawberry's schema, run by Tandem's one operation function (tandem/graphql/execution.py)
+    wherever Strawberry would run it: its socket and SSE handlers call `stream`."""
+
+    def __init__(self, *args: Any, rules: Rules | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rules = rules or Rules.of(introspection=True)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Silent: the router logs unexpected errors once, with the request id."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        return await execute_operation(
+            self,
+            query,
+            variable_values,
+            operation_name,
+            operation_extensions,
+            context_value,
+            allowed=ALL_TYPES if allowed_operation_types is None else set(allowed_operation_types),
+        )
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        return stream_operation(
+            self,
+            query,
+            variable_values,
+            operation_name,
+            operation_extensions,
+            context_value,
+            allowed=ALL_TYPES if allowed_operation_types is None else set(allowed_operation_types),
+        )
 
 
 def build_schema(
@@ -53,14 +103,10 @@ def build_schema(
     max_tokens: int = 2000,
     max_batch: int = 10,
     trusted: TrustedDocuments | None = None,
-) -> strawberry.Schema:
-    """The schema; its one extension is passed as a factory, so no request shares an instance."""
-    gate = partial(
-        OperationGate,
-        limits=limits or Limits(),
-        max_tokens=max_tokens,
-        rules=validation_rules(introspection=development, limits=limits or Limits()),
-        trusted=trusted or TrustedDocuments(),
+) -> TandemSchema:
+    """The schema, with the rules every operation is held to (tandem/graphql/execution.py)."""
+    rules = Rules.of(
+        introspection=development, limits=limits, max_tokens=max_tokens, trusted=trusted
     )
     config = StrawberryConfig(
         disable_field_suggestions=not development,
@@ -71,9 +117,9 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         types=[Item, User],
-        extensions=[gate],
         config=config,
         execution_context_class=PlannedExecution,  # hot queries planned (tandem/graphql/plan/)
+        rules=rules,
     )
 
 

@@ -1,7 +1,7 @@
 """One route for GraphQL over HTTP, and one executor behind it.
 
 Every HTTP GraphQL request (POST and GET, one operation or a batch, and a query over
-graphql-sse) goes through the same endpoint (`TandemGraphQLRouter.answer`) to the
+graphql-sse) is run by the one operation function (tandem/graphql/execution.py) and the
 planned executor (tandem/graphql/plan/executor.py), which completes each root field's
 value; a hidden item runs its statement once (the hot path that stood in front of
 Strawberry's view ran it, failed, and left Strawberry to run it again); the charge is
@@ -21,8 +21,8 @@ from prometheus_client import REGISTRY
 from tandem.app import create_app, services_for
 from tandem.config import Settings
 from tandem.domain.services import Services
+from tandem.graphql import execution
 from tandem.graphql.plan import executor as planned
-from tandem.graphql.router import TandemGraphQLRouter
 from tandem.persistence.counters import MemoryCounters
 from tests.factories import make_account, make_item
 from tests.statements import count_statements
@@ -47,17 +47,18 @@ def completed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def answered(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The requests the one endpoint ran through the view, by method."""
-    methods: list[str] = []
-    real = TandemGraphQLRouter.run
+def admitted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str | None]]:
+    """The operations the one operation function admitted, by operation name."""
+    names: list[str | None] = []
+    real = execution._admit
 
-    async def counted(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
-        methods.append(request.method)
-        return await real(self, request, *args, **kwargs)
+    async def counted(*args: Any) -> Any:
+        found = await real(*args)
+        names.append(getattr(found, "operation_name", None))
+        return found
 
-    monkeypatch.setattr(TandemGraphQLRouter, "run", counted)
-    yield methods
+    monkeypatch.setattr(execution, "_admit", counted)
+    yield names
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ async def limited(settings: Settings, services: Services) -> AsyncIterator[httpx
 
 
 async def test_post_get_batch_and_sse_take_the_one_route_to_the_planned_executor(
-    client, services, completed, answered
+    client, services, completed, admitted
 ):
     ada = await make_account(services, client)
     item = await make_item(client, ada, title="Lamp")
@@ -113,7 +114,7 @@ async def test_post_get_batch_and_sse_take_the_one_route_to_the_planned_executor
     )
     assert streamed.headers["content-type"].startswith("text/event-stream")
     assert '"title":"Lamp"' in streamed.text.replace(" ", "")
-    assert answered == ["POST", "GET", "POST", "POST"]
+    assert admitted == ["Hot", "Hot", "Hot", None, "Hot"]  # POST, GET, a batch of 2, SSE
     assert completed == ["item", "item", "item", "a", "item"]
 
 
