@@ -36,7 +36,7 @@ _QUOTED_INPUT = re.compile(
 _ENUM_VALUE = re.compile(r"^Value .* does not exist in ('[^']*' enum\.)", re.DOTALL)
 # "Did you mean 'first'?": hints that rebuild the schema name by name without introspection.
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
-# Strawberry's depth and alias rules (tandem/graphql/operation.py), reworded in our terms.
+# Strawberry's depth and alias rules (tandem/graphql/execution.py), reworded in our terms.
 _TOO_DEEP = re.compile(r"^'.*' exceeds maximum operation depth of (\d+)$", re.DOTALL)
 _TOO_MANY_ALIASES = re.compile(r"^(\d+) aliases found\. Allowed: (\d+)$")
 MAX_MESSAGE = 300

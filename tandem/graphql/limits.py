@@ -1,13 +1,13 @@
 """What an operation may ask for, decided before anything is resolved, and what it costs.
 
 Depth and aliases are checked by Strawberry's own validation rules, inside the
-cached validation (tandem/graphql/operation.py); root fields bound the shape of
+cached validation (tandem/graphql/execution.py); root fields bound the shape of
 a document here, and the node budget
 bounds what it can return, computed GitHub's way: the product of the `first`
 arguments down each path (with the request's variables), summed over every
 connection. The same walk counts the requests an operation may need, and the
 connections that search (each costs SEARCH_COST more), which prices it against
-the principal's rate limit (tandem/graphql/operation.py).
+the principal's rate limit (tandem/graphql/execution.py).
 """
 
 from __future__ import annotations
