@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import Column
+from sqlalchemy.sql.functions import FunctionElement
 
+from tandem.domain.items.records import ItemRecord
 from tandem.domain.services import Services
 from tandem.domain.users.commands import RegisterUser
 from tandem.domain.users.records import UserRecord
 
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)
+CREATED = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def _column_default(column: Column[Any], now: datetime) -> Any:
+    """What PostgreSQL writes in `column` when an insert leaves it out, read off the model's
+    own `server_default` (None for a nullable column without one)."""
+    default = column.server_default
+    if default is None:
+        return None
+    given = default.arg  # type: ignore[attr-defined]
+    if isinstance(given, FunctionElement):  # now()
+        return now
+    text = str(getattr(given, "text", given)).strip("'")
+    kind = column.type.python_type
+    return [] if kind is list else kind(text)
+
+
+def item_record(*, now: datetime = CREATED, **given: Any) -> ItemRecord:
+    """An item as the database holds it after inserting `given`: every other column takes
+    its own default, so a new field with a default needs no edit here (nor in the fakes)."""
+    from tandem.persistence.items.models import Item  # the tables only, no connection
+
+    values: dict[str, Any] = {"id": 1, "owner_id": 1, "title": "Item"}
+    for entry in dataclasses.fields(ItemRecord):
+        if entry.name in Item.__table__.c and entry.name not in values:
+            values[entry.name] = _column_default(Item.__table__.c[entry.name], now)
+    return ItemRecord(**{**values, **given})
 
 
 @dataclass

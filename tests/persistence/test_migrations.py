@@ -6,6 +6,7 @@ import asyncio
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import CheckConstraint
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -30,6 +31,37 @@ async def test_the_migrated_schema_matches_the_models(database_url):
         await engine.dispose()
     assert diff == [], "the models and the migrations disagree; write a migration:\n" + "\n".join(
         map(str, diff)
+    )
+
+
+def _model_checks() -> set[tuple[str, str]]:
+    """Each table's check constraints as the models name them (after the naming convention)."""
+    return {
+        (table.name, str(constraint.name))
+        for table in Base.metadata.tables.values()
+        for constraint in table.constraints
+        if isinstance(constraint, CheckConstraint)
+    }
+
+
+async def test_the_migrated_check_constraints_are_the_models(database_url):
+    """Alembic's comparison skips check constraints, so they are compared here by name: a
+    rule the migration adds and the model forgets (or the other way) fails this test."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.exec_driver_sql(
+                "SELECT c.conrelid::regclass::text, c.conname FROM pg_constraint c"
+                " JOIN pg_namespace n ON n.oid = c.connamespace"
+                " WHERE c.contype = 'c' AND n.nspname = current_schema()"
+            )
+            migrated = {(table, name) for table, name in rows}
+    finally:
+        await engine.dispose()
+    models = _model_checks()
+    assert migrated == models, (
+        f"only in the migrations: {sorted(migrated - models)}; "
+        f"only in the models: {sorted(models - migrated)}"
     )
 
 

@@ -13,14 +13,13 @@ import pytest
 
 from tandem.domain.events.documents import item_event
 from tandem.domain.events.records import EventRecord, EventType
-from tandem.domain.items.records import ItemRecord
 from tandem.domain.principal import Viewer
 from tandem.domain.realtime.changes import change_of
 from tandem.domain.realtime.fanout import Fanout, Subscriber
 from tandem.persistence.database import asyncpg_dsn
 from tandem.persistence.realtime import feed as feed_module
 from tandem.persistence.realtime.feed import OutboxFeed
-from tests.factories import make_user
+from tests.factories import item_record, make_user
 
 MOMENT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -43,18 +42,7 @@ async def running_feed(services) -> AsyncIterator[tuple[OutboxFeed, Subscriber]]
 
 async def write(services, number: int) -> str:
     """One committed event (the NOTIFY goes out with it, on commit)."""
-    item = ItemRecord(
-        id=number,
-        owner_id=1,
-        title=f"Item {number}",
-        description=None,
-        price=None,
-        tags=[],
-        status="published",
-        version=1,
-        created_at=MOMENT,
-        updated_at=MOMENT,
-    )
+    item = item_record(id=number, title=f"Item {number}", now=MOMENT)
     event = item_event(EventType.ITEM_CREATED, item)
     async with services.database.transaction() as uow:
         await uow.events.append(event)
@@ -133,17 +121,8 @@ async def test_a_batch_s_owners_are_loaded_with_one_statement(services):
             async with services.database.transaction() as uow:  # one batch: one commit
                 for number in range(60):
                     owner = owners[number % 3]
-                    item = ItemRecord(
-                        id=1_000 + number,
-                        owner_id=owner.id,
-                        title=f"Item {number}",
-                        description=None,
-                        price=None,
-                        tags=[],
-                        status="published",
-                        version=1,
-                        created_at=MOMENT,
-                        updated_at=MOMENT,
+                    item = item_record(
+                        id=1_000 + number, owner_id=owner.id, title=f"Item {number}", now=MOMENT
                     )
                     await uow.events.append(item_event(EventType.ITEM_CREATED, item))
             got = await received(subscriber, 60)

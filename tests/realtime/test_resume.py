@@ -19,8 +19,7 @@ import websockets
 from tandem.domain.events.documents import item_event
 from tandem.domain.events.records import EventType
 from tandem.domain.items.commands import CreateItem
-from tandem.domain.items.records import ItemRecord
-from tests.factories import Account, make_account
+from tests.factories import Account, item_record, make_account
 from tests.realtime.served import Socket, connected, servers, start_server, stop_server
 
 RESUME = (
@@ -95,17 +94,11 @@ async def burst(services, account: Account, count: int) -> None:
     """`count` events committed in one transaction."""
     async with services.database.transaction() as uow:
         for number in range(count):
-            item = ItemRecord(
+            item = item_record(
                 id=900_000 + number,
                 owner_id=account.id,
                 title=f"Burst {number}",
-                description=None,
-                price=None,
-                tags=[],
-                status="published",
-                version=1,
-                created_at=account.user.created_at,
-                updated_at=account.user.created_at,
+                now=account.user.created_at,
             )
             await uow.events.append(item_event(EventType.ITEM_CREATED, item))
 

@@ -13,8 +13,7 @@ import websockets
 from tandem.domain import global_ids
 from tandem.domain.events.documents import item_event
 from tandem.domain.events.records import EventType
-from tandem.domain.items.records import ItemRecord
-from tests.factories import make_account
+from tests.factories import item_record, make_account
 from tests.realtime.served import connected, servers
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -225,17 +224,11 @@ async def test_a_subscriber_too_far_behind_is_sent_an_error_and_closed(
             # 300 events in one commit: far more than the subscriber may lag behind.
             async with services.database.transaction() as uow:
                 for number in range(300):
-                    item = ItemRecord(
+                    item = item_record(
                         id=10_000 + number,
                         owner_id=watcher.id,
                         title=f"Burst {number}",
-                        description=None,
-                        price=None,
-                        tags=[],
-                        status="published",
-                        version=1,
-                        created_at=watcher.user.created_at,
-                        updated_at=watcher.user.created_at,
+                        now=watcher.user.created_at,
                     )
                     await uow.events.append(item_event(EventType.ITEM_CREATED, item))
             messages = []

@@ -34,6 +34,7 @@ from tandem.domain.items.rules import search_terms
 from tandem.domain.pages import Rows
 from tandem.domain.principal import Viewer
 from tandem.domain.users.records import UserRecord
+from tests.factories import item_record
 
 UNSUPPORTED = "not used by the use cases these fakes serve"
 
@@ -182,19 +183,7 @@ class FakeItems:
     async def add(self, *, owner_id: int, values: dict[str, Any]) -> ItemRecord | None:
         if owner_id not in self._state.users:
             return None
-        now = _now()
-        defaults = {"description": None, "price": None, "tags": [], "status": "published"}
-        item = ItemRecord(
-            **{
-                **defaults,
-                **values,
-                "id": self._state.next_item_id,
-                "owner_id": owner_id,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+        item = item_record(now=_now(), **values, id=self._state.next_item_id, owner_id=owner_id)
         self._state.items[item.id] = item
         self._state.next_item_id += 1
         return item

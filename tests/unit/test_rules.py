@@ -25,25 +25,13 @@ from tandem.domain.pages import (
 from tandem.domain.rate_limits import window
 from tandem.graphql.limits import Limits, analyse, violations
 from tandem.persistence.faults import is_connection_lost, is_unavailable, unavailable
+from tests.factories import item_record
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def item(**changes: object) -> ItemRecord:
-    values: dict[str, object] = {
-        "id": 7,
-        "owner_id": 1,
-        "title": "Lamp",
-        "description": None,
-        "price": None,
-        "tags": [],
-        "status": "published",
-        "version": 1,
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
-    values.update(changes)
-    return ItemRecord(**values)  # type: ignore[arg-type]
+    return item_record(**{"id": 7, "title": "Lamp", "now": NOW, **changes})
 
 
 def test_item_fields_are_trimmed_and_every_problem_is_reported_at_once():
