@@ -51,7 +51,9 @@ def _graphql_body(query: str, variables: dict[str, str] | None = None) -> str:
 
 
 def benchmark_targets(item_ids: list[int]) -> list[Target]:
-    """The four paths, with the ratio to the floor each must reach (issue 16's bars)."""
+    """The four paths, with the ratio to the floor each must reach: REST item 0.75 and list
+    0.70 (the plain path made the fast one); GraphQL's bars are against PostGraphile
+    (bench/peer), its floor ratios kept from before."""
     return [
         Target(
             name="rest-item",
@@ -59,14 +61,14 @@ def benchmark_targets(item_ids: list[int]) -> list[Target]:
             method="GET",
             path=f"/api/v1/items/{VALUE}",
             values=tuple(str(i) for i in item_ids),
-            target_ratio=0.70,
+            target_ratio=0.75,
         ),
         Target(
             name="rest-list",
             label="REST `GET /items?size=50`",
             method="GET",
             path="/api/v1/items?page=1&size=50",
-            target_ratio=0.60,
+            target_ratio=0.70,
         ),
         Target(
             name="graphql-item",
