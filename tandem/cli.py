@@ -94,9 +94,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     logging.config.dictConfig(logging_config(settings.log_output, settings.log_level))
     tracing.configure(settings)  # off unless OTEL_* ask for traces
     if args.metrics_port:
-        from prometheus_client import start_http_server
+        from tandem.http.metrics import serve_in_thread
 
-        start_http_server(args.metrics_port, addr=args.metrics_host)
+        token = settings.metrics_token
+        serve_in_thread(host=args.metrics_host, port=args.metrics_port, token=token)
     asyncio.run(run_worker(settings, url))
 
 

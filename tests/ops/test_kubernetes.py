@@ -103,6 +103,8 @@ def test_the_worker_outlasts_a_job_in_flight() -> None:
     port = worker["command"][worker["command"].index("--metrics-port") + 1]
     assert worker["ports"][0]["containerPort"] == int(port)
     assert worker["livenessProbe"]["httpGet"]["port"] == worker["ports"][0]["name"]
+    # A probe sends no secret: it asks the path served without METRICS_TOKEN.
+    assert worker["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
 
 def test_migrations_run_once_as_a_job() -> None:
