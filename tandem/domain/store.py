@@ -71,6 +71,10 @@ class Store(Protocol):
         """A unit of work for reads, outside any transaction."""
         ...
 
+    def session(self) -> AbstractAsyncContextManager[None]:
+        """The blocks this task opens inside share one connection (a REST read's, end to end)."""
+        ...
+
     async def is_ready(self) -> bool:
         """Reachable and migrated."""
         ...

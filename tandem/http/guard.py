@@ -10,8 +10,9 @@ from starlette.requests import HTTPConnection
 
 from tandem.domain.principal import Principal
 from tandem.domain.services import Services
-from tandem.http.admission import admission_of
+from tandem.http.admission import Admission, admission_of
 from tandem.http.admission import bearer_token as bearer_token
+from tandem.http.routes import admission_step, register_step
 
 
 def services_of(request: HTTPConnection) -> Services:
@@ -19,6 +20,11 @@ def services_of(request: HTTPConnection) -> Services:
     return services
 
 
+async def admitted_services(admission: Admission) -> Services:
+    return admission.services
+
+
+@admission_step(admitted_services)
 async def app_services(request: Request) -> Services:
     """The dependency form of `services_of`: `async`, so FastAPI never sends it to a thread."""
     return services_of(request)
@@ -44,6 +50,12 @@ current_principal = BearerGuard(
     description="An access token from /auth/token.",
 )
 
+
+async def admitted_caller(admission: Admission) -> Principal | None:
+    return await admission.caller()
+
+
+register_step(current_principal, admitted_caller)
 CurrentPrincipal = Annotated[Principal | None, Depends(current_principal)]
 
 

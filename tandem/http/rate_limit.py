@@ -1,8 +1,9 @@
 """Every REST call spends one point of its principal's budget (its address's when anonymous).
 
-Each REST router declares one of the two dependencies below, so FastAPI solves
-one dependency per call for the face's rules, not one per rule. The charge is the
-request's admission's (tandem/http/admission.py).
+Each REST router declares one of the two dependencies below. Each is an admission
+step: its work is `admit_rest_call` or `admit_signed_in_call` on the request's
+admission (tandem/http/admission.py), which the REST route class runs directly
+(tandem/http/routes.py) and the FastAPI form runs when FastAPI's handler serves.
 """
 
 from __future__ import annotations
@@ -11,20 +12,37 @@ from fastapi import Request
 
 from tandem.domain.principal import Principal, signed_in
 from tandem.domain.rate_limits import REST_CALL_COST
-from tandem.http.admission import admission_of
+from tandem.http.admission import Admission, admission_of
 from tandem.http.guard import CurrentPrincipal
+from tandem.http.routes import admission_step
 
 
 def client_address(request: Request) -> str | None:
     return admission_of(request).address
 
 
-async def charge_rest_call(request: Request, principal: CurrentPrincipal) -> None:
+async def admit_rest_call(admission: Admission) -> None:
     """Charge the call, or answer 429; the quota goes into the response's X-RateLimit headers.
 
-    `principal` is asked first, so a signed-in caller spends its own budget.
+    The caller is found first (401 for a bad token), so a signed-in caller spends its own
+    budget.
     """
-    await charge(request, principal, REST_CALL_COST)
+    await admission.caller()
+    await admission.charge(REST_CALL_COST)
+
+
+async def admit_signed_in_call(admission: Admission) -> None:
+    """Charge the call, then answer 401 to an anonymous caller, before the parameters or
+    the body are read, so an anonymous caller hears 401 before any validation error. The
+    rule is the domain's (`signed_in`); this only asks it first."""
+    await admit_rest_call(admission)
+    signed_in(admission.known_caller)
+
+
+@admission_step(admit_rest_call)
+async def charge_rest_call(request: Request, principal: CurrentPrincipal) -> None:
+    """The dependency form of `admit_rest_call`; `principal` is its guard (OpenAPI's bearer)."""
+    await admit_rest_call(admission_of(request))
 
 
 async def charge(request: Request, principal: Principal | None, cost: int) -> None:
@@ -35,11 +53,7 @@ async def charge(request: Request, principal: Principal | None, cost: int) -> No
     await admission_of(request).charge(cost)
 
 
+@admission_step(admit_signed_in_call)
 async def charge_signed_in_call(request: Request, principal: CurrentPrincipal) -> None:
-    """Charge the call, then answer 401 to an anonymous caller, before the body is read.
-
-    So an anonymous caller hears 401 before any validation error. The rule is the
-    domain's (`signed_in`); this only asks it first.
-    """
-    await charge_rest_call(request, principal)
-    signed_in(principal)
+    """The dependency form of `admit_signed_in_call`."""
+    await admit_signed_in_call(admission_of(request))

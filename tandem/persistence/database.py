@@ -6,6 +6,15 @@ outside any transaction (asyncpg's autocommit), so a read costs its statements
 and no BEGIN/ROLLBACK round trips. Each block borrows its own connection through
 the fair gate and gives it back when it ends, so no connection is held while a
 request waits on anything else.
+
+`session()` is the one exception, for a REST read (tandem/http/routes.py): the
+blocks its task opens while it is open share one connection, borrowed by the
+first and given back when the session ends, so the caller's lookup and the use
+case's statements cost one acquisition. It is opened around work that waits on
+nothing but the database (never around a request body or the sending of an
+answer); a block of another task, or one opened while another block holds the
+connection, borrows from the pool as usual; a block that fails gives the
+connection back, so the next one never meets a broken one.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -37,6 +47,21 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     No code here uses LISTEN, advisory locks, session SETs or temporary tables; the
     prepared statements a connection keeps are what makes the next request fast.
     """
+
+
+class _Session:
+    """One task's run of blocks on one connection (`Database.session`)."""
+
+    __slots__ = ("busy", "database", "raw", "task")
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.task = asyncio.current_task()
+        self.raw: asyncpg.Connection | None = None
+        self.busy = False
+
+
+_SESSION: ContextVar[_Session | None] = ContextVar("tandem_database_session", default=None)
 
 
 class Database:
@@ -161,14 +186,59 @@ class Database:
         return connection
 
     @asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """This task's blocks share one connection until the session ends (module docstring)."""
+        session = _Session(self)
+        reset = _SESSION.set(session)
+        try:
+            yield
+        finally:
+            _SESSION.reset(reset)
+            raw, session.raw = session.raw, None
+            if raw is not None:
+                await self.release(raw)
+
+    @asynccontextmanager
     async def _borrow(self) -> AsyncIterator[asyncpg.Connection]:
         """A connection from the pool, in turn; it goes back when the block ends."""
+        session = _SESSION.get()
+        if (
+            session is not None
+            and not session.busy
+            and session.database is self
+            and session.task is asyncio.current_task()
+        ):
+            async with self._borrow_for(session) as raw:
+                yield raw
+            return
         raw = await self.acquire()
         try:
             with discarding_if_lost(raw):
                 yield raw
         finally:
             await self.release(raw)
+
+    @asynccontextmanager
+    async def _borrow_for(self, session: _Session) -> AsyncIterator[asyncpg.Connection]:
+        """The session's connection (borrowed by its first block), busy while the block runs."""
+        session.busy = True
+        try:
+            if session.raw is None:
+                session.raw = await self.acquire()
+            raw = session.raw
+            try:
+                with discarding_if_lost(raw):
+                    yield raw
+            except BaseException:
+                # Whatever failed, the connection goes back now; a next block borrows afresh.
+                session.raw = None
+                await self.release(raw)
+                raise
+            if _dead(raw):  # a read replaced it after it died: the next block borrows
+                session.raw = None
+                await self.release(raw)
+        finally:
+            session.busy = False
 
     async def acquire(self) -> asyncpg.Connection:
         """A pooled connection, first come first served, or UNAVAILABLE once the wait is over."""
@@ -211,6 +281,14 @@ class Database:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+def _dead(raw: asyncpg.Connection) -> bool:
+    """Closed, or already taken back by the pool when it noticed the connection die."""
+    try:
+        return bool(raw.is_closed())
+    except asyncpg.InterfaceError:  # "released back to the pool"
+        return True
 
 
 def _milliseconds(seconds: float) -> str:

@@ -100,3 +100,63 @@ async def test_a_slow_request_body_holds_no_connection(services, client, app):
     arrived.set()
     await request
     assert sent[0]["status"] == 200
+
+
+class CountedAcquisitions:
+    """Counts the pool acquisitions of `database` (its `acquire`, the fair gate's one door)."""
+
+    def __init__(self, database: Any, monkeypatch: Any) -> None:
+        self.count = 0
+        acquire = database.acquire
+
+        async def counted() -> Any:
+            self.count += 1
+            return await acquire()
+
+        monkeypatch.setattr(database, "acquire", counted)
+
+
+async def test_a_rest_read_takes_one_connection_for_the_caller_and_the_item(
+    services, client, monkeypatch
+):
+    account = await make_account(services, client)
+    item = await make_item(client, account)
+    pool = await services.database.pool()
+    acquisitions = CountedAcquisitions(services.database, monkeypatch)
+    read = await client.get(f"/api/v1/items/{item['id']}", headers=account.headers)
+    listed = await client.get("/api/v1/items?size=50", headers=account.headers)
+    assert (read.status_code, listed.status_code) == (200, 200)
+    # Two requests: the caller's lookup and the item (or the page and its count) on one each.
+    assert acquisitions.count == 2
+    assert await all_back(pool)
+
+
+async def test_a_session_lends_its_connection_to_its_own_task_only(services):
+    database = services.database
+    pool = await database.pool()
+    async with database.session():
+        first = await backend_pid(services)
+        again = await backend_pid(services)
+        async with database.reader() as outer:  # held: a block inside borrows its own
+            outer_pid = await outer.connection.raw.fetchval("SELECT pg_backend_pid()")
+            inner = await backend_pid(services)
+        other_task = await asyncio.create_task(backend_pid(services))
+        assert pool.get_size() - pool.get_idle_size() == 1  # the session's, parked
+    assert first == again == outer_pid
+    assert inner != first
+    assert other_task != first
+    assert await all_back(pool)
+
+
+async def test_a_failed_block_gives_the_sessions_connection_back(services):
+    database = services.database
+    pool = await database.pool()
+    async with database.session():
+        try:
+            async with database.reader() as uow:
+                await uow.connection.raw.fetchval("SELECT 1/0")
+        except Exception as error:  # asyncpg's DivisionByZeroError
+            assert "division by zero" in str(error)
+        assert pool.get_idle_size() == pool.get_size()  # back already, not parked
+        assert await backend_pid(services) > 0  # the next block borrows afresh
+    assert await all_back(pool)

@@ -308,6 +308,10 @@ class FakeStore:
     def scope(self) -> Any:
         return self.transaction()
 
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        yield  # in memory, there is no connection to share
+
     @property
     def store(self) -> FakeStore:
         return self

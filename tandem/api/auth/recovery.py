@@ -15,12 +15,18 @@ from tandem.api.responses import json_response
 from tandem.api.responses_doc import PUBLIC, problems
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_rest_call, client_address
+from tandem.http.routes import AdmittedRoute
 
 ACCEPTED = PasswordRecoveryAccepted(
     detail="If an account uses this email, a link to reset its password is on its way."
 )
 
-router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(charge_rest_call)])
+router = APIRouter(
+    route_class=AdmittedRoute,
+    prefix="/auth",
+    tags=["auth"],
+    dependencies=[Depends(charge_rest_call)],
+)
 
 
 @router.post(

@@ -25,9 +25,11 @@ from tandem.api.responses_doc import PUBLIC, oauth_errors, problems
 from tandem.api.users.schemas import UserPrivate, UserRegister, private
 from tandem.domain.auth.scopes import InvalidScope
 from tandem.domain.errors import InvalidClient, InvalidGrant, InvalidToken
+from tandem.domain.rate_limits import REST_CALL_COST
 from tandem.domain.users.commands import RegisterUser
 from tandem.http.guard import AppServices, CurrentPrincipal, current_principal
-from tandem.http.rate_limit import charge_rest_call, client_address
+from tandem.http.rate_limit import charge, charge_rest_call, client_address
+from tandem.http.routes import AdmittedRoute
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FormField = Annotated[str | None, Form()]
@@ -87,10 +89,15 @@ async def charge_oauth_call(request: Request) -> None:
     still a 401, never quietly anonymous.
     """
     principal = None if is_basic(request) else await current_principal(request)
-    await charge_rest_call(request, principal)
+    await charge(request, principal, REST_CALL_COST)
 
 
-router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(charge_rest_call)])
+router = APIRouter(
+    route_class=AdmittedRoute,
+    prefix="/auth",
+    tags=["auth"],
+    dependencies=[Depends(charge_rest_call)],
+)
 # The OAuth endpoints are a router of their own: the guard must not read a client's Basic
 # credentials as a bad bearer token.
 oauth = APIRouter(

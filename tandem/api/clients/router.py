@@ -17,9 +17,13 @@ from tandem.api.responses_doc import problems
 from tandem.domain.clients.commands import CreateClient
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
+from tandem.http.routes import AdmittedRoute
 
 router = APIRouter(
-    prefix="/clients", tags=["clients"], dependencies=[Depends(charge_signed_in_call)]
+    route_class=AdmittedRoute,
+    prefix="/clients",
+    tags=["clients"],
+    dependencies=[Depends(charge_signed_in_call)],
 )
 ClientId = Path(ge=1, le=2**63 - 1)
 NO_STORE = {"Cache-Control": "no-store"}  # an answer holding a secret is kept by no cache

@@ -16,11 +16,17 @@ from tandem.domain.events.documents import event_document
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
+from tandem.http.routes import AdmittedRoute
 
 # What `parse_types` (tandem/domain/events/service.py) reads: `*` or blank for every type.
 _TYPE = r"item\.(created|updated|deleted|\*)"
 TYPES = {"pattern": rf"^\s*(\*?|{_TYPE}(\s*,\s*{_TYPE})*)\s*$"}
-router = APIRouter(prefix="/events", tags=["events"], dependencies=[Depends(charge_signed_in_call)])
+router = APIRouter(
+    route_class=AdmittedRoute,
+    prefix="/events",
+    tags=["events"],
+    dependencies=[Depends(charge_signed_in_call)],
+)
 
 
 def _json(document: object, headers: dict[str, str] | None = None) -> Response:

@@ -42,8 +42,14 @@ from tandem.domain.rate_limits import SEARCH_COST
 from tandem.domain.services import Services
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge, charge_signed_in_call
+from tandem.http.routes import AdmittedRoute
 
-router = APIRouter(prefix="/items", tags=["items"], dependencies=[Depends(charge_signed_in_call)])
+router = APIRouter(
+    route_class=AdmittedRoute,
+    prefix="/items",
+    tags=["items"],
+    dependencies=[Depends(charge_signed_in_call)],
+)
 ItemId = Path(ge=1, le=2**63 - 1)
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="An ETag from a read: 412 when stale")

@@ -18,9 +18,13 @@ from tandem.domain.requests.records import LoggedRequest
 from tandem.domain.requests.service import request_id_text
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
+from tandem.http.routes import AdmittedRoute
 
 router = APIRouter(
-    prefix="/requests", tags=["requests"], dependencies=[Depends(charge_signed_in_call)]
+    route_class=AdmittedRoute,
+    prefix="/requests",
+    tags=["requests"],
+    dependencies=[Depends(charge_signed_in_call)],
 )
 
 

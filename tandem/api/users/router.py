@@ -34,8 +34,14 @@ from tandem.domain.users.commands import UpdateMe, UpdateUser
 from tandem.domain.users.records import UserRecord
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
+from tandem.http.routes import AdmittedRoute
 
-router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(charge_signed_in_call)])
+router = APIRouter(
+    route_class=AdmittedRoute,
+    prefix="/users",
+    tags=["users"],
+    dependencies=[Depends(charge_signed_in_call)],
+)
 UserId = Path(ge=1, le=2**63 - 1)
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="An ETag from a read: 412 when stale")

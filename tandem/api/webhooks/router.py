@@ -30,9 +30,13 @@ from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.webhooks.commands import CreateWebhook, ReplayEvents, UpdateWebhook
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
+from tandem.http.routes import AdmittedRoute
 
 router = APIRouter(
-    prefix="/webhooks", tags=["webhooks"], dependencies=[Depends(charge_signed_in_call)]
+    route_class=AdmittedRoute,
+    prefix="/webhooks",
+    tags=["webhooks"],
+    dependencies=[Depends(charge_signed_in_call)],
 )
 WebhookId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
