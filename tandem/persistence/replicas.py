@@ -227,6 +227,12 @@ class RoutedDatabase(Database):
             _logger.warning("could not keep a caller's read position (%s)", type(error).__name__)
 
     @asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """No shared connection: a request's reads may go to a replica while the primary's
+        connection, parked in a session, would wait idle. Each block borrows its own."""
+        yield
+
+    @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:
         route = reads.current()
         if route is not None and self._watching is None:
