@@ -34,6 +34,7 @@ from typing import Any
 from bench.run import (
     RESULTS,
     Server,
+    SessionCounter,
     Source,
     _hold_embedded_server,
     cpu_seconds,
@@ -125,33 +126,9 @@ def standby_of(database_url: str) -> Iterator[Standby]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-class Commits:
+def commits(url: str) -> SessionCounter:
     """pg_stat_database.xact_commit of the bench database, on one server."""
-
-    def __init__(self, url: str) -> None:
-        import asyncio
-
-        import asyncpg
-
-        from bench.seed import asyncpg_dsn
-
-        self._loop = asyncio.new_event_loop()
-        self._connection = self._loop.run_until_complete(asyncpg.connect(asyncpg_dsn(url)))
-
-    def read(self) -> int:
-        async def go() -> int:
-            await self._connection.execute("SELECT pg_stat_clear_snapshot()")
-            value = await self._connection.fetchval(
-                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
-            )
-            return int(value or 0)
-
-        return self._loop.run_until_complete(go())
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._loop.run_until_complete(self._connection.close())
-        self._loop.close()
+    return SessionCounter(url, column="xact_commit")
 
 
 @dataclass
@@ -174,7 +151,7 @@ def measure(
     options: argparse.Namespace,
     token: str,
     postmasters: tuple[int | None, int | None],
-    commits: tuple[Commits, Commits],
+    commits: tuple[SessionCounter, SessionCounter],
 ) -> Sample:
     primary, standby = postmasters
 
@@ -185,7 +162,7 @@ def measure(
             postgres_cpu_seconds(standby) or 0.0,
         )
 
-    before, commits_before = cpus(), (commits[0].read(), commits[1].read())
+    before, commits_before = cpus(), (commits[0].sessions(), commits[1].sessions())
     result = drive(
         target,
         port=server.port,
@@ -197,7 +174,7 @@ def measure(
     after = cpus()
     # An idle backend reports its counters within PostgreSQL's idle flush interval (10 s).
     time.sleep(options.settle)
-    commits_after = (commits[0].read(), commits[1].read())
+    commits_after = (commits[0].sessions(), commits[1].sessions())
     return Sample(
         path=target.name,
         mode=mode,
@@ -293,7 +270,7 @@ def compare(
         )
         for number, extra in enumerate(settings)
     ]
-    commits = (Commits(seeded.database_url), Commits(replica_url))
+    counters = (commits(seeded.database_url), commits(replica_url))
     postmasters = (_bench_postmaster(), standby.postmaster())
     samples: list[Sample] = []
     try:
@@ -320,7 +297,7 @@ def compare(
                             options=options,
                             token=seeded.token,
                             postmasters=postmasters,
-                            commits=commits,
+                            commits=counters,
                         )
                         samples.append(sample)
                         per = max(sample.requests, 1)
@@ -331,7 +308,7 @@ def compare(
                             f"replica {sample.replica_commits / per:.2f}"
                         )
     finally:
-        for counter in commits:
+        for counter in counters:
             counter.close()
     return samples
 

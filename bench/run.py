@@ -374,13 +374,14 @@ class SessionCounter:
     closes during a run are all counted; long-lived pooled ones were counted at warm-up.
     """
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, column: str = "sessions") -> None:
         import asyncio
 
         import asyncpg
 
         from bench.seed import asyncpg_dsn
 
+        self._column = column  # another of pg_stat_database's counters (bench/replicas.py)
         self._loop = asyncio.new_event_loop()
         self._connection = self._loop.run_until_complete(asyncpg.connect(asyncpg_dsn(database_url)))
 
@@ -388,7 +389,8 @@ class SessionCounter:
         async def read() -> int:
             await self._connection.execute("SELECT pg_stat_clear_snapshot()")
             value = await self._connection.fetchval(
-                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+                f"SELECT {self._column} FROM pg_stat_database"  # noqa: S608 - our own column
+                " WHERE datname = current_database()"
             )
             return int(value or 0)
 

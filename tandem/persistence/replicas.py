@@ -85,6 +85,32 @@ class Samples:
         return now - self._samples[0][0] + CHECK_SECONDS  # older than everything kept
 
 
+class Probe:
+    """One connection of its own to a server, for the measurements; reopened when it broke."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._connection: asyncpg.Connection | None = None
+
+    async def ask(self, sql: str) -> Any:
+        try:
+            if self._connection is None or self._connection.is_closed():
+                self._connection = await asyncpg.connect(
+                    asyncpg_dsn(self.url),
+                    timeout=CONNECT_TIMEOUT_SECONDS,
+                    server_settings={"application_name": "tandem-replica-probe"},
+                )
+            return await self._connection.fetchval(sql, timeout=PROBE_TIMEOUT_SECONDS)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            discard(connection)
+
+
 class Replica:
     """One replica: its pool, and what the last measurement found."""
 
@@ -96,7 +122,7 @@ class Replica:
         self.lag = math.inf
         self.up = False
         self.measured_at = -math.inf
-        self._probe: asyncpg.Connection | None = None
+        self.probe = Probe(url)
 
     def usable(self, now: float, max_lag: float) -> bool:
         fresh = now - self.measured_at <= max(3 * CHECK_SECONDS, 1.5)
@@ -109,17 +135,10 @@ class Replica:
 
     async def measure(self, samples: Samples, max_lag: float) -> None:
         try:
-            if self._probe is None or self._probe.is_closed():
-                self._probe = await asyncpg.connect(
-                    asyncpg_dsn(self.url),
-                    timeout=CONNECT_TIMEOUT_SECONDS,
-                    server_settings={"application_name": "tandem-replica-probe"},
-                )
-            replayed = await self._probe.fetchval(REPLICA_PROBE, timeout=PROBE_TIMEOUT_SECONDS)
+            replayed = await self.probe.ask(REPLICA_PROBE)
         except Exception as error:  # any failure to reach or read it: down, for now
             if self.up:
                 _logger.warning("read replica %s is down (%s)", self.name, type(error).__name__)
-            await self.close_probe()
             self.up, self.lag = False, math.inf
         else:
             now = time.monotonic()
@@ -130,13 +149,6 @@ class Replica:
         usable = self.usable(time.monotonic(), max_lag)
         metrics.DB_REPLICA_UP.labels(self.name).set(1 if usable else 0)
         metrics.DB_REPLICA_LAG.labels(self.name).set(min(self.lag, 1e9))
-
-    async def close_probe(self) -> None:
-        probe, self._probe = self._probe, None
-        if probe is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(probe.close(), timeout=1)
-            discard(probe)
 
 
 class ReplicaConnection(Connection):
@@ -203,7 +215,7 @@ class RoutedDatabase(Database):
         self._samples = Samples(keep=keep)
         self._turn = itertools.count()
         self._watching: asyncio.Task[None] | None = None
-        self._primary_probe: asyncpg.Connection | None = None
+        self._primary_probe = Probe(url)
         reads.enabled = True  # every HTTP request now opens a route (tandem/http/middleware.py)
 
     @asynccontextmanager
@@ -299,21 +311,8 @@ class RoutedDatabase(Database):
 
     async def measure(self) -> None:
         """One round: the primary's position, then every replica's replay and lag."""
-        try:
-            if self._primary_probe is None or self._primary_probe.is_closed():
-                self._primary_probe = await asyncpg.connect(
-                    asyncpg_dsn(self.url),
-                    timeout=CONNECT_TIMEOUT_SECONDS,
-                    server_settings={"application_name": "tandem-replica-probe"},
-                )
-            position = await self._primary_probe.fetchval(
-                PRIMARY_PROBE, timeout=PROBE_TIMEOUT_SECONDS
-            )
-            self._samples.add(time.monotonic(), int(position))
-        except Exception:  # the primary away: replicas' lags grow from the last sample
-            probe, self._primary_probe = self._primary_probe, None
-            if probe is not None:
-                discard(probe)
+        with contextlib.suppress(Exception):  # the primary away: lags grow from the last sample
+            self._samples.add(time.monotonic(), int(await self._primary_probe.ask(PRIMARY_PROBE)))
         await asyncio.gather(*(r.measure(self._samples, self.max_lag) for r in self.replicas))
 
     async def dispose(self) -> None:
@@ -321,11 +320,9 @@ class RoutedDatabase(Database):
             self._watching.cancel()
             await asyncio.gather(self._watching, return_exceptions=True)
             self._watching = None
-        if self._primary_probe is not None:
-            discard(self._primary_probe)
-            self._primary_probe = None
+        self._primary_probe.close()
         for replica in self.replicas:
-            await replica.close_probe()
+            replica.probe.close()
             await replica.database.dispose()
         await super().dispose()
 
