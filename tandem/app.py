@@ -356,7 +356,7 @@ def create_app(
     # Routing tries routes in order, and each miss costs: the busiest faces come first
     # (measured in docs/performance.md). Each REST router charges its own calls.
     graphql = TandemGraphQLRouter(settings)
-    app.include_router(graphql, prefix="/graphql")
+    app.include_router(graphql)  # at /graphql (tandem/graphql/router.py)
     for router in (
         items_router,
         users_router,

@@ -13,6 +13,7 @@ from fastapi import BackgroundTasks, Request
 from fastapi.routing import APIRoute
 from graphql import GraphQLError, OperationType
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
 from strawberry.exceptions import MissingQueryError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -43,6 +44,7 @@ TRANSPORT_CODES = {"Too many operations": "QUERY_TOO_COMPLEX"}
 STATUS_CODES = {405: "METHOD_NOT_ALLOWED"}
 # What each method may run (a subscription is refused before, in words of its own).
 ALLOWED = {"GET": frozenset({Allowed.QUERY, Allowed.SUBSCRIPTION}), "POST": ALL_TYPES}
+GRAPHQL_PATH = "/graphql"
 SUBSCRIPTION_OVER_HTTP = (
     "A subscription cannot run over a plain HTTP request: open a WebSocket at /graphql "
     "(graphql-transport-ws), or ask for text/event-stream (graphql-sse)."
@@ -71,7 +73,8 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         # Which POST bodies an Idempotency-Key applies to (tandem/http/idempotency.py).
         self.operation_kind = MutationDetector(trusted, max_tokens=settings.graphql_max_tokens)
         super().__init__(
-            build_schema(
+            path=GRAPHQL_PATH,
+            schema=build_schema(
                 development=development,
                 limits=Limits(
                     max_depth=settings.graphql_max_depth,
@@ -102,13 +105,14 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         self._one_route()
 
     def _one_route(self) -> None:
-        """GET and POST go to `answer`, one endpoint taking only the request, in place of
-        Strawberry's two (their dependency solving and HTTP view were a third of a small
-        query's cost); the WebSocket route stays Strawberry's."""
+        """GET and POST go to `answer`, one plain Starlette route taking only the request, in
+        place of Strawberry's two FastAPI routes (their dependency solving and HTTP view
+        were a third of a small query's cost); the WebSocket route stays Strawberry's."""
         kept = [route for route in self.routes if not isinstance(route, APIRoute)]
         self.routes.clear()
-        for method in ("GET", "POST"):
-            self.add_api_route("", self.answer, methods=[method], include_in_schema=False)
+        self.routes.append(
+            Route(GRAPHQL_PATH, self.answer, methods=["GET", "POST"], include_in_schema=False)
+        )
         self.routes.extend(kept)
 
     async def answer(self, request: Request) -> Response:
