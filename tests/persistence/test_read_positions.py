@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from tandem.app import create_app, services_for
 from tandem.config import Settings
@@ -20,11 +21,14 @@ from tandem.domain import reads
 from tandem.domain.services import Services
 from tandem.observability import metrics
 from tandem.persistence.counters import MemoryCounters
-from tandem.persistence.replicas import RoutedDatabase
+from tandem.persistence.replicas import ReplicaConnection, RoutedDatabase
+from tandem.persistence.sql import compile_query
 from tests.factories import make_account
+from tests.ops.databases import connect
 from tests.ops.served import free_port
 from tests.partners.helpers import make_client
 
+BACKEND = compile_query(select(func.pg_backend_pid()))
 POSITION = "SELECT lsn FROM read_positions WHERE user_id = $1"
 INSERTED = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint"
 
@@ -105,3 +109,39 @@ async def test_a_replica_that_cannot_be_reached_gives_its_reads_to_the_primary( 
     assert answer.status_code == 200, answer.text
     assert fallbacks._value.get() == fell_back + 1  # the item read, tried there first
     assert not replica.up  # skipped from now on, until a measurement finds it again
+
+
+async def test_a_read_that_fails_on_the_replica_mid_way_runs_again_on_the_primary(  # type: ignore[no-untyped-def]
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "replica" is the suite's own server here: its connection is killed between two
+    statements of one read, so the second fails there and must run on the primary."""
+    assert settings.database_url is not None
+    database = RoutedDatabase(
+        settings.database_url, replica_urls=[settings.database_url], max_lag=2.0, pool_size=2
+    )
+    monkeypatch.setattr(database, "_watch", lambda: None)
+    replica = database.replicas[0]
+    replica.up, replica.lag, replica.replayed = True, 0.0, 2**62
+    replica.measured_at = time.monotonic() + 3600
+    fallbacks = metrics.DB_ROUTED_READS.labels("primary", "fallback")
+    killer = await connect(settings.database_url)
+    opened = reads.open_route(read_only=True)
+    route = reads.current()
+    assert route is not None
+    route.known = True  # as after the guard, for a caller with no write kept
+    try:
+        async with database.reader() as uow:
+            assert isinstance(uow.connection, ReplicaConnection)
+            first = await uow.connection.value(BACKEND)
+            await killer.execute("SELECT pg_terminate_backend($1)", first)
+            fell_back = fallbacks._value.get()
+            second = await uow.connection.value(BACKEND)
+            assert second != first  # a fresh connection, to the primary
+            assert fallbacks._value.get() == fell_back + 1
+        assert not replica.up  # its connection was lost: skipped until measured again
+    finally:
+        reads.close_route(opened)
+        reads.enabled = False
+        await killer.close()
+        await database.dispose()
