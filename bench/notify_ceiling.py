@@ -6,8 +6,12 @@ PostgreSQL holds one cluster-wide lock from a notifying transaction's pre-commit
 end, WAL flush included, so notifying commits cannot share a flush. Each writer is one
 asyncpg connection committing one insert per transaction (an outbox-like row), in a
 loop, for `--seconds`; "notify" adds `pg_notify` to the same statement, as the outbox's
-append does. On the bench's embedded PostgreSQL; `fsync` and `synchronous_commit` are
-printed with the figures (both must be on for the figure to mean anything).
+append did until the wake-ups moved out of it; "coalesced" is what Tandem does now: the
+plain insert, and after each commit a wake-up handed to `tandem.persistence.wakeups`
+(one NOTIFY round per 5 ms at most, on a connection of its own, outside the writers'
+transactions), with a LISTENer counting what arrives. On the bench's embedded
+PostgreSQL; `fsync` and `synchronous_commit` are printed with the figures (both must be
+on for the figure to mean anything).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -30,7 +35,7 @@ NOTIFYING = (
 )
 
 
-async def run(dsn: str, writers: int, seconds: float, statement: str) -> float:
+async def run(dsn: str, writers: int, seconds: float, statement: str, wakeups: Any = None) -> float:
     connections = [await asyncpg.connect(dsn) for _ in range(writers)]
     counts = [0] * writers
     stop = time.perf_counter() + seconds
@@ -40,6 +45,8 @@ async def run(dsn: str, writers: int, seconds: float, statement: str) -> float:
         while time.perf_counter() < stop:
             await connection.execute(statement, "evt_0123456789abcdef0123456789")
             counts[number] += 1
+            if wakeups is not None:
+                wakeups.send([("notify_probe", "")])
 
     began = time.perf_counter()
     await asyncio.gather(*(write(number) for number in range(writers)))
@@ -67,19 +74,33 @@ async def measure(writer_counts: list[int], seconds: float) -> dict[str, object]
         "server_version": await setup.fetchval("SHOW server_version"),
     }
     await setup.close()
+    from tandem.persistence.wakeups import Wakeups
+
+    listener = await asyncpg.connect(dsn)
+    heard: list[str] = []
+    await listener.add_listener("notify_probe", lambda *args: heard.append(args[-1]))
     rows = []
     for writers in writer_counts:
         plain = await run(dsn, writers, seconds, PLAIN)
         notifying = await run(dsn, writers, seconds, NOTIFYING)
+        wakeups = Wakeups(dsn)
+        heard.clear()
+        coalesced = await run(dsn, writers, seconds, PLAIN, wakeups)
+        await wakeups.close()
         rows.append(
             {
                 "writers": writers,
                 "plain_commits_per_s": round(plain),
                 "notify_commits_per_s": round(notifying),
+                "coalesced_commits_per_s": round(coalesced),
                 "ratio": round(notifying / plain, 2),
+                "coalesced_ratio": round(coalesced / plain, 2),
+                "wake_ups_per_s": round(wakeups.rounds / seconds),
+                "wake_ups_heard": len(heard),
             }
         )
         print(json.dumps(rows[-1]), flush=True)
+    await listener.close()
     figures["rows"] = rows
     return figures
 

@@ -31,6 +31,7 @@ from tandem.observability import tracing
 from tandem.persistence.faults import as_unavailable, busy_pool, discard, discarding_if_lost
 from tandem.persistence.sql import Connection, Observer
 from tandem.persistence.unit_of_work import UnitOfWork
+from tandem.persistence.wakeups import Wakeups
 
 if TYPE_CHECKING:
     from tandem.config import Settings
@@ -84,6 +85,7 @@ class Database:
         self.acquire_timeout = acquire_timeout
         self.search_timeout = search_timeout  # a search statement's own limit; 0: none
         self.observers: list[Observer] = []  # called with each statement's SQL (tests, metrics)
+        self.wakeups = Wakeups(asyncpg_dsn(url))  # NOTIFYs after commits (persistence/wakeups.py)
         self._server_settings = {
             "application_name": "tandem",
             "statement_timeout": _milliseconds(statement_timeout),
@@ -150,12 +152,13 @@ class Database:
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """Writes: one transaction, committed when the block ends; never retried."""
         async with self._borrow() as raw:
+            connection = Connection(raw, self.observers, search_timeout=self.search_timeout)
             with as_unavailable():
                 async with raw.transaction():
                     await tracing.stamp(raw)  # traced: the outbox rows keep the trace
-                    yield UnitOfWork(
-                        Connection(raw, self.observers, search_timeout=self.search_timeout)
-                    )
+                    yield UnitOfWork(connection)
+        if connection.wakes:  # committed: listeners are woken outside any writer's transaction
+            self.wakeups.send(connection.wakes)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:
@@ -278,6 +281,7 @@ class Database:
         return serves_revision(current)
 
     async def dispose(self) -> None:
+        await self.wakeups.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

@@ -71,7 +71,7 @@ class Connection:
     harmless, while a write might have committed before its connection broke.
     """
 
-    __slots__ = ("_observers", "_retry", "_search_timeout", "raw", "replacement")
+    __slots__ = ("_observers", "_retry", "_search_timeout", "raw", "replacement", "wakes")
 
     def __init__(
         self,
@@ -86,6 +86,12 @@ class Connection:
         self._retry = retry
         self._search_timeout = search_timeout
         self.replacement: asyncpg.Connection | None = None  # closed by whoever lent `raw`
+        # (channel, payload) to NOTIFY once the transaction commits (tandem/persistence/wakeups.py)
+        self.wakes: set[tuple[str, str]] = set()
+
+    def wake(self, channel: str, payload: str = "") -> None:
+        """Have listeners on `channel` woken after this transaction commits, never before."""
+        self.wakes.add((channel, payload))
 
     def _args(self, query: Query, params: Mapping[str, Any]) -> list[Any]:
         for observe in self._observers:

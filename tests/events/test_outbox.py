@@ -9,6 +9,7 @@ import pytest
 
 from tandem.domain.events.documents import item_event
 from tandem.domain.events.records import EventType
+from tandem.domain.items.commands import CreateItem
 from tandem.persistence.database import asyncpg_dsn
 from tests.factories import make_account, make_item
 
@@ -73,7 +74,9 @@ async def test_a_rolled_back_change_leaves_no_event_and_no_notification(
         await listener.close()
     events = (await _events(client, owner))["items"]
     assert [event["type"] for event in events] == ["item.created"]
-    assert heard == [events[0]["id"]]  # the committed change was announced, the other never
+    # The committed change woke the listeners (once, after its commit; the payload carries
+    # nothing: readers read from their cursor); the rolled-back one never did.
+    assert heard == [""]
 
 
 def _viewer(account):
@@ -100,3 +103,35 @@ async def test_deleting_an_account_announces_each_of_its_items_deleted(services,
     assert by_id[public["id"]]["data"]["item"] == {"id": public["id"], "node_id": public["node_id"]}
     one = await client.get(f"/api/v1/events/{by_id[public['id']]['id']}", headers=other.headers)
     assert one.status_code == 200
+
+
+async def test_item_writes_do_not_notify_in_their_transaction_and_wake_ups_coalesce(
+    services, client, database_url
+):
+    # A NOTIFY in the writer's transaction holds PostgreSQL's one notify lock through the
+    # commit's flush, so notifying writes queue behind one another (docs/performance.md,
+    # "The NOTIFY ceiling"). Writes now ask for a wake-up; the process sends it after the
+    # commit, at most one round per 5 ms, to every LISTENer.
+    owner = await make_account(services, client)
+    principal = await services.auth.authenticate(owner.access_token)
+    statements: list[str] = []
+    listener = await asyncpg.connect(asyncpg_dsn(database_url))
+    heard: list[str] = []
+    await listener.add_listener("tandem_events", lambda *args: heard.append(args[-1]))
+    services.database.observers.append(statements.append)
+    rounds = services.database.wakeups.rounds
+    try:
+        await asyncio.gather(
+            *(services.items.create(principal, CreateItem(title=f"W {n}")) for n in range(40))
+        )
+        async with asyncio.timeout(5):
+            while not heard:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+    finally:
+        services.database.observers.remove(statements.append)
+        await listener.close()
+    assert not [sql for sql in statements if "pg_notify" in sql.lower()]
+    sent = services.database.wakeups.rounds - rounds
+    assert 1 <= sent < 40, sent  # coalesced: fewer rounds than commits
+    assert heard == [""] * len(heard) and 1 <= len(heard) <= sent

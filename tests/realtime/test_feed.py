@@ -133,3 +133,22 @@ async def test_a_batch_s_owners_are_loaded_with_one_statement(services):
         change = change_of(event)
         assert change.owner is not None and change.owner.name == names[event.owner_id]
     assert len([sql for sql in statements if "FROM users" in sql]) == 1, statements
+
+
+async def test_a_lost_wake_up_costs_at_most_the_poll_and_less_while_events_flow(
+    services, monkeypatch
+):
+    # Wake-ups are sent after the commit, outside the writer's transaction; one can be lost
+    # (its connection dropped). The feed polls: 5 s when idle, 0.1 s after a read that
+    # found events.
+    monkeypatch.setattr(services.database.wakeups, "send", lambda wakes: None)  # all lost
+    async with running_feed(services) as (_feed, subscriber):
+        await asyncio.sleep(0.3)  # idle: the feed waits its full poll
+        started = asyncio.get_running_loop().time()
+        first = await write(services, 1)
+        assert [event.id for event in await received(subscriber, 1, within=8)] == [first]
+        assert asyncio.get_running_loop().time() - started <= 6.5
+        second = await write(services, 2)  # events flow: the next poll is 0.1 s away
+        started = asyncio.get_running_loop().time()
+        assert [event.id for event in await received(subscriber, 1, within=8)] == [second]
+        assert asyncio.get_running_loop().time() - started < 2.0

@@ -8,9 +8,13 @@ writer has finished, so nothing can later appear behind a reader's cursor. The
 price: a long-running writing transaction anywhere in the cluster holds the
 stream back until it ends (the events API and fan-out wait; nothing is lost).
 
-`append` is one statement: the event, one webhook delivery per active endpoint
-whose owner may see it, and the NOTIFYs (PostgreSQL delivers them on commit, so
-a rolled-back change is never announced).
+`append` is one statement: the event, and one webhook delivery per active endpoint
+whose owner may see it. It sends no NOTIFY in the writer's transaction (that would
+queue every item write behind PostgreSQL's one notify lock): it asks its connection
+to wake the fan-out (`tandem_events`) and, when it queued deliveries, the workers
+(`tandem_jobs`), and the process sends those wake-ups once the transaction has
+committed, coalesced (tandem/persistence/wakeups.py). A rolled-back change wakes
+no one.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
-    case,
     cast,
     delete,
     func,
@@ -107,7 +110,8 @@ def subscribed(event: Any) -> Any:
 
 
 def _announced(written: Any) -> Query:
-    """`written`'s events, one webhook delivery per endpoint that hears each, and the NOTIFYs."""
+    """`written`'s events and one webhook delivery per endpoint that hears each; returns
+    (events written, deliveries queued)."""
     targets = (
         select(written.c.id, WebhookEndpoint.id)
         .select_from(written)
@@ -123,10 +127,8 @@ def _announced(written: Any) -> Query:
         .cte("queued")
     )
     how_many = select(func.count()).select_from(queued).scalar_subquery()
-    wake = case((how_many > 0, func.pg_notify(JOBS_CHANNEL, WEBHOOK_JOBS)), else_=None)
-    return compile_query(
-        select(func.pg_notify(EVENTS_CHANNEL, written.c.public_id), wake).select_from(written)
-    )
+    events = select(func.count()).select_from(written).scalar_subquery()
+    return compile_query(select(events, how_many))
 
 
 _WRITTEN = (Event.id, Event.public_id, Event.type, Event.owner_id, Event.draft)
@@ -228,7 +230,7 @@ class EventRepository:
         self._connection = connection
 
     async def append(self, event: NewEvent) -> None:
-        await self._connection.execute(
+        row = await self._connection.row(
             _append(),
             public_id=event.public_id,
             type=str(event.type),
@@ -237,9 +239,19 @@ class EventRepository:
             draft=event.draft,
             data=orjson.dumps(event.data).decode(),
         )
+        self._wake(row)
 
     async def append_owner_deletions(self, owner_id: int) -> None:
-        await self._connection.execute(_append_owner_deletions(), owner_id=owner_id)
+        row = await self._connection.row(_append_owner_deletions(), owner_id=owner_id)
+        self._wake(row)
+
+    def _wake(self, row: Any) -> None:
+        """Wake the fan-out, and the workers if deliveries were queued, once this commits."""
+        events, deliveries = row if row is not None else (0, 0)
+        if events:
+            self._connection.wake(EVENTS_CHANNEL)
+        if deliveries:
+            self._connection.wake(JOBS_CHANNEL, WEBHOOK_JOBS)
 
     async def visible_page(
         self,

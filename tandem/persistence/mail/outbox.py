@@ -29,9 +29,9 @@ _FIELDS = ("user_id", "kind", "recipient", "params", "send_before")
 
 
 def _enqueue() -> Select[Any]:
-    """Every mail of the call in one statement (a JSON array of rows), then one NOTIFY.
-
-    With no rows it inserts and notifies nothing, at the same cost as one row.
+    """Every mail of the call in one statement (a JSON array of rows); returns whether any
+    was queued. The workers are woken once the transaction commits, outside it
+    (tandem/persistence/wakeups.py), never by a NOTIFY in the writer's transaction.
     """
     rows = (
         func.jsonb_to_recordset(cast(bindparam("mails", type_=Text), JSONB))
@@ -50,7 +50,7 @@ def _enqueue() -> Select[Any]:
         .returning(OutboxMail.id)
         .cte("queued")
     )
-    return select(func.pg_notify(JOBS_CHANNEL, MAIL_JOBS)).where(select(queued.c.id).exists())
+    return select(select(queued.c.id).exists())
 
 
 _ENQUEUE = compile_query(_enqueue())
@@ -74,4 +74,5 @@ class MailOutboxRepository:
 
     async def enqueue(self, mails: Sequence[MailRequest]) -> None:
         payload = orjson.dumps([_row(mail) for mail in mails]).decode()
-        await self._connection.execute(_ENQUEUE, mails=payload)
+        if await self._connection.value(_ENQUEUE, mails=payload):
+            self._connection.wake(JOBS_CHANNEL, MAIL_JOBS)

@@ -1,7 +1,9 @@
 """The outbox, read once per process, in commit order, for this process's subscribers.
 
 A dedicated connection LISTENs on `tandem_events`; a notification only wakes the
-feed (its payload is not read), which then reads every event after its cursor, in
+feed (its payload is empty: the process that committed sends one wake-up, outside its
+transaction, for all it committed in the last 5 ms; tandem/persistence/wakeups.py),
+which then reads every event after its cursor, in
 `Position` order and below the horizon (see tandem/persistence/events/repository.py),
 and hands them to the `Fanout`. So each process reads an event once however many
 subscribers it has, and nothing is skipped. The owners a batch shows are loaded with
@@ -15,7 +17,9 @@ or above the horizon, behind an older transaction still running: no notification
 comes when that transaction ends, so the feed reads again after 5 ms, doubling
 up to a second, and any notification meanwhile wakes it at once. Such a hold is
 logged once it has lasted `HELD_WARN_SECONDS`: the events behind it truly have
-not reached any subscriber yet.
+not reached any subscriber yet. Otherwise the feed polls too, in case a wake-up was
+lost: `FLOW_POLL_SECONDS` after a read that found events (while events flow), and
+`poll_seconds` (5 s) after one that found none.
 
 On SIGTERM, before open sockets close with 1001, `drain` fans out every event that
 committed before that moment and waits (a few seconds at most) until each subscription
@@ -77,6 +81,7 @@ APPLICATION_NAME = "tandem-subscriptions"  # the LISTEN connection, in pg_stat_a
 FIRST_RETRY_SECONDS = 0.005  # a held event: read again this soon, doubling...
 LAST_RETRY_SECONDS = 1.0  # ...up to this
 HELD_WARN_SECONDS = 120.0  # a hold this long is a long transaction somewhere: logged once
+FLOW_POLL_SECONDS = 0.1  # after a read that found events: a lost wake-up costs at most this
 CLOSING_DRAIN_SECONDS = 5.0  # on SIGTERM, what committed before is sent within this, or dropped
 
 
@@ -88,6 +93,7 @@ class OutboxFeed:
         self.cursor: Position | None = None
         self.held_since: float | None = None  # when the read first found a committed event held
         self.reads = 0  # statements against the outbox (tests and figures)
+        self.fanned = 0  # events fanned out so far
         self._wake = asyncio.Event()
         self._reading = asyncio.Lock()  # one read at a time: the loop's, or the closing drain's
         self.listener = Listener(
@@ -131,12 +137,14 @@ class OutboxFeed:
     async def _fan_out(self) -> None:
         retry = FIRST_RETRY_SECONDS
         warned = False
+        idle = self._poll
         while True:
-            wait = self._poll if self.held_since is None else retry
+            wait = idle if self.held_since is None else retry
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
             self._wake.clear()
+            fanned = self.fanned
             try:
                 held = await self.read() is not None
             except Exception as error:  # the database is away: the listener reconnects, we retry
@@ -144,6 +152,7 @@ class OutboxFeed:
                 await asyncio.sleep(1)
                 self._wake.set()
                 continue
+            idle = FLOW_POLL_SECONDS if self.fanned > fanned else self._poll
             now = time.monotonic()
             if not held:
                 self.held_since, retry, warned = None, FIRST_RETRY_SECONDS, False
@@ -208,6 +217,7 @@ class OutboxFeed:
                         owners = await uow.users.get_many(ids)
                         prepare(final, {owner.id: owner for owner in owners})
                     self.cursor = final[-1].position
+                    self.fanned += len(final)
                     metrics.SUBSCRIPTION_FEED_READS.inc(len(final))
                     self._fanout.publish(final)
                 if held is not None or len(rows) < BATCH:
