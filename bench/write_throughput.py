@@ -1,7 +1,7 @@
 """Tandem's write throughput: concurrent `POST /api/v1/items` against a served Tandem.
 
     .venv/bin/python -m bench.write_throughput [--connections 8,32,64] [--seconds 10]
-        [--workers 2] [--trees before=/path/to/a/checkout,after=.]
+        [--workers 2] [--trees before=/path/to/a/checkout,after=.] [--face rest|domain]
 
 Each tree (a checkout of Tandem; default: this one) is served in turn by `tandem serve
 --no-worker` on the bench's embedded PostgreSQL (`fsync` on, one fresh database for the
@@ -11,6 +11,11 @@ does not fall on one of them only. Printed per tree and level: requests per seco
 non-2xx answers, p50/p99 latency, and the items the database holds afterwards (every
 201 must be one). Item writes were the writes that notified in their own transaction
 (docs/performance.md, "The NOTIFY ceiling"): this is where removing that shows, or not.
+
+With `--face domain`, no server: a process run in each tree creates items through the
+items use case (`services.items.create`, the transaction a POST makes, without HTTP)
+from `--connections` concurrent writers, so Python's cost per write is a fraction of
+a request's and the database's commit path is what is left to bind.
 """
 
 from __future__ import annotations
@@ -116,6 +121,60 @@ def drive(port: int, bearer: str, connections: int, seconds: int) -> dict[str, A
     raise SystemExit(f"bench: wrk failed:\n{finished.stdout}\n{finished.stderr}")
 
 
+DOMAIN_WRITERS = """
+import asyncio, json, sys, time
+from tandem.app import services_for
+from tandem.config import Settings
+from tandem.domain.items.commands import CreateItem
+from tandem.domain.users.commands import RegisterUser
+from tandem.persistence.counters import MemoryCounters
+from tandem.persistence.database import Database
+
+async def main(url, writers, seconds, number):
+    settings = Settings(database_url=url, secret_key="x" * 48, password_hash_time_cost=1,
+                        password_hash_memory_kib=1024)
+    database = Database(url, pool_size=writers)
+    services = services_for(settings, database, counters=MemoryCounters())
+    email = f"domain{number}-{time.time_ns()}@example.com"
+    await services.users.register(RegisterUser(email=email, name="W", password="p" * 12),
+                                  role="member")
+    tokens = await services.auth.login(email=email, password="p" * 12)
+    principal = await services.auth.authenticate(tokens.access_token)
+    done = 0
+    stop = time.perf_counter() + seconds
+    async def write():
+        nonlocal done
+        while time.perf_counter() < stop:
+            await services.items.create(principal, CreateItem(title="Written"))
+            done += 1
+    began = time.perf_counter()
+    await asyncio.gather(*(write() for _ in range(writers)))
+    elapsed = time.perf_counter() - began
+    await database.dispose()
+    print("BENCH-JSON " + json.dumps({"commits": done, "seconds": elapsed}))
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))
+"""
+
+
+def domain_writes(tree: Path, url: str, writers: int, seconds: int, number: int) -> float:
+    environment = {**os.environ, "PYTHONPATH": str(tree)}
+    finished = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", DOMAIN_WRITERS, url, str(writers), str(seconds), str(number)],
+        cwd=tree,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=False,
+    )
+    for line in finished.stdout.splitlines():
+        if line.startswith("BENCH-JSON "):
+            result = json.loads(line.removeprefix("BENCH-JSON "))
+            return float(result["commits"]) / float(result["seconds"])
+    raise SystemExit(f"bench: the writers failed:\n{finished.stdout}\n{finished.stderr}")
+
+
 async def items_held(dsn: str) -> int:
     connection = await asyncpg.connect(dsn)
     try:
@@ -130,8 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--trees", default=f"this={ROOT}", help="name=path,...")
+    parser.add_argument("--face", choices=("rest", "domain"), default="rest")
     args = parser.parse_args(argv)
-    if not shutil.which("wrk"):
+    if args.face == "rest" and not shutil.which("wrk"):
         raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
     trees = [
         (name, Path(path).resolve())
@@ -139,11 +199,12 @@ def main(argv: list[str] | None = None) -> None:
     ]
     levels = [int(value) for value in args.connections.split(",") if value.strip()]
 
-    from tandem.persistence import embedded
+    from tandem.persistence import embedded, migrate
     from tandem.persistence.database import asyncpg_dsn
 
     server = embedded.start(DATA_DIR)
     url = server.ensure_database("tandem_bench_writes", fresh=True)
+    migrate.upgrade(url)
     dsn = asyncpg_dsn(url)
     settings = asyncio.run(_settings(dsn))
     print(json.dumps(_stamp(settings)), flush=True)
@@ -151,6 +212,20 @@ def main(argv: list[str] | None = None) -> None:
     for round_, connections in enumerate(levels):
         order = trees if round_ % 2 == 0 else list(reversed(trees))
         for name, tree in order:
+            if args.face == "domain":
+                before = asyncio.run(items_held(dsn))
+                per_second = domain_writes(tree, url, connections, args.seconds, round_)
+                written = asyncio.run(items_held(dsn)) - before
+                row = {
+                    "tree": name,
+                    "face": "domain",
+                    "writers": connections,
+                    "commits_per_s": round(per_second, 1),
+                    "items_written": written,
+                }
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                continue
             port = free_port()
             process = serve(tree, url, port, args.workers)
             try:

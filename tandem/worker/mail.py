@@ -1,6 +1,6 @@
 """The worker's mail: the outbox worked by the leased-queue loop (tandem/worker/leased.py).
 
-A NOTIFY on `tandem_jobs` with payload `mail`, sent by the commit that queued it,
+A NOTIFY on `tandem_jobs` with payload `mail`, sent after the commit that queued it,
 wakes the loop. Each mail is held by one worker at a time (tandem/persistence/mail/queue.py).
 """
 
