@@ -54,8 +54,16 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.connections $(CONNECTIONS_ARGS)
 
+# openapi.json is the oldest dated API version still served (the one the release baseline
+# knows: .ci/breaking_changes.py compares it, and each openapi/<version>.json, with the
+# baseline's); openapi/<version>.json is each later version's document.
 schema: $(STAMP)
-	$(BIN)/tandem export-openapi > openapi.json
+	$(BIN)/tandem export-openapi --version oldest > openapi.json
+	@mkdir -p openapi && rm -f openapi/*.json
+	@for version in $$($(BIN)/python -c 'from tandem.http.versions import VERSIONS; print(*VERSIONS[1:])'); do \
+		echo "$(BIN)/tandem export-openapi --version $$version > openapi/$$version.json"; \
+		$(BIN)/tandem export-openapi --version $$version > openapi/$$version.json || exit 1; \
+	done
 	$(BIN)/tandem export-schema > schema.graphql
 
 clean:

@@ -26,6 +26,15 @@ What is breaking.
   wrongly said otherwise) corrects the document, not the server. Nor are length or
   range constraints: the server enforced them before the document said so.
 
+Dated API versions. `openapi.json` is the oldest version still served and
+`openapi/<YYYY-MM-DD>.json` each later one (`make schema` writes them). Each document
+is compared with the base's document of the same version: the root with the root, and
+`openapi/<v>.json` with the base's `openapi/<v>.json` when the base has it. A version
+new since the base is not compared with anything: a change made behind a new version
+breaks nobody pinned to an older one. A version the base served and the tree no longer
+does is breaking (`API version <v> is no longer served`). A change to a later version's
+document prints with the version first (`[2026-12-07] GET ...`).
+
 How to list one. Each change prints as one line, such as
 `GET /api/v1/items: operationId list_items_api_v1_items_get renamed to listItems`;
 the check passes when that text (case, backticks and runs of spaces aside) appears
@@ -48,6 +57,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = "openapi.json"
+VERSIONED = "openapi"  # openapi/<YYYY-MM-DD>.json: each later dated version's document
 GRAPHQL = "schema.graphql"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_DEPTH = 12
@@ -359,6 +369,34 @@ def _at(revision: str, name: str, repo: Path) -> str:
     return shown.stdout
 
 
+def _versions_at(revision: str, repo: Path) -> list[str]:
+    """The later versions' documents at `revision`: `openapi/<v>.json` names."""
+    listed = subprocess.run(  # noqa: S603 (our own arguments)
+        ["git", "ls-tree", "--name-only", f"{revision}:{VERSIONED}"],  # noqa: S607
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode != 0:  # no such folder then
+        return []
+    return sorted(name for name in listed.stdout.split() if name.endswith(".json"))
+
+
+def versioned_breaking(base: str, repo: Path) -> list[str]:
+    """Each later version's document against the base's of the same version."""
+    changes = []
+    here = repo / VERSIONED
+    for name in _versions_at(base, repo):
+        version = name.removesuffix(".json")
+        if not (here / name).exists():
+            changes.append(f"API version {version} is no longer served")
+            continue
+        old = json.loads(_at(base, f"{VERSIONED}/{name}", repo))
+        new = json.loads((here / name).read_text())
+        changes += [f"[{version}] {change}" for change in openapi_breaking(old, new)]
+    return changes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="the revision to compare with (default: .ci/api-baseline)")
@@ -383,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     new_graphql = (repo / GRAPHQL).read_text()
     breaking, dangerous = graphql_changes(old_graphql, new_graphql)
     breaking += openapi_breaking(old_openapi, new_openapi)
+    breaking += versioned_breaking(base, repo)
     changelog_path = repo / "CHANGELOG.md"
     changelog = changelog_path.read_text() if changelog_path.exists() else ""
     missing = unlisted(breaking, changelog)

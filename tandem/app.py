@@ -25,6 +25,7 @@ from tandem.api.events.router import router as events_router
 from tandem.api.items.router import router as items_router
 from tandem.api.requests.router import router as requests_router
 from tandem.api.users.router import router as users_router
+from tandem.api.versioning import openapi_router, versioned_documents
 from tandem.api.webhooks.router import router as webhooks_router
 from tandem.config import Settings, get_settings
 from tandem.domain.auth.passwords import PasswordHasher
@@ -345,7 +346,8 @@ def create_app(
         # /docs and /redoc come from the package's own files (tandem/http/docs_ui), not a CDN.
         docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        # /openapi.json is each version's document (api/versioning.py), not FastAPI's route.
+        openapi_url=None,
         openapi_tags=OPENAPI_TAGS,  # the reading order, whatever order routing wants
     )
     if services is not None:
@@ -371,6 +373,7 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(asyncapi_router(lambda: app.openapi()))
+    app.include_router(openapi_router(versioned_documents(lambda: app.openapi())))
     app.add_route(
         "/metrics",
         metrics_endpoint(
@@ -405,6 +408,7 @@ def create_app(
                 "If-Match",
                 "If-None-Match",
                 "Idempotency-Key",
+                "Tandem-Version",
             ],
             # Browsers hide any other header from scripts: the quota and when to retry included.
             expose_headers=[
@@ -413,10 +417,15 @@ def create_app(
                 "X-Request-ID",
                 "Retry-After",
                 "Idempotent-Replayed",
+                "Tandem-Version",
                 *QUOTA_HEADERS,
             ],
         )
-    app.add_middleware(RequestContext, timeout_seconds=settings.request_timeout_seconds)
+    app.add_middleware(
+        RequestContext,
+        timeout_seconds=settings.request_timeout_seconds,
+        versioned_prefix=API_PREFIX + "/",
+    )
     # Outermost: it sees every answer, and times it; it hands each line to the request log.
     app.add_middleware(
         RequestTelemetry, request_log=None if request_log is None else request_log.record

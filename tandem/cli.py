@@ -141,10 +141,16 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_create_client(args: argparse.Namespace, settings: Settings) -> None:
     from tandem.domain.clients.commands import CreateClient
     from tandem.domain.errors import DomainError
+    from tandem.http.versions import NEWEST
 
     async def work(services: Services) -> None:
         issued = await services.clients.provision(
-            CreateClient(name=args.name, user_id=args.user_id, scopes=args.scopes.split())
+            CreateClient(
+                name=args.name,
+                user_id=args.user_id,
+                scopes=args.scopes.split(),
+                api_version=str(NEWEST),
+            )
         )
         client = issued.client
         print(
@@ -175,9 +181,17 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_export_openapi(args: argparse.Namespace, settings: Settings) -> None:
+    from tandem.api.versioning import versioned_documents
     from tandem.app import create_app
+    from tandem.http.versions import NEWEST, OLDEST, parse
 
-    print(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True))
+    named = {"newest": NEWEST, "oldest": OLDEST}
+    try:
+        version = named.get(args.version) or parse(args.version, "--version")
+    except ValueError as unknown:
+        raise SystemExit(f"tandem: {unknown}") from None
+    documents = versioned_documents(create_app(settings).openapi)
+    print(json.dumps(documents(version), indent=2, sort_keys=True))
 
 
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
@@ -232,9 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("seed-demo", help="load demo users and items").set_defaults(
         handler=cmd_seed_demo
     )
-    commands.add_parser("export-openapi", help="print the OpenAPI JSON").set_defaults(
-        handler=cmd_export_openapi
+    export_openapi = commands.add_parser(
+        "export-openapi", help="print the OpenAPI JSON of a dated API version"
     )
+    export_openapi.add_argument(
+        "--version", default="newest", help="YYYY-MM-DD, newest (the default) or oldest"
+    )
+    export_openapi.set_defaults(handler=cmd_export_openapi)
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=cmd_export_schema
     )

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tandem.http.versions import OLDEST, VERSIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 TANDEM = Path(sys.executable).parent / "tandem"
 # What a bare shell passes on (and where Python finds this code); no Tandem setting is passed.
@@ -29,17 +31,32 @@ def run_tandem(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedPr
     )
 
 
-def test_the_committed_openapi_json_is_what_the_code_exports(tmp_path):
-    result = run_tandem("export-openapi", cwd=tmp_path)
+@pytest.mark.parametrize("version", [str(v) for v in VERSIONS])
+def test_the_committed_openapi_json_is_what_the_code_exports(tmp_path, version):
+    """openapi.json is the oldest version's document; openapi/<v>.json each later one's."""
+    result = run_tandem("export-openapi", "--version", version, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    committed = (ROOT / "openapi.json").read_text()
+    name = "openapi.json" if version == str(OLDEST) else f"openapi/{version}.json"
+    committed = (ROOT / name).read_text()
     if result.stdout != committed:
         exported, snapshot = json.loads(result.stdout), json.loads(committed)
         changed = sorted(set(exported["paths"]) ^ set(snapshot["paths"]))
         pytest.fail(
-            "openapi.json is stale: the REST contract changed. Run `make schema` and commit "
-            f"openapi.json (paths added or removed: {changed or 'none; a shape changed'})."
+            f"{name} is stale: the REST contract changed. Run `make schema` and commit "
+            f"{name} (paths added or removed: {changed or 'none; a shape changed'})."
         )
+
+
+def test_the_committed_documents_are_every_version_served():
+    assert sorted(p.name for p in (ROOT / "openapi").glob("*.json")) == [
+        f"{v}.json" for v in VERSIONS[1:]
+    ]
+
+
+def test_export_openapi_refuses_an_unknown_version(tmp_path):
+    result = run_tandem("export-openapi", "--version", "2001-01-01", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "supported versions: " + ", ".join(VERSIONS) in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from tandem.domain.auth.scopes import (
 )
 from tandem.domain.events.records import EventType
 from tandem.domain.items.records import ItemSort
+from tandem.http.versions import HEADER, VERSIONS
 
 REQUEST_ID = header("This request's id (an incoming sane one is echoed)", required=True)
 RATE_LIMIT = {
@@ -42,6 +43,19 @@ RATE_LIMIT = {
 NAMED_ENUMS: tuple[type[Enum], ...] = (ItemSort, EventType)
 SPELT = {"*": "ALL"}
 OAUTH2 = "OAuth2"
+VERSION = header(
+    "The dated API version that served this answer: the request's `Tandem-Version`, else "
+    "the calling client's pinned version, else the newest",
+    {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+    required=True,
+)
+VERSIONS_NOTE = (
+    "\n\n**Versions.** Send `Tandem-Version: YYYY-MM-DD` to be served a dated version; "
+    "without it, a partner client's pinned version (`api_version`), else the newest. "
+    "Every answer under the REST prefix names its version in the same header; an unknown "
+    "one is `400 UNKNOWN_VERSION`. This document describes the version in its "
+    "`info.x-tandem-version`; `/openapi.json?version=` gives another. Versions: {versions}."
+)
 
 
 SCOPES = {
@@ -90,6 +104,10 @@ def finish(document: dict[str, Any], *, rest_prefix: str) -> None:
             schemas[enum.__name__]["x-enum-varnames"] = [member.name for member in enum]
     _name_enum_members(document)
     add_webhooks(document)
+    info = document.setdefault("info", {})
+    info["description"] = info.get("description", "") + VERSIONS_NOTE.format(
+        versions=", ".join(VERSIONS)
+    )
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             charged = path.startswith(rest_prefix + "/")
@@ -101,6 +119,7 @@ def finish(document: dict[str, Any], *, rest_prefix: str) -> None:
                 headers["X-Request-ID"] = REQUEST_ID
                 if charged:
                     headers.update({k: v for k, v in RATE_LIMIT.items() if k not in headers})
+                    headers[HEADER] = VERSION
             requirements = operation.get("security")
             if requirements and not any(OAUTH2 in requirement for requirement in requirements):
                 operation["security"] = [*requirements, {OAUTH2: []}]

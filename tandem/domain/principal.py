@@ -37,6 +37,7 @@ class Principal:
     token_id: uuid.UUID
     family_id: uuid.UUID | None = None
     client_id: str | None = None  # set when a partner API client calls, for its user
+    api_version: str | None = None  # that client's pinned API version (a date), if any
 
     @property
     def subject(self) -> str:

@@ -14,6 +14,10 @@ nothing else reads `Authorization` or charges:
   before `caller()` has found one); the last quota goes on the answer's
   X-RateLimit headers; `refund(points)` gives points back.
 - `request_id`, `address`, and `idempotency`: the key the request runs under, if any.
+- `version`: the dated API version serving the request (tandem/http/versions): the
+  `Tandem-Version` header's, else the calling client's pinned one, else the newest. The
+  header is read with `Authorization`, in the same pass; `version_refused` holds the
+  reason when it names no supported version (the REST face answers 400).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from tandem.domain.errors import DomainError, InvalidToken
 from tandem.domain.principal import Principal
 from tandem.domain.rate_limits import Quota, RateLimited, subject_of
+from tandem.http.versions import HEADER_KEY, NEWEST, ApiVersion, UnknownVersion, parse, pinned
 from tandem.observability.requests import note_principal
 
 if TYPE_CHECKING:
@@ -58,7 +63,9 @@ class Admission:
         "paid",
         "quota",
         "request_id",
+        "requested_version",
         "services",
+        "version_refused",
     )
 
     def __init__(
@@ -68,6 +75,8 @@ class Admission:
         request_id: str,
         address: str | None,
         credential: str | None,
+        requested_version: ApiVersion | None = None,
+        version_refused: str | None = None,
     ) -> None:
         self.services = services
         self.request_id = request_id
@@ -76,6 +85,8 @@ class Admission:
         self.quota: Quota | None = None
         self.paid = 0  # points this admission has spent, net of refunds
         self.idempotency: IdempotentRequest | None = None
+        self.requested_version = requested_version  # the Tandem-Version header's, if any
+        self.version_refused = version_refused  # why the header names no version we serve
         self._found = False
         self._caller: Principal | None = None
         self._refusal: DomainError | None = None
@@ -111,6 +122,19 @@ class Admission:
         return principal
 
     @property
+    def version(self) -> ApiVersion:
+        """The version serving this request: asked for, else the client's pin, else the newest.
+
+        A route asks after its guard has found the caller, so a client's pin is known then.
+        """
+        if self.requested_version is not None:
+            return self.requested_version
+        caller = self._caller if self._found else None
+        if caller is not None and caller.api_version is not None:
+            return pinned(caller.api_version) or NEWEST
+        return NEWEST
+
+    @property
     def known_caller(self) -> Principal | None:
         """The caller if `caller()` has found one; else None (anonymous, refused or not asked)."""
         return self._caller if self._found else None
@@ -122,6 +146,7 @@ class Admission:
             request_id=self.request_id,
             address=self.address,
             credential=credential,
+            requested_version=self.requested_version,
         )
 
     def _subject(self) -> str:
@@ -172,12 +197,19 @@ def admission_of(connection: Any) -> Admission:
 
 
 def open_admission(scope: MutableMapping[str, Any], *, request_id: str) -> Admission:
-    """Open the request's admission: its id, its address, its `Authorization` header."""
+    """Open the request's admission: its id, its address, its `Authorization` and
+    `Tandem-Version` headers."""
     credential = None
+    requested: ApiVersion | None = None
+    refused: str | None = None
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             credential = value.decode("latin-1")
-            break
+        elif name == HEADER_KEY:
+            try:
+                requested = parse(value.decode("latin-1"))
+            except UnknownVersion as unknown:
+                refused = str(unknown)
     client = scope.get("client")
     admission = Admission(
         # Set by the app's lifespan before any request is served.
@@ -185,6 +217,8 @@ def open_admission(scope: MutableMapping[str, Any], *, request_id: str) -> Admis
         request_id=request_id,
         address=client[0] if client else None,
         credential=credential,
+        requested_version=requested,
+        version_refused=refused,
     )
     scope.setdefault("state", {})[STATE_KEY] = admission
     return admission

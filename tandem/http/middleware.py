@@ -1,8 +1,9 @@
 """Pure ASGI middleware: cheap on every request, unlike BaseHTTPMiddleware.
 
 `RequestContext` names each request (X-Request-ID), opens its admission
-(tandem/http/admission.py), caps bodies, and turns a crash into one logged line
-and a problem+json 500 that leaks nothing.
+(tandem/http/admission.py), names the API version that served a REST answer
+(`Tandem-Version`, refusing an unknown one with 400), caps bodies, and turns a crash
+into one logged line and a problem+json 500 that leaks nothing.
 `MediaTypes` refuses a REST body of a media type its route does not read (415).
 """
 
@@ -24,6 +25,7 @@ from tandem.domain.rate_limits import Quota
 from tandem.http.admission import open_admission
 from tandem.http.deprecation import deprecation_headers
 from tandem.http.problems import MEDIA_TYPE, graphql_errors, problem_body
+from tandem.http.versions import HEADER_KEY
 
 _logger = logging.getLogger("tandem.api")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -51,10 +53,13 @@ class RequestContext:
         *,
         max_body_bytes: int = MAX_BODY_BYTES,
         timeout_seconds: float | None = None,
+        versioned_prefix: str | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
+        # Answers under this prefix (the REST face) say which dated version served them.
+        self.versioned_prefix = versioned_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if reads.enabled and scope["type"] == "http":
@@ -77,6 +82,9 @@ class RequestContext:
         admission = open_admission(scope, request_id=request_id)
         header = (b"x-request-id", request_id.encode())
         authorized = any(name == b"authorization" for name, _ in scope["headers"])
+        versioned = self.versioned_prefix is not None and scope.get("path", "").startswith(
+            self.versioned_prefix
+        )
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -92,11 +100,19 @@ class RequestContext:
                 ]
                 if authorized and not any(name == b"cache-control" for name, _ in headers):
                     headers.append(PRIVATE)
+                if versioned:  # the answer's own version: after the guard found the caller
+                    headers.append((HEADER_KEY, admission.version.encode()))
                 message["headers"] = headers
             await send(message)
 
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
+            return
+
+        if versioned and admission.version_refused is not None:
+            await _send_problem(
+                send_with_id, 400, "UNKNOWN_VERSION", admission.version_refused, request_id
+            )
             return
 
         declared = _content_length(scope)

@@ -15,6 +15,7 @@ from tandem.domain.mail.records import ClaimedMail
 from tandem.domain.webhooks.delivery import Deliverer
 from tandem.domain.webhooks.schedule import RetrySchedule, parse_schedule
 from tandem.domain.webhooks.sealing import SecretSeal
+from tandem.http.versions.render import event_in
 from tandem.outbound.mail.compose import Composer
 from tandem.outbound.mail.transports import FileMailer, SmtpMailer, SmtpSettings
 from tandem.outbound.webhooks import HttpWebhookSender
@@ -108,6 +109,7 @@ async def worker_for(settings: Settings, url: str) -> AsyncIterator[Worker]:
         sender=sender,
         schedule=retry_schedule(settings),
         seal=SecretSeal(settings.verification_keys()),
+        shape=event_in,  # each endpoint's pinned API version
     )
     try:
         yield Worker(

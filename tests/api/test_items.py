@@ -25,7 +25,7 @@ ITEM_KEYS = {
     "owner_id",
     "created_at",
     "updated_at",
-    "version",
+    "revision",
 }
 
 
@@ -74,7 +74,7 @@ async def test_a_new_item_takes_the_defaults(client, services):
     item = (await create(client, ada)).json()
     assert item["status"] == "published"
     assert item["tags"] == []
-    assert item["version"] == 1
+    assert item["revision"] == 1
     assert item["description"] is None
     assert item["price"] is None
     assert item["created_at"] and item["updated_at"]
@@ -88,7 +88,7 @@ async def test_the_owner_is_the_caller_whatever_the_body_says(client, services):
     item = response.json()
     assert item["owner_id"] == ada.id
     assert item["id"] != 424242
-    assert item["version"] == 1
+    assert item["revision"] == 1
     assert await listed_ids(client, bob, owner_id=bob.id) == []
 
 
@@ -284,7 +284,7 @@ async def test_anothers_visible_item_is_readable_but_not_changeable(client, serv
     assert_problem(patch, 403, "FORBIDDEN")
     assert_problem(await client.delete(url(item), headers=bob.headers), 403, "FORBIDDEN")
     after = (await client.get(url(item), headers=ada.headers)).json()
-    assert (after["title"], after["version"]) == ("Ada's", 1)
+    assert (after["title"], after["revision"]) == ("Ada's", 1)
 
 
 async def test_a_list_shows_the_visible_items_and_the_callers_own_drafts(client, services):
@@ -535,7 +535,7 @@ async def test_patch_changes_the_given_fields_and_bumps_the_version_by_one(clien
     )
     assert response.status_code == 200
     changed = response.json()
-    assert (changed["title"], changed["price"], changed["version"]) == ("New", "5.50", 2)
+    assert (changed["title"], changed["price"], changed["revision"]) == ("New", "5.50", 2)
     assert (changed["description"], changed["tags"], changed["status"]) == (
         "Keep me",
         ["a"],
@@ -546,7 +546,7 @@ async def test_patch_changes_the_given_fields_and_bumps_the_version_by_one(clien
         == (await client.get(url(item), headers=ada.headers)).headers["etag"]
     )
     again = await client.patch(url(item), json={"status": "archived"}, headers=ada.headers)
-    assert again.json()["version"] == 3
+    assert again.json()["revision"] == 3
 
 
 async def test_patch_null_clears_the_optional_fields(client, services):
@@ -571,7 +571,7 @@ async def test_an_invalid_patch_is_a_422_and_changes_nothing(client, services, b
     response = await client.patch(url(item), json=body, headers=ada.headers)
     assert_problem(response, 422, "VALIDATION_FAILED")
     after = (await client.get(url(item), headers=ada.headers)).json()
-    assert (after["title"], after["version"]) == ("Same", 1)
+    assert (after["title"], after["revision"]) == ("Same", 1)
 
 
 @pytest.mark.parametrize(
@@ -584,7 +584,7 @@ async def test_a_patch_that_changes_nothing_keeps_the_version(client, services, 
     item = await make_item(client, ada, title="Same", price="2.50", tags=["a", "b"])
     response = await client.patch(url(item), json=body, headers=ada.headers)
     assert response.status_code == 200
-    assert response.json()["version"] == 1
+    assert response.json()["revision"] == 1
     assert response.json()["updated_at"] == item["updated_at"]
 
 
@@ -596,7 +596,7 @@ async def test_patch_cannot_move_an_item_to_another_owner(client, services):
         url(item), json={"owner_id": bob.id, "version": 40}, headers=ada.headers
     )
     assert response.status_code == 200
-    assert (response.json()["owner_id"], response.json()["version"]) == (ada.id, 1)
+    assert (response.json()["owner_id"], response.json()["revision"]) == (ada.id, 1)
 
 
 async def test_patch_with_a_current_if_match_succeeds(client, services):
@@ -607,7 +607,7 @@ async def test_patch_with_a_current_if_match_succeeds(client, services):
         url(item), json={"title": "Mine"}, headers={**ada.headers, "If-Match": etag}
     )
     assert response.status_code == 200
-    assert response.json()["version"] == 2
+    assert response.json()["revision"] == 2
 
 
 @pytest.mark.parametrize("stale", ["previous", '"something-else"', 'W/"item-0-v1"'])
@@ -622,7 +622,7 @@ async def test_patch_with_a_stale_if_match_is_a_412(client, services, stale):
     )
     assert_problem(response, 412, "PRECONDITION_FAILED")
     after = (await client.get(url(item), headers=ada.headers)).json()
-    assert (after["title"], after["version"]) == ("Second", 2)
+    assert (after["title"], after["revision"]) == ("Second", 2)
 
 
 async def test_delete_with_a_stale_if_match_is_a_412_and_keeps_the_item(client, services):
@@ -657,7 +657,7 @@ async def test_two_patches_at_once_without_if_match_both_apply(client, services,
     )
     assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
     after = (await client.get(url(item), headers=ada.headers)).json()
-    assert (after["title"], after["description"], after["version"]) == ("A", "B", 3)
+    assert (after["title"], after["description"], after["revision"]) == ("A", "B", 3)
 
 
 @pytest.mark.parametrize("attempt", range(4))
@@ -671,7 +671,7 @@ async def test_two_patches_at_once_with_the_same_if_match_apply_once(client, ser
         client.patch(url(item), json={"title": "B"}, headers=conditional),
     )
     assert sorted(r.status_code for r in responses) == [200, 412]
-    assert (await client.get(url(item), headers=ada.headers)).json()["version"] == 2
+    assert (await client.get(url(item), headers=ada.headers)).json()["revision"] == 2
 
 
 @pytest.mark.parametrize("attempt", range(4))
@@ -717,5 +717,5 @@ async def test_every_items_route_needs_a_signed_in_caller(client, services):
     for response in responses:
         assert_unauthenticated(response, bad_token=False)
     after = (await client.get(url(item), headers=ada.headers)).json()
-    assert after["version"] == 1
+    assert after["revision"] == 1
     assert len(await listed_ids(client, ada)) == 1

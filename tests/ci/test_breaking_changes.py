@@ -304,3 +304,43 @@ def test_each_kind_of_breaking_change_is_found(edit, expected):
 )
 def test_additive_changes_and_corrections_are_not_breaking(edit):
     assert changed(edit) == []
+
+
+def _newest(repo: Path) -> Path:
+    """A copy of the committed newest version's document, as the repository's own."""
+    (repo / "openapi").mkdir(exist_ok=True)
+    newest = repo / "openapi" / "2026-12-07.json"
+    shutil.copy(ROOT / "openapi" / "2026-12-07.json", newest)
+    return newest
+
+
+def test_a_change_behind_a_new_version_is_not_breaking(repo):
+    """The base serves one version (openapi.json); the tree adds a later one whose items
+    call `version` `revision`: a rename no client pinned to the older version sees."""
+    newest = _newest(repo)
+    renamed = json.loads(newest.read_text())["components"]["schemas"]["ItemOut"]
+    assert "revision" in renamed["properties"] and "version" not in renamed["properties"]
+    passed = check(repo, "--base", "HEAD")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "revision" not in passed.stdout
+    # The same rename made to the served older version is breaking.
+    edit_openapi(repo, lambda d: d["components"]["schemas"]["ItemOut"]["properties"].pop("version"))
+    refused = check(repo, "--base", "HEAD")
+    assert refused.returncode == 1
+    assert "field version removed" in refused.stdout
+
+
+def test_each_version_is_compared_with_the_bases_same_version(repo):
+    newest = _newest(repo)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "release with two versions")
+    document = json.loads(newest.read_text())
+    document["components"]["schemas"]["ItemOut"]["properties"].pop("revision")
+    newest.write_text(json.dumps(document, indent=2))
+    refused = check(repo, "--base", "HEAD")
+    assert refused.returncode == 1, refused.stdout
+    assert "MISSING  [2026-12-07] " in refused.stdout and "field revision removed" in refused.stdout
+    newest.unlink()  # no longer served at all
+    refused = check(repo, "--base", "HEAD")
+    assert refused.returncode == 1
+    assert "MISSING  API version 2026-12-07 is no longer served" in refused.stdout

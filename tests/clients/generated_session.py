@@ -1,7 +1,9 @@
 """The README's first session, through the client openapi-python-client generated, unedited.
 
 Run by the generator's own interpreter (tests/clients/generated_client.py) with the
-generated package `tandem_client` on its path: `python generated_session.py BASE_URL EMAIL`.
+generated package `tandem_client` on its path:
+`python generated_session.py BASE_URL EMAIL [API_VERSION]`; with a version, every call
+sends it as `Tandem-Version` (the package was then generated from that version's document).
 Each step calls a generated, typed function and checks the type of what it parsed; the
 last line printed is a JSON summary for the test to judge.
 """
@@ -42,8 +44,9 @@ def expect(value: Any, kind: type, step: str) -> Any:
     return value
 
 
-def main(base_url: str, email: str) -> dict[str, Any]:
-    anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
+def main(base_url: str, email: str, version: str | None = None) -> dict[str, Any]:
+    pinned = {} if version is None else {"Tandem-Version": version}
+    anonymous = Client(base_url=base_url, raise_on_unexpected_status=True, headers=pinned)
     account = register.sync(
         client=anonymous, body=UserRegister(email=email, name="Gen Client", password=PASSWORD)
     )
@@ -57,7 +60,10 @@ def main(base_url: str, email: str) -> dict[str, Any]:
     expect(issued, TokenResponse, "issueToken")
     assert issued is not None
     signed_in = AuthenticatedClient(
-        base_url=base_url, token=issued.access_token, raise_on_unexpected_status=True
+        base_url=base_url,
+        token=issued.access_token,
+        raise_on_unexpected_status=True,
+        headers=pinned,
     )
 
     created = create_item.sync_detailed(
@@ -114,7 +120,13 @@ def main(base_url: str, email: str) -> dict[str, Any]:
         "listed": [(item.title, item.price) for item in listed],
         "read": {"id": one.id, "etag": etag, "not_modified": int(not_modified.status_code)},
         "expanded_owner": expanded.owner.name,
-        "updated": {"title": changed.title, "version": changed.version},
+        # The item's change counter: `revision` from 2026-12-07, `version` before it.
+        "updated": {
+            "title": changed.title,
+            "named": "revision" if hasattr(changed, "revision") else "version",
+            "number": changed.revision if hasattr(changed, "revision") else changed.version,
+        },
+        "served_version": updated.headers.get("tandem-version"),
         "stale": {"status": int(stale.status_code), "code": refused.code},
         "me": {"id": me.id, "email": me.email},
         "deleted": int(deleted.status_code),
@@ -125,4 +137,4 @@ def main(base_url: str, email: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], sys.argv[2])))
+    print(json.dumps(main(*sys.argv[1:4])))

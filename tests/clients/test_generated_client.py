@@ -10,17 +10,26 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
+from tandem.http.versions import NEWEST, OLDEST
 from tests.clients.generated_client import generate, generator_venv
 
 SESSION = Path(__file__).with_name("generated_session.py")
 SESSION_SECONDS = 120
 
 
-def test_a_generated_client_runs_the_first_session_unedited(served, tmp_path):
+@pytest.mark.parametrize("pinned", [None, str(OLDEST)], ids=["newest", "pinned-oldest"])
+def test_a_generated_client_runs_the_first_session_unedited(served, tmp_path, pinned):
+    """Generated from the newest document and sending no version; or generated from
+    `/openapi.json?version=2026-12-01` and sending that version: each parses what it is
+    served with its own models (the older client's items have `version`, no `revision`)."""
     venv = generator_venv()
     document = tmp_path / "openapi.json"
-    document.write_bytes(httpx.get(served + "/openapi.json", timeout=10).content)
+    asked = "/openapi.json" if pinned is None else f"/openapi.json?version={pinned}"
+    fetched = httpx.get(served + asked, timeout=10)
+    assert fetched.headers["tandem-version"] == (pinned or str(NEWEST))
+    document.write_bytes(fetched.content)
 
     generated = generate(venv, document, tmp_path)
     assert generated.returncode == 0, generated.stdout + generated.stderr
@@ -34,7 +43,7 @@ def test_a_generated_client_runs_the_first_session_unedited(served, tmp_path):
 
     email = f"gen-{uuid.uuid4().hex[:12]}@example.com"
     result = subprocess.run(  # the generator's interpreter, our script, the served URL
-        [str(venv / "bin" / "python"), str(SESSION), served, email],
+        [str(venv / "bin" / "python"), str(SESSION), served, email, *([pinned] if pinned else [])],
         env={**os.environ, "PYTHONPATH": str(tmp_path)},
         capture_output=True,
         text=True,
@@ -52,7 +61,12 @@ def test_a_generated_client_runs_the_first_session_unedited(served, tmp_path):
     assert session["listed"] == [["Desk lamp", "19.99"], ["Pencil", "0.50"]]  # -price
     assert session["read"]["etag"].startswith('"') and session["read"]["not_modified"] == 304
     assert session["expanded_owner"] == "Gen Client"
-    assert session["updated"] == {"title": "Desk lamp, brass", "version": 2}
+    named = "revision" if pinned is None else "version"
+    assert session["updated"] == {"title": "Desk lamp, brass", "named": named, "number": 2}
+    assert session["served_version"] == (pinned or str(NEWEST))
+    item_model = (package / "models" / "item_out.py").read_text()
+    assert f"    {named}: int" in item_model
+    assert ("revision" in item_model) is (pinned is None)
     assert session["stale"] == {"status": 412, "code": "PRECONDITION_FAILED"}
     assert session["me"] == {"id": session["account"]["id"], "email": email}
     assert session["deleted"] == 204

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from tandem.domain.clients.commands import CreateClient
 from tandem.domain.services import Services
+from tandem.http.versions import NEWEST
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
@@ -25,11 +26,17 @@ BASE_URL = "http://testserver"
 
 
 async def make_client(
-    services: Services, *, user_id: int, scopes: str = "items:read items:write users:read"
+    services: Services,
+    *,
+    user_id: int,
+    scopes: str = "items:read items:write users:read",
+    api_version: str = str(NEWEST),
 ) -> tuple[str, str]:
     """A partner client for `user_id`: its (client_id, client_secret)."""
     issued = await services.clients.provision(
-        CreateClient(name="Partner", user_id=user_id, scopes=scopes.split())
+        CreateClient(
+            name="Partner", user_id=user_id, scopes=scopes.split(), api_version=api_version
+        )
     )
     return issued.client.client_id, issued.client_secret
 

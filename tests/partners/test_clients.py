@@ -11,7 +11,7 @@ from tests.partners.helpers import TOKEN, bearer, make_client
 from tests.test_cli import run_tandem
 
 CLIENTS = "/api/v1/clients"
-CLIENT_KEYS = {"id", "name", "user_id", "scopes", "client_id", "created_at"}
+CLIENT_KEYS = {"id", "name", "user_id", "scopes", "client_id", "created_at", "api_version"}
 
 
 async def create(client, admin, **fields):

@@ -45,6 +45,7 @@ REST = [
     Rest("DELETE", "/api/v1/users/{user_id}", "users:write"),
     Rest("POST", "/api/v1/clients", "users:write", {"name": "C", "scopes": ["items:read"]}),
     Rest("GET", "/api/v1/clients", "users:read"),
+    Rest("PATCH", "/api/v1/clients/{client_id}", "users:write", {"api_version": "2026-12-07"}),
     Rest("POST", "/api/v1/clients/{client_id}/rotate-secret", "users:write"),
     Rest("DELETE", "/api/v1/clients/{client_id}", "users:write"),
     Rest("GET", "/api/v1/events", "items:read"),

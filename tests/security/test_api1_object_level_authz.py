@@ -54,7 +54,7 @@ async def assert_untouched(client: httpx.AsyncClient, scene: Scene, item: dict[s
     response = await client.get(url(item), headers=scene.ada.headers)
     assert response.status_code == 200
     now = response.json()
-    assert (now["title"], now["version"]) == (item["title"], item["version"])
+    assert (now["title"], now["revision"]) == (item["title"], item["revision"])
 
 
 def assert_not_found(response: httpx.Response) -> None:

@@ -117,7 +117,7 @@ async def test_an_item_is_created_for_the_caller_whatever_the_body_claims(client
     assert response.status_code == 201, response.text
     item = response.json()
     assert item["owner_id"] == mallory.id
-    assert item["id"] != 4242 and item["version"] == 1
+    assert item["id"] != 4242 and item["revision"] == 1
     assert not item["created_at"].startswith("2000")
 
     body = (
@@ -145,7 +145,7 @@ async def test_an_item_cannot_be_handed_to_another_owner_or_version(client, serv
     )
     assert response.status_code == 200, response.text
     assert response.json()["owner_id"] == mallory.id
-    assert response.json()["version"] == 1  # nothing the caller owns changed
+    assert response.json()["revision"] == 1  # nothing the caller owns changed
 
     body = (
         await graphql(
@@ -157,7 +157,7 @@ async def test_an_item_cannot_be_handed_to_another_owner_or_version(client, serv
     ).json()
     assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
     after = (await client.get(url, headers=mallory.headers)).json()
-    assert after["owner_id"] == mallory.id and after["version"] == 1
+    assert after["owner_id"] == mallory.id and after["revision"] == 1
 
 
 @pytest.mark.parametrize(

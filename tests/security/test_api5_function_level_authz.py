@@ -250,7 +250,7 @@ async def test_a_token_lacking_the_scope_a_function_needs_is_refused(
     assert refused(await call(client, world, without(settings, ada, scope)))
     # The item and the account are still there, unchanged, for the control call below.
     item = await client.get(f"/api/v1/items/{world['item']['id']}", headers=ada.headers)
-    assert item.status_code == 200 and item.json()["version"] == 1
+    assert item.status_code == 200 and item.json()["revision"] == 1
     only_that = bearer(forge(settings, ada, scope=scope))
     assert served(await call(client, world, only_that))
 

@@ -102,12 +102,20 @@ def test_the_graphql_item_has_every_public_field():
 
 
 def test_the_event_carries_the_rest_document():
+    """Stored under the record's own names (read back by `decode`), shown under the REST
+    answer's keys (the item's `version` is public as `revision`)."""
     record = a_record()
     data = item_event(EventType.ITEM_UPDATED, record).data["item"]
-    assert list(data) == list(DOCUMENT.keys)
+    assert list(data) == list(DOCUMENT.stored_keys)
     assert DOCUMENT.decode(data) == record, "the event's item must read back as the record"
     created = item_event(EventType.ITEM_CREATED, record).data["item"]
     assert created == DOCUMENT.encode(record)
+    shown = DOCUMENT.publish(data)
+    assert list(shown) == list(DOCUMENT.keys) == list(ItemOut.model_fields)
+    assert shown == DOCUMENT.encode_native(record) | {
+        "created_at": data["created_at"],
+        "updated_at": data["updated_at"],
+    }
 
 
 def test_the_statements_select_every_stored_field_by_name():

@@ -8,16 +8,19 @@ from starlette.responses import Response
 from tandem.api.clients.schemas import (
     ClientCreate,
     ClientOut,
+    ClientUpdate,
     ClientWithSecret,
     client_out,
     with_secret,
 )
 from tandem.api.responses import json_response
 from tandem.api.responses_doc import problems
+from tandem.api.versioning import known_version
 from tandem.domain.clients.commands import CreateClient
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
 from tandem.http.routes import AdmittedRoute
+from tandem.http.versions import NEWEST
 
 router = APIRouter(
     route_class=AdmittedRoute,
@@ -40,7 +43,9 @@ async def create_client(
     body: ClientCreate, principal: CurrentPrincipal, services: AppServices
 ) -> Response:
     """Create an API client acting for a user; its `client_secret` is in this answer only."""
-    command = CreateClient(name=body.name, user_id=body.user_id, scopes=list(body.scopes))
+    command = CreateClient(
+        name=body.name, user_id=body.user_id, scopes=list(body.scopes), api_version=str(NEWEST)
+    )
     issued = await services.clients.create(principal, command)
     return json_response(with_secret(issued), status=201, headers=NO_STORE)
 
@@ -51,6 +56,25 @@ async def list_clients(principal: CurrentPrincipal, services: AppServices) -> Re
     clients = await services.clients.list(principal)
     body = b"[" + b",".join(client_out(c).model_dump_json().encode() for c in clients) + b"]"
     return Response(body, media_type="application/json")
+
+
+@router.patch(
+    "/{client_id}",
+    response_model=ClientOut,
+    operation_id="updateClient",
+    responses=problems(403, 404, body=True),
+)
+async def update_client(
+    body: ClientUpdate,
+    principal: CurrentPrincipal,
+    services: AppServices,
+    client_id: int = ClientId,
+) -> Response:
+    """Move the client's pinned `api_version` forward (never back): its requests that name
+    no `Tandem-Version` are served in it from now on."""
+    api_version = known_version(body.api_version)
+    client = await services.clients.pin_version(principal, client_id, api_version)
+    return json_response(client_out(client))
 
 
 @router.post(

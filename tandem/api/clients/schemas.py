@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from tandem.api.schemas import Input
 from tandem.api.users.schemas import NAME_TEXT
+from tandem.api.versioning import ApiVersionText
 from tandem.domain.clients.records import ClientRecord, IssuedClient
 from tandem.domain.users.rules import NAME_MAX_LENGTH
 
@@ -38,6 +39,10 @@ class ClientCreate(Input):
     ]
 
 
+class ClientUpdate(Input):
+    api_version: ApiVersionText
+
+
 class ClientOut(BaseModel):
     id: int
     name: str
@@ -45,6 +50,7 @@ class ClientOut(BaseModel):
     scopes: list[Scope]
     client_id: str
     created_at: datetime
+    api_version: ApiVersionText
 
 
 class ClientWithSecret(ClientOut):
@@ -59,6 +65,7 @@ def client_out(client: ClientRecord) -> ClientOut:
         scopes=sorted(client.scopes),
         client_id=client.client_id,
         created_at=client.created_at,
+        api_version=client.api_version,
     )
 
 

@@ -12,11 +12,14 @@ from starlette.responses import Response
 from tandem.api.events.schemas import EventOut, EventPage
 from tandem.api.paging import next_link
 from tandem.api.responses_doc import LINK, problems, success_headers
+from tandem.api.versioning import served_version
 from tandem.domain.events.documents import event_document
+from tandem.domain.events.records import EventRecord
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
 from tandem.http.routes import AdmittedRoute
+from tandem.http.versions.render import event_shape
 
 # What `parse_types` (tandem/domain/events/service.py) reads: `*` or blank for every type.
 _TYPE = r"item\.(created|updated|deleted|\*)"
@@ -27,6 +30,13 @@ router = APIRouter(
     tags=["events"],
     dependencies=[Depends(charge_signed_in_call)],
 )
+
+
+def _shown(request: Request, events: list[EventRecord]) -> list[dict[str, object]]:
+    """The events' documents in the version serving the request."""
+    shape = event_shape(served_version(request))
+    documents = [event_document(event) for event in events]
+    return documents if shape is None else [shape(document) for document in documents]
 
 
 def _json(document: object, headers: dict[str, str] | None = None) -> Response:
@@ -65,7 +75,7 @@ async def list_events(
     page = await services.events.list(principal, type=type, after=after, limit=limit)
     headers = next_link(request, page.next_cursor, param="after", drop=())
     body = {
-        "items": [event_document(event) for event in page.events],
+        "items": _shown(request, page.events),
         "has_more": page.has_more,
         "next_cursor": page.next_cursor,
     }
@@ -79,8 +89,9 @@ async def list_events(
     responses=problems(403, 404, 422),
 )
 async def read_event(
+    request: Request,
     principal: CurrentPrincipal,
     services: AppServices,
     event_id: Annotated[str, Path(max_length=64)],
 ) -> Response:
-    return _json(event_document(await services.events.get(principal, event_id)))
+    return _json(_shown(request, [await services.events.get(principal, event_id)])[0])

@@ -20,6 +20,7 @@ from tandem.domain import global_ids
 from tandem.domain.items.records import DOCUMENT, ItemRecord
 from tandem.domain.pages import Page, Slice
 from tandem.domain.users.records import UserRecord
+from tandem.http.versions.render import Shape
 
 # pydantic writes a UTC datetime as `…Z`; orjson does too with this option.
 OPTIONS = orjson.OPT_UTC_Z
@@ -45,25 +46,39 @@ def expanded_fields(item: ItemRecord, owner: UserRecord) -> dict[str, Any]:
     return fields
 
 
-def item_json(item: ItemRecord) -> bytes:
-    return orjson.dumps(item_fields(item), option=OPTIONS)
+# `shape`: how the API version serving the request writes an item (tandem/http/versions);
+# None (the newest) writes the document as it is.
 
 
-def expanded_json(item: ItemRecord, owner: UserRecord) -> bytes:
-    return orjson.dumps(expanded_fields(item, owner), option=OPTIONS)
+def item_json(item: ItemRecord, shape: Shape | None = None) -> bytes:
+    fields = item_fields(item)
+    return orjson.dumps(fields if shape is None else shape(fields), option=OPTIONS)
 
 
-def _items(items: list[ItemRecord], owners: dict[int, UserRecord] | None) -> list[dict[str, Any]]:
+def expanded_json(item: ItemRecord, owner: UserRecord, shape: Shape | None = None) -> bytes:
+    fields = expanded_fields(item, owner)
+    return orjson.dumps(fields if shape is None else shape(fields), option=OPTIONS)
+
+
+def _items(
+    items: list[ItemRecord], owners: dict[int, UserRecord] | None, shape: Shape | None = None
+) -> list[dict[str, Any]]:
     if owners is None:
-        return [item_fields(item) for item in items]
-    return [expanded_fields(item, owners[item.owner_id]) for item in items]
+        shown = [item_fields(item) for item in items]
+    else:
+        shown = [expanded_fields(item, owners[item.owner_id]) for item in items]
+    return shown if shape is None else [shape(fields) for fields in shown]
 
 
-def offset_page_json(page: Page[ItemRecord], owners: dict[int, UserRecord] | None = None) -> bytes:
+def offset_page_json(
+    page: Page[ItemRecord],
+    owners: dict[int, UserRecord] | None = None,
+    shape: Shape | None = None,
+) -> bytes:
     """An ItemPage read by page number: with `total`, `page` and `pages`."""
     return orjson.dumps(
         {
-            "items": _items(page.items, owners),
+            "items": _items(page.items, owners, shape),
             "total": page.total,
             "page": page.page,
             "size": page.size,
@@ -76,12 +91,15 @@ def offset_page_json(page: Page[ItemRecord], owners: dict[int, UserRecord] | Non
 
 
 def cursor_page_json(
-    page: Slice[ItemRecord], size: int, owners: dict[int, UserRecord] | None = None
+    page: Slice[ItemRecord],
+    size: int,
+    owners: dict[int, UserRecord] | None = None,
+    shape: Shape | None = None,
 ) -> bytes:
     """An ItemPage read after a cursor: no `total`, `page` or `pages`."""
     return orjson.dumps(
         {
-            "items": _items(page.items, owners),
+            "items": _items(page.items, owners, shape),
             "size": size,
             "next_cursor": page.next_cursor,
             "has_more": page.has_more,

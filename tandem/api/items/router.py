@@ -32,6 +32,7 @@ from tandem.api.responses_doc import (
     problems,
     success_headers,
 )
+from tandem.api.versioning import served_version
 from tandem.domain.errors import NotFound, PreconditionFailed, ValidationFailed
 from tandem.domain.items.commands import CreateItem, ItemQuery, UpdateItem
 from tandem.domain.items.records import DEFAULT_SORT, ItemSort
@@ -43,6 +44,7 @@ from tandem.domain.services import Services
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge, charge_signed_in_call
 from tandem.http.routes import AdmittedRoute
+from tandem.http.versions.render import Shape, item_shape
 
 router = APIRouter(
     route_class=AdmittedRoute,
@@ -84,14 +86,19 @@ async def list_items(
         await charge(request, principal, SEARCH_COST)  # on top of the call's point
     query = ItemQuery(**filters.model_dump(), sort=sort)
     owners = bool(expand)
+    shape = item_shape(served_version(request))
     if cursor is not None:
         if page is not None:
             raise ValidationFailed.one(
                 ("query", "page"), "give page or cursor, not both", "value_error"
             )
-        body, next_cursor = await _cursor_page(services, principal, query, cursor, size, owners)
+        body, next_cursor = await _cursor_page(
+            services, principal, query, cursor, size, owners, shape
+        )
     else:
-        body, next_cursor = await _offset_page(services, principal, query, page or 1, size, owners)
+        body, next_cursor = await _offset_page(
+            services, principal, query, page or 1, size, owners, shape
+        )
     answer = conditional(request, body)
     answer.headers.update(next_link(request, next_cursor))
     return answer
@@ -104,9 +111,11 @@ async def _offset_page(
     page: int,
     size: int,
     owners: bool,
+    shape: Shape | None,
 ) -> tuple[bytes, str | None]:
     result = await services.items.page(principal, query, page=page, size=size, owners=owners)
-    return offset_page_json(result, result.owners if owners else None), result.next_cursor
+    body = offset_page_json(result, result.owners if owners else None, shape)
+    return body, result.next_cursor
 
 
 async def _cursor_page(
@@ -116,10 +125,12 @@ async def _cursor_page(
     cursor: str,
     size: int,
     owners: bool,
+    shape: Shape | None,
 ) -> tuple[bytes, str | None]:
     window = cursor_window(cursor, size)
     result = await services.items.slice(principal, query, window, owners=owners)
-    return cursor_page_json(result, size, result.owners if owners else None), result.next_cursor
+    body = cursor_page_json(result, size, result.owners if owners else None, shape)
+    return body, result.next_cursor
 
 
 @router.post(
@@ -136,8 +147,9 @@ async def create_item(
     """Create an item owned by you (whatever the body says about its owner)."""
     item = await services.items.create(principal, CreateItem(**body.model_dump()))
     location = str(request.url_for("read_item", item_id=str(item.id)))
+    shape = item_shape(served_version(request))
     return json_response(
-        item_json(item), status=201, headers={"Location": location, "ETag": etag(item)}
+        item_json(item, shape), status=201, headers={"Location": location, "ETag": etag(item)}
     )
 
 
@@ -156,11 +168,12 @@ async def read_item(
     expand: Annotated[list[Expandable] | None, Query(description=EXPAND_DESCRIPTION)] = None,
 ) -> Response:
     """An item you may see. Its `ETag` (that of the read without `expand`) serves `If-Match`."""
+    shape = item_shape(served_version(request))
     if expand:  # the item and its owner from one statement; the ETag covers both
         item, owner = await services.items.get_with_owner(principal, item_id)
-        return conditional(request, expanded_json(item, owner))
+        return conditional(request, expanded_json(item, owner, shape))
     item = await services.items.get(principal, item_id)
-    return conditional(request, item_json(item), tag=etag(item))
+    return conditional(request, item_json(item, shape), tag=etag(item))
 
 
 @router.patch(
@@ -171,6 +184,7 @@ async def read_item(
     openapi_extra=success_headers(200, ETag=ETAG),
 )
 async def update_item(
+    request: Request,
     body: ItemUpdate,
     principal: CurrentPrincipal,
     services: AppServices,
@@ -181,7 +195,8 @@ async def update_item(
     expected = await _expected_version(services, principal, item_id, if_match)
     command = UpdateItem(**body.model_dump(exclude_unset=True))
     item = await services.items.update(principal, item_id, command, expected_version=expected)
-    return json_response(item_json(item), headers={"ETag": etag(item)})
+    shape = item_shape(served_version(request))
+    return json_response(item_json(item, shape), headers={"ETag": etag(item)})
 
 
 @router.delete(

@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 from tandem.api.schemas import NO_NUL, NOT_BLANK, Input, PageOut
 from tandem.api.users.schemas import UserPublic, public
 from tandem.domain import global_ids
-from tandem.domain.items.records import DEFAULT_STATUS, ItemRecord, ItemStatus
+from tandem.domain.items.records import DEFAULT_STATUS, DOCUMENT, ItemRecord, ItemStatus
 from tandem.domain.items.rules import (
     DESCRIPTION_MAX_LENGTH,
     MAX_SEARCH_TERMS,
@@ -70,7 +70,10 @@ SEARCH = {
 
 # Fields the server owns. A client that sends an item back as it read it is not refused:
 # these are dropped, never applied (the owner is always the caller).
-READ_ONLY = frozenset({"id", "node_id", "owner_id", "owner", "version", "created_at", "updated_at"})
+# (`version` is the revision's name in API 2026-12-01, which such a client may echo.)
+READ_ONLY = frozenset(
+    {"id", "node_id", "owner_id", "owner", "revision", "version", "created_at", "updated_at"}
+)
 
 
 class ItemInput(Input):
@@ -128,13 +131,16 @@ class ItemOut(BaseModel):
     owner_id: int
     created_at: datetime
     updated_at: datetime
-    version: int
+    revision: int = Field(description="Grows by one on every change; the ETag carries it")
 
 
 # The models' own rendering of a record, field by field by name: what render.py must write
 # byte for byte (tests/api/test_render.py compares the two).
 def item_out(item: ItemRecord) -> ItemOut:
-    values = {name: getattr(item, name) for name in ItemOut.model_fields if name != "node_id"}
+    fields = {DOCUMENT.shown.get(name, name): name for name in DOCUMENT.fields}  # by key
+    values = {
+        name: getattr(item, fields[name]) for name in ItemOut.model_fields if name != "node_id"
+    }
     values["status"] = ItemStatus(item.status)
     return ItemOut.model_construct(node_id=global_ids.encode("Item", item.id), **values)
 

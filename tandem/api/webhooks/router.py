@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from tandem.api.responses import json_response
 from tandem.api.responses_doc import LINK, LOCATION, problems, success_headers
+from tandem.api.versioning import known_version
 from tandem.api.webhooks.schemas import (
     DeliveryOut,
     DeliveryPage,
@@ -31,6 +32,7 @@ from tandem.domain.webhooks.commands import CreateWebhook, ReplayEvents, UpdateW
 from tandem.http.guard import AppServices, CurrentPrincipal
 from tandem.http.rate_limit import charge_signed_in_call
 from tandem.http.routes import AdmittedRoute
+from tandem.http.versions import NEWEST
 
 router = APIRouter(
     route_class=AdmittedRoute,
@@ -59,7 +61,8 @@ async def create_webhook(
 ) -> Response:
     """Register an endpoint for the events you may see; the answer shows its secret, once."""
     created = await services.webhooks.create(
-        principal, CreateWebhook(url=body.url, events=list(body.events))
+        principal,
+        CreateWebhook(url=body.url, events=list(body.events), api_version=str(NEWEST)),
     )
     location = str(request.url_for("read_webhook", webhook_id=str(created.webhook.id)))
     return json_response(with_secret(created), status=201, headers={"Location": location})
@@ -93,8 +96,11 @@ async def read_webhook(
 async def update_webhook(
     webhook_id: WebhookId, body: WebhookUpdate, principal: CurrentPrincipal, services: AppServices
 ) -> Response:
-    """Change the URL or events, or set `active` (true resumes a disabled endpoint)."""
+    """Change the URL or events, set `active` (true resumes a disabled endpoint), or move
+    `api_version` forward."""
     given = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "api_version" in given:
+        given["api_version"] = known_version(given["api_version"])
     webhook = await services.webhooks.update(principal, webhook_id, UpdateWebhook(**given))
     return json_response(webhook_out(webhook))
 

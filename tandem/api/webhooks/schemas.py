@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from tandem.api.schemas import Input
+from tandem.api.versioning import ApiVersionText
 from tandem.domain.webhooks.records import (
     DeliveryRecord,
     DeliveryStatus,
@@ -52,6 +53,10 @@ class WebhookUpdate(Input):
     )
     events: list[EventName] | None = Field(default=None, min_length=1, max_length=10)
     active: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
+    api_version: ApiVersionText | None = Field(
+        default=None,
+        description="Move the payloads' API version forward (never back)",
+    )
 
 
 class WebhookOut(BaseModel):
@@ -62,6 +67,10 @@ class WebhookOut(BaseModel):
     disabled_reason: str | None = Field(description="Why it is inactive, when it is")
     created_at: datetime
     updated_at: datetime
+    api_version: ApiVersionText = Field(
+        description="The dated API version its deliveries' payloads are written in: the "
+        "newest when it was created"
+    )
 
 
 class WebhookWithSecretOut(WebhookOut):
@@ -151,6 +160,7 @@ def webhook_out(webhook: WebhookRecord) -> WebhookOut:
         disabled_reason=webhook.disabled_reason,
         created_at=webhook.created_at,
         updated_at=webhook.updated_at,
+        api_version=webhook.api_version,
     )
 
 

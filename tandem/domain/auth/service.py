@@ -188,6 +188,7 @@ class AuthService:
             token_id=claims.token_id,
             family_id=None,  # a client's generation is no login: nothing to keep on password change
             client_id=claims.client_id,
+            api_version=row.client_version,
         )
 
     async def _issue(

@@ -10,3 +10,4 @@ class CreateClient:
     name: str
     user_id: int
     scopes: list[str]
+    api_version: str  # the version it is pinned to: the face gives its newest

@@ -18,7 +18,10 @@ class ClientRepository(Protocol):
         scopes: str,
         secret_hash: bytes,
         generation: uuid.UUID,
+        api_version: str,
     ) -> ClientRecord: ...
+
+    async def pin(self, id_: int, api_version: str) -> ClientRecord | None: ...
 
     async def all(self) -> list[ClientRecord]: ...
 

@@ -17,6 +17,7 @@ class ClientRecord:
     user_id: int
     scopes: frozenset[str]
     created_at: datetime
+    api_version: str  # the dated API version its requests get when they name none
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,5 +44,10 @@ class ClientPrincipalRow:
     user_id: int
     role: str
     is_active: bool
-    client_current: bool
+    # The client's pinned API version while it exists at the token's generation, else None.
+    client_version: str | None
     token_revoked: bool
+
+    @property
+    def client_current(self) -> bool:
+        return self.client_version is not None

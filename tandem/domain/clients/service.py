@@ -26,6 +26,7 @@ from tandem.domain.errors import Forbidden, InvalidClient, NotFound, ValidationF
 from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.principal import Principal, signed_in
 from tandem.domain.users.rules import clean_name
+from tandem.domain.versions import forward_only
 from tandem.domain.wording import entries, one_of
 
 CLIENT_ID_PREFIX = "tc_"
@@ -83,8 +84,24 @@ class ClientService:
                 scopes=scopes,
                 secret_hash=digest(secret),
                 generation=uuid.uuid4(),
+                api_version=command.api_version,
             )
         return IssuedClient(client, secret)
+
+    async def pin_version(
+        self, principal: Principal | None, id_: int, api_version: str
+    ) -> ClientRecord:
+        """Move the client's pinned API version forward (never back); the same one is a no-op."""
+        _administrator(principal, USERS_WRITE)
+        async with self._database.transaction() as uow:
+            current = next((c for c in await uow.clients.all() if c.id == id_), None)
+            if current is None:
+                raise NotFound.missing("API client", id_)
+            forward_only(current.api_version, api_version)
+            client = await uow.clients.pin(id_, api_version)
+        if client is None:
+            raise NotFound.missing("API client", id_)
+        return client
 
     async def list(self, principal: Principal | None) -> list[ClientRecord]:
         _administrator(principal, USERS_READ)

@@ -32,10 +32,19 @@ def item_event(kind: EventType, item: ItemRecord) -> NewEvent:
 
 
 def event_document(event: EventRecord) -> dict[str, Any]:
-    """`{id, type, created_at, data: {item}}`: the events API's answer and a webhook's body."""
+    """`{id, type, created_at, data: {item}}`: the events API's answer and a webhook's body.
+
+    The item is stored as `DOCUMENT.encode` wrote it and shown under its public keys.
+    """
+    data = event.data
+    item = data.get("item")
+    if isinstance(item, dict):
+        shown = DOCUMENT.publish(item)
+        if shown is not item:
+            data = {**data, "item": shown}
     return {
         "id": event.id,
         "type": str(event.type),
         "created_at": iso(event.created_at),
-        "data": event.data,
+        "data": data,
     }

@@ -63,7 +63,9 @@ class ItemRecord:
     owner_id: int
     created_at: datetime
     updated_at: datetime
-    version: int
+    # Grows by one on every change (ETags carry it). Public as `revision` (API 2026-12-07);
+    # GraphQL and the stored events call it `version`.
+    version: int = field(metadata={"public": "revision"})
     # How well the item matched the list's `q`, on lists sorted by relevance (else None):
     # the value such a list is ordered and its cursors positioned by.
     rank: float | None = field(default=None, metadata=INTERNAL)

@@ -12,6 +12,7 @@ from tandem.domain.values import UNSET, Unset
 class CreateWebhook:
     url: str
     events: list[str]
+    api_version: str  # the version its payloads are written in: the face gives its newest
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,7 @@ class UpdateWebhook:
     url: str | Unset = UNSET
     events: list[str] | Unset = UNSET
     active: bool | Unset = UNSET
+    api_version: str | Unset = UNSET  # only forward
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 import orjson
 
@@ -25,9 +27,18 @@ from tandem.domain.webhooks.signing import signed_headers
 USER_AGENT = "Tandem-Webhooks/1.0"
 
 
-def delivery_body(claimed: ClaimedDelivery) -> bytes:
-    """The event as JSON: the same bytes on every attempt of every delivery of it."""
-    return orjson.dumps(event_document(claimed.event))
+# How an event's document is written in an endpoint's pinned API version (a date), from
+# the newest: the edge's (tandem/http/versions/render.py `event_in`), given by the
+# composition root. The domain knows no version but the newest, which it writes.
+PayloadShape = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def delivery_body(claimed: ClaimedDelivery, shape: PayloadShape | None = None) -> bytes:
+    """The event as JSON in the endpoint's version: the same bytes on every attempt."""
+    document = event_document(claimed.event)
+    if shape is not None and claimed.api_version is not None:
+        document = shape(claimed.api_version, document)
+    return orjson.dumps(document)
 
 
 PING = "ping"
@@ -85,14 +96,16 @@ class Deliverer:
         sender: WebhookSender,
         schedule: RetrySchedule,
         seal: SecretSeal,
+        shape: PayloadShape | None = None,
     ) -> None:
         self._queue = queue
         self._sender = sender
         self._schedule = schedule
         self._seal = seal
+        self._shape = shape
 
     async def deliver(self, claimed: ClaimedDelivery) -> Attempted:
-        body = delivery_body(claimed)
+        body = delivery_body(claimed, self._shape)
         secrets_in_use = self._seal.open_all(claimed.secrets)
         headers = delivery_headers(secrets_in_use, msg_id=claimed.event.id, body=body)
         outcome = await self._sender.send(claimed.url, body=body, headers=headers)

@@ -21,7 +21,7 @@ class WebhookStore(Protocol):
     """Endpoints and their delivery log (tandem/persistence/webhooks/repository.py)."""
 
     async def add(
-        self, *, owner_id: int, url: str, events: list[str], secret: str
+        self, *, owner_id: int, url: str, events: list[str], secret: str, api_version: str
     ) -> WebhookRecord: ...
 
     async def count_owned(self, owner_id: int) -> int: ...

@@ -20,6 +20,7 @@ class WebhookRecord:
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
+    api_version: str  # the dated API version its deliveries' payloads are written in
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class ClaimedDelivery:
     secrets: tuple[str, ...]  # the current secret, and the previous one during a rotation
     event: EventRecord
     trace_context: str | None = None  # W3C traceparent of the change, when it was traced
+    api_version: str | None = None  # the endpoint's pinned API version: the body's shape
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.pages import MAX_PAGE_SIZE
 from tandem.domain.principal import WEBHOOKS_READ, WEBHOOKS_WRITE, Principal, signed_in
 from tandem.domain.values import UNSET
+from tandem.domain.versions import forward_only
 from tandem.domain.webhooks.commands import CreateWebhook, ReplayEvents, UpdateWebhook
 from tandem.domain.webhooks.delivery import delivery_headers, new_ping_id, ping_body
 from tandem.domain.webhooks.ports import DestinationGuard, WebhookSender
@@ -90,6 +91,7 @@ class WebhookService:
                 url=url,
                 events=events,
                 secret=self._policy.seal.seal(secret),
+                api_version=command.api_version,
             )
         return WebhookWithSecret(webhook, secret)
 
@@ -109,7 +111,8 @@ class WebhookService:
     async def update(
         self, principal: Principal | None, webhook_id: int, command: UpdateWebhook
     ) -> WebhookRecord:
-        """Change the URL, the events or `active`; enabling clears why it was disabled."""
+        """Change the URL, the events, `active` or (forward only) `api_version`; enabling
+        clears why it was disabled."""
         caller = signed_in(principal, scope=WEBHOOKS_WRITE)
         values: dict[str, Any] = {}
         if command.events is not UNSET:
@@ -123,6 +126,9 @@ class WebhookService:
             webhook = await uow.webhooks.get_owned(webhook_id, caller.user_id, for_update=True)
             if webhook is None:
                 raise _not_found(webhook_id)
+            if command.api_version is not UNSET:
+                forward_only(webhook.api_version, command.api_version)
+                values["api_version"] = command.api_version
             if not values:
                 return webhook
             return await uow.webhooks.update(webhook_id, values)

@@ -26,4 +26,6 @@ class ApiClient(Base):
     scopes: Mapped[str] = mapped_column(Text, nullable=False)
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     generation: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    # The dated API version (tandem/http/versions) its requests get when they name none.
+    api_version: Mapped[str] = mapped_column(Text, nullable=False, server_default="2026-12-01")
     created_at: Mapped[datetime] = created_at_column()

@@ -34,6 +34,7 @@ COLUMNS = (
     ApiClient.user_id,
     ApiClient.scopes,
     ApiClient.created_at,
+    ApiClient.api_version,
 )
 _ID = bindparam("id", type_=BigInteger)
 _CLIENT_ID = bindparam("client_id", type_=String)
@@ -49,7 +50,14 @@ _ADD = compile_query(
         scopes=bindparam("scopes", type_=Text),
         secret_hash=_SECRET_HASH,
         generation=_GENERATION,
+        api_version=bindparam("api_version", type_=Text),
     )
+    .returning(*COLUMNS)
+)
+_PIN = compile_query(
+    update(ApiClient)
+    .where(ApiClient.id == _ID)
+    .values(api_version=bindparam("api_version", type_=Text))
     .returning(*COLUMNS)
 )
 _LIST = compile_query(select(*COLUMNS).order_by(ApiClient.id))
@@ -65,19 +73,21 @@ _ROTATE = compile_query(
     .returning(*COLUMNS)
 )
 _DELETE = compile_query(delete(ApiClient).where(ApiClient.id == _ID).returning(ApiClient.id))
-# The guard's one statement for a client's token: the user's role and state, whether the
-# client still exists at the generation the token names, and whether the token was revoked.
+# The guard's one statement for a client's token: the user's role and state, the client's
+# pinned API version while it still exists at the generation the token names (else NULL),
+# and whether the token was revoked.
 _PRINCIPAL_COLUMNS = (
     User.id,
     User.role,
     User.is_active,
-    exists()
+    select(ApiClient.api_version)
     .where(
         ApiClient.client_id == _CLIENT_ID,
         ApiClient.generation == _GENERATION,
         ApiClient.user_id == User.id,
     )
-    .correlate(User),
+    .correlate(User)
+    .scalar_subquery(),
     exists().where(RevokedAccessToken.jti == bindparam("jti", type_=Uuid)),
 )
 _PRINCIPAL_USER = User.id == bindparam("user_id", type_=BigInteger)
@@ -89,8 +99,10 @@ _PRINCIPAL_AND_POSITION = compile_query(
 
 
 def record(row: Any) -> ClientRecord:
-    id_, client_id, name, user_id, scopes, created_at = row[:6]
-    return ClientRecord(id_, client_id, name, user_id, frozenset(scopes.split()), created_at)
+    id_, client_id, name, user_id, scopes, created_at, api_version = row[:7]
+    return ClientRecord(
+        id_, client_id, name, user_id, frozenset(scopes.split()), created_at, api_version
+    )
 
 
 class ClientRepository:
@@ -106,6 +118,7 @@ class ClientRepository:
         scopes: str,
         secret_hash: bytes,
         generation: uuid.UUID,
+        api_version: str,
     ) -> ClientRecord:
         row = await self._connection.row(
             _ADD,
@@ -115,9 +128,14 @@ class ClientRepository:
             scopes=scopes,
             secret_hash=secret_hash,
             generation=generation,
+            api_version=api_version,
         )
         assert row is not None
         return record(row)
+
+    async def pin(self, id_: int, api_version: str) -> ClientRecord | None:
+        row = await self._connection.row(_PIN, id=id_, api_version=api_version)
+        return None if row is None else record(row)
 
     async def all(self) -> list[ClientRecord]:
         return [record(row) for row in await self._connection.rows(_LIST)]
@@ -126,7 +144,7 @@ class ClientRepository:
         row = await self._connection.row(_CREDENTIALS, client_id=client_id)
         if row is None:
             return None
-        return ClientCredentials(record(row), bytes(row[6]), row[7])
+        return ClientCredentials(record(row), bytes(row[7]), row[8])
 
     async def rotate(
         self, id_: int, *, secret_hash: bytes, generation: uuid.UUID

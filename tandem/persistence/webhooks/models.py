@@ -46,6 +46,8 @@ class WebhookEndpoint(Base):
     )
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The dated API version (tandem/http/versions) its deliveries' payloads are written in.
+    api_version: Mapped[str] = mapped_column(Text, nullable=False, server_default="2026-12-01")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False

@@ -117,6 +117,7 @@ def _claim() -> Query:
             W.secret,
             live_previous,
             leased.c.traceparent,
+            W.api_version,
             *events.COLUMNS,
         )
         .select_from(leased)
@@ -227,7 +228,9 @@ class PgDeliveryQueue(LeasedQueue[ClaimedDelivery]):
         return {"cap": self._cap}
 
     def claimed(self, row: Any, token: uuid.UUID) -> ClaimedDelivery:
-        delivery_id, attempt, endpoint_id, url, secret, previous, trace_context, *event = row
+        delivery_id, attempt, endpoint_id, url, secret, previous, trace_context, version, *event = (
+            row
+        )
         return ClaimedDelivery(
             delivery_id=delivery_id,
             lease_token=token,
@@ -237,6 +240,7 @@ class PgDeliveryQueue(LeasedQueue[ClaimedDelivery]):
             secrets=(secret,) if previous is None else (secret, previous),
             event=events.record(event),
             trace_context=trace_context,
+            api_version=version,
         )
 
     async def finish(

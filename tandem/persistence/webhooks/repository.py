@@ -58,6 +58,7 @@ COLUMNS = (
     W.disabled_reason,
     W.created_at,
     W.updated_at,
+    W.api_version,
 )
 DELIVERY_COLUMNS = (
     D.id,
@@ -266,9 +267,15 @@ class WebhookRepository:
         self._connection = connection
 
     async def add(
-        self, *, owner_id: int, url: str, events: list[str], secret: str
+        self, *, owner_id: int, url: str, events: list[str], secret: str, api_version: str
     ) -> WebhookRecord:
-        given = {"owner_id": owner_id, "url": url, "events": events, "secret": secret}
+        given = {
+            "owner_id": owner_id,
+            "url": url,
+            "events": events,
+            "secret": secret,
+            "api_version": api_version,
+        }
         row = await self._connection.row(_add(tuple(sorted(given))), **as_params(given))
         assert row is not None  # INSERT ... RETURNING returns its row
         return record(row)
