@@ -157,7 +157,7 @@ async def test_a_webhook_endpoint_is_pinned_to_the_newest_and_moves_only_forward
     assert created.status_code == 201, created.text
     hook = created.json()
     assert hook["api_version"] == str(NEWEST)
-    # Endpoints made before versions are pinned to the oldest (migration 0019's default).
+    # Endpoints made before versions are pinned to the oldest (migration 0020's default).
     async with services.database.transaction() as uow:
         await uow.connection.raw.execute(
             "UPDATE webhook_endpoints SET api_version = $1 WHERE id = $2", str(OLDEST), hook["id"]
@@ -181,7 +181,7 @@ async def test_a_webhook_endpoint_is_pinned_to_the_newest_and_moves_only_forward
 
 
 async def test_rows_from_before_versions_get_the_oldest(services):
-    """Migration 0019's default: what every client and endpoint was served before."""
+    """Migration 0020's default: what every client and endpoint was served before."""
     async with services.database.reader() as uow:
         defaults = await uow.connection.raw.fetch(
             "SELECT table_name, column_default FROM information_schema.columns"
