@@ -7,7 +7,7 @@ import binascii
 
 
 def encode(type_name: str, database_id: int) -> str:
-    return base64.b64encode(f"{type_name}:{database_id}".encode()).decode()
+    return binascii.b2a_base64(f"{type_name}:{database_id}".encode(), newline=False).decode()
 
 
 def decode(global_id: str) -> tuple[str, int] | None:

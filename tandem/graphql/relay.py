@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -16,6 +16,17 @@ from tandem.graphql.context import Info
 @strawberry.interface(description="An object with a global ID, equal to its REST `node_id`.")
 class Node:
     id: strawberry.ID
+
+
+N = TypeVar("N")
+
+
+def built(cls: type[N], fields: dict[str, Any]) -> N:
+    """A `cls` holding `fields`, made without the dataclass's keyword `__init__`: a page of 50
+    items with owners builds 100 nodes, and the calls were a tenth of its CPU."""
+    node: N = object.__new__(cls)
+    node.__dict__.update(fields)
+    return node
 
 
 @strawberry.type

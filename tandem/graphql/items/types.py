@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Generator
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -18,7 +19,7 @@ from tandem.domain.pages import Slice
 from tandem.domain.users.records import UserRecord
 from tandem.graphql.context import Info
 from tandem.graphql.lookahead import reaches
-from tandem.graphql.relay import Node, PageInfo
+from tandem.graphql.relay import Node, PageInfo, built
 
 if TYPE_CHECKING:
     from tandem.graphql.loaders import Loaders
@@ -72,12 +73,11 @@ class Item(Node):
     @classmethod
     def of(cls, item: ItemRecord, owner: User | OwnerLoad) -> Item:
         """The item's fields copied from the record by name (`_COPIED`)."""
-        return cls(
-            id=strawberry.ID(global_ids.encode("Item", item.id)),
-            database_id=item.id,
-            owner=owner,  # type: ignore[arg-type]  # an OwnerLoad is awaited into a User
-            **{name: getattr(item, name) for name in _COPIED},
-        )
+        fields = dict(zip(_COPIED, _copied(item), strict=True))
+        fields["id"] = strawberry.ID(global_ids.encode("Item", item.id))
+        fields["database_id"] = item.id
+        fields["owner"] = owner  # an OwnerLoad is awaited into a User
+        return built(cls, fields)
 
     @classmethod
     def loading_owner(cls, info: Info, item: ItemRecord) -> Item:
@@ -92,6 +92,7 @@ _COPIED = tuple(
     for name in (field.python_name for field in get_object_definition(Item, strict=True).fields)
     if name in {entry.name for entry in dataclasses.fields(ItemRecord)} and name != "id"
 )
+_copied = attrgetter(*_COPIED)
 
 
 @strawberry.type

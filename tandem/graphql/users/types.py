@@ -14,7 +14,7 @@ from tandem.domain.users.service import sees_private
 from tandem.graphql.context import Info
 from tandem.graphql.items.inputs import ItemFilter, item_query
 from tandem.graphql.items.types import ItemConnection
-from tandem.graphql.relay import After, Before, First, Last, Node, PageInfo, window
+from tandem.graphql.relay import After, Before, First, Last, Node, PageInfo, built, window
 
 strawberry.enum(Role)  # the domain's roles, as a GraphQL enum
 
@@ -64,12 +64,15 @@ class User(Node):
 
     @classmethod
     def of(cls, user: UserRecord) -> User:
-        return cls(
-            id=strawberry.ID(global_ids.encode("User", user.id)),
-            database_id=user.id,
-            name=user.name,
-            created_at=user.created_at,
-            record=user,
+        return built(
+            cls,
+            {
+                "id": strawberry.ID(global_ids.encode("User", user.id)),
+                "database_id": user.id,
+                "name": user.name,
+                "created_at": user.created_at,
+                "record": user,
+            },
         )
 
 
