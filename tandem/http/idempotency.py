@@ -41,6 +41,7 @@ from tandem.domain.services import Services
 from tandem.http.admission import Admission, admission_of
 from tandem.http.errors import log_unavailable
 from tandem.http.problems import MEDIA_TYPE, STATUS_FOR_CODE, problem_body, request_id_of
+from tandem.http.versions import OLDEST
 
 HEADER = b"idempotency-key"
 REPLAYED = (b"idempotent-replayed", b"true")
@@ -110,7 +111,10 @@ class Idempotency:
         if principal is None:  # anonymous too: the route answers 401 in its face's shape
             await self.app(scope, replay_body, send)
             return
-        request = IdempotentRequest.of(principal, key, _fingerprint(scope, body))
+        # A REST answer is written in the version serving it: another version is another
+        # request (the oldest adds nothing, so keys stored before versions still match).
+        version = None if graphql or admission.version == OLDEST else str(admission.version)
+        request = IdempotentRequest.of(principal, key, _fingerprint(scope, body, version))
         admission.idempotency = request
         services: Services = admission.services
         held: list[Message] = []
@@ -204,14 +208,17 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _fingerprint(scope: Scope, body: bytes) -> bytes:
-    """The request's identity: a JSON body is compared by value, not by its spacing."""
+def _fingerprint(scope: Scope, body: bytes, version: str | None = None) -> bytes:
+    """The request's identity: a JSON body is compared by value, not by its spacing; the
+    dated API version its answer is written in, when not the oldest."""
     try:
         canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
     except orjson.JSONDecodeError:
         canonical = body
     query = scope.get("query_string", b"")
     head = f"{scope['method']} {scope['path']}?".encode() + query + b"\n"
+    if version is not None:
+        head += f"Tandem-Version: {version}\n".encode()
     return hashlib.sha256(head + canonical).digest()
 
 

@@ -191,3 +191,45 @@ async def test_rows_from_before_versions_get_the_oldest(services):
         ("api_clients", f"'{OLDEST}'::text"),
         ("webhook_endpoints", f"'{OLDEST}'::text"),
     ]
+
+
+async def test_an_idempotent_replay_is_in_its_own_version(client, services):
+    """A stored answer is written in one version: replayed in it, refused in another."""
+    account = await make_account(services, client)
+    old = {**account.headers, "Tandem-Version": str(OLDEST), "Idempotency-Key": "k-1"}
+    first = await client.post(ITEMS, json={"title": "Once"}, headers=old)
+    assert first.status_code == 201 and "version" in first.json()
+    again = await client.post(ITEMS, json={"title": "Once"}, headers=old)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    assert again.headers["tandem-version"] == str(OLDEST)
+    newer = await client.post(
+        ITEMS, json={"title": "Once"}, headers={**old, "Tandem-Version": str(NEWEST)}
+    )
+    assert_problem(newer, 422, "IDEMPOTENCY_KEY_REUSED")
+    assert (await client.get(ITEMS, headers=account.headers)).json()["total"] == 1
+
+
+async def test_browsers_may_send_and_read_the_version(settings, services):
+    import httpx
+
+    from tandem.app import create_app
+
+    app = create_app(
+        settings.model_copy(update={"cors_origins": ["https://web.example"]}), services=services
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as browser:
+        preflight = await browser.options(
+            ITEMS,
+            headers={
+                "Origin": "https://web.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "tandem-version",
+            },
+        )
+        assert preflight.status_code == 200, preflight.text
+        assert "tandem-version" in preflight.headers["access-control-allow-headers"].lower()
+        answer = await browser.get(ITEMS, headers={"Origin": "https://web.example"})
+        assert "tandem-version" in answer.headers["access-control-expose-headers"].lower()
