@@ -45,7 +45,7 @@ from tandem.domain.errors import Unavailable
 from tandem.observability import metrics
 from tandem.persistence.database import Database, asyncpg_dsn
 from tandem.persistence.faults import GAVE_UP, as_unavailable, discard, is_connection_lost
-from tandem.persistence.positions.statements import RECORD_POSITION
+from tandem.persistence.positions.statements import RECORD_OWNERS_POSITION, RECORD_POSITION
 from tandem.persistence.sql import Connection, Observer, Query, Reconnect
 from tandem.persistence.unit_of_work import UnitOfWork
 
@@ -232,11 +232,18 @@ class RoutedDatabase(Database):
     async def _keep_position(self, user_id: int) -> None:
         """The primary's position now, past the commit, under the caller (another round trip,
         on a table that writes no WAL). Failing here must not fail a write that committed."""
+        await self._keep(RECORD_POSITION, {"user_id": user_id})
+
+    async def keep_receivers_positions(self, endpoint_ids: Sequence[int]) -> None:
+        """Webhook deliveries about to go out: their receivers read what they are told of."""
+        await self._keep(RECORD_OWNERS_POSITION, {"endpoint_ids": list(endpoint_ids)})
+
+    async def _keep(self, statement: Query, params: dict[str, Any]) -> None:
         try:
             async with self._borrow() as raw:
-                await raw.execute(RECORD_POSITION.sql, *RECORD_POSITION.args({"user_id": user_id}))
+                await raw.execute(statement.sql, *statement.args(params))
         except Exception as error:  # the primary went away just after the commit
-            _logger.warning("could not keep a caller's read position (%s)", type(error).__name__)
+            _logger.warning("could not keep a read position (%s)", type(error).__name__)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[None]:

@@ -10,18 +10,24 @@ shows in the answers themselves. docs/deploy.md, "Read replicas".
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import asyncpg
 import httpx
 import pytest
 
 from tests.ops.clusters import Cluster, new_root, program, remove, run
-from tests.ops.served import Served, free_port, serve
+from tests.ops.served import SECRET, TANDEM, Served, free_port, serve
 
 MAX_LAG = 6.0  # DATABASE_REPLICA_MAX_LAG_SECONDS of the served processes
 API = "/api/v1"
@@ -205,6 +211,82 @@ def test_a_write_is_read_back_from_any_process_while_others_read_the_replica(
         streaming.resume()
     until(lambda: replica_in_use(second, reader), 10, "the replica serves again once replayed")
     assert httpx.get(f"{second.url}{API}/items/{item_id}", headers=reader).status_code == 200
+
+
+class Hooks(BaseHTTPRequestHandler):
+    received: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        self.received.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_webhooks_receiver_reads_back_the_change_it_was_told_of(
+    streaming: Streaming,
+    served: list[Served],
+    callers: tuple[dict[str, str], dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    writer, reader = callers
+    first, second = served
+    bystander = sign_up(first.url, "bystander@example.com")
+    with webhook_receiver() as url:
+        hook = httpx.post(
+            f"{second.url}{API}/webhooks",
+            json={"url": url, "events": ["item.created"]},
+            headers=reader,
+        )
+        assert hook.status_code == 201, hook.text
+        worker = subprocess.Popen(
+            [TANDEM, "worker"],
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("TANDEM")},
+                "DATABASE_URL": streaming.primary.url("tandem"),
+                "DATABASE_REPLICA_URLS": streaming.replica_url,
+                "SECRET_KEY": SECRET,
+                "DATA_DIR": str(tmp_path),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for caller in (reader, bystander):
+                until(lambda c=caller: replica_in_use(second, c), 10, "reads reach the replica")
+            paused = time.monotonic()
+            streaming.pause()
+            try:
+                Hooks.received.clear()
+                created = httpx.post(
+                    f"{first.url}{API}/items", json={"title": "announced"}, headers=writer
+                )
+                assert created.status_code == 201, created.text
+                path = f"{second.url}{API}/items/{created.json()['id']}"
+                until(lambda: Hooks.received, 10, "the webhook arrives")
+                # The receiver reads what it was told of (the primary); others, the replica.
+                assert httpx.get(path, headers=reader).status_code == 200
+                assert httpx.get(path, headers=bystander).status_code == 404
+                assert time.monotonic() - paused < MAX_LAG, "too slow to prove anything: rerun"
+            finally:
+                streaming.resume()
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
 
 
 def test_a_stopped_replica_is_skipped_within_seconds_without_an_error(

@@ -227,6 +227,15 @@ class PgDeliveryQueue(LeasedQueue[ClaimedDelivery]):
     def query_params(self) -> dict[str, Any]:
         return {"cap": self._cap}
 
+    async def claim(
+        self, *, limit: int, lease_seconds: float, token: uuid.UUID
+    ) -> list[ClaimedDelivery]:
+        claimed = await super().claim(limit=limit, lease_seconds=lease_seconds, token=token)
+        keep = getattr(self._database, "keep_receivers_positions", None)  # read replicas only
+        if claimed and keep is not None:
+            await keep(sorted({delivery.endpoint_id for delivery in claimed}))
+        return claimed
+
     def claimed(self, row: Any, token: uuid.UUID) -> ClaimedDelivery:
         delivery_id, attempt, endpoint_id, url, secret, previous, trace_context, version, *event = (
             row
