@@ -102,16 +102,18 @@ class Subscriber:
         self.server, self.token, self.committed = server, token, committed
         self.received: list[tuple[str, float]] = []  # (event id, arrival)
         self.cursor: str | None = None
-        self.closes: list[int | None] = []
+        self.closes: list[int | None] = []  # how each live connection ended
+        self.refused = 0  # connection attempts that failed while a server was away
         self.ready = asyncio.Event()
 
     async def run(self) -> None:
         while True:
             try:
                 await self._once()
-            except (OSError, websockets.WebSocketException, TimeoutError) as error:
-                code = getattr(getattr(error, "rcvd", None), "code", None)
-                self.closes.append(code)
+            except websockets.ConnectionClosed as closed:  # e.g. 1006 after a SIGKILL
+                self.closes.append(closed.rcvd.code if closed.rcvd else 1006)
+            except (OSError, websockets.WebSocketException, TimeoutError):
+                self.refused += 1  # the server is away: try again shortly
             await asyncio.sleep(0.2)
 
     async def _once(self) -> None:
@@ -144,6 +146,7 @@ class Subscriber:
                     self.cursor = event["cursor"]
                 elif message.get("type") in ("complete", "error"):
                     raise websockets.WebSocketException(str(message))
+            self.closes.append(ws.close_code)  # closed by the server (1001 on its SIGTERM)
 
 
 async def soak(minutes: float, rate: float, count: int) -> dict[str, Any]:
@@ -266,8 +269,8 @@ async def soak(minutes: float, rate: float, count: int) -> dict[str, Any]:
                 "lost": len(lost),
                 "sent_twice": len(got) - len(seen),
                 "in_order": in_order,
-                "reconnects": len(s.closes),
-                "close_codes": sorted({str(code) for code in s.closes}),
+                "closes": [str(code) for code in s.closes],
+                "attempts_refused": s.refused,
             }
         )
         for event_id, arrival in s.received:
