@@ -20,8 +20,8 @@ connection back, so the next one never meets a broken one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -170,12 +170,8 @@ class Database:
                 retry=self._fresh_connection,
                 search_timeout=self.search_timeout,
             )
-            try:
-                with as_unavailable():
-                    yield UnitOfWork(connection)
-            finally:
-                if connection.replacement is not None:
-                    discard(connection.replacement)  # never raises, even on a dead socket
+            with lending(connection) as uow:
+                yield uow
 
     async def _fresh_connection(self) -> asyncpg.Connection:
         """A new connection for a read to try once more, outside the pool (it is rare)."""
@@ -293,6 +289,18 @@ def _dead(raw: asyncpg.Connection) -> bool:
         return bool(raw.is_closed())
     except asyncpg.InterfaceError:  # "released back to the pool"
         return True
+
+
+@contextmanager
+def lending(connection: Connection) -> Iterator[UnitOfWork]:
+    """A read's unit of work over `connection`: a database failure is UNAVAILABLE, and the
+    fresh connection a retry opened (`connection.replacement`) is closed when it ends."""
+    try:
+        with as_unavailable():
+            yield UnitOfWork(connection)
+    finally:
+        if connection.replacement is not None:
+            discard(connection.replacement)  # never raises, even on a dead socket
 
 
 def _milliseconds(seconds: float) -> str:

@@ -43,8 +43,8 @@ import asyncpg
 from tandem.domain import reads
 from tandem.domain.errors import Unavailable
 from tandem.observability import metrics
-from tandem.persistence.database import Database, asyncpg_dsn
-from tandem.persistence.faults import GAVE_UP, as_unavailable, discard, is_connection_lost
+from tandem.persistence.database import Database, asyncpg_dsn, lending
+from tandem.persistence.faults import GAVE_UP, discard, is_connection_lost
 from tandem.persistence.positions.statements import RECORD_OWNERS_POSITION, RECORD_POSITION
 from tandem.persistence.sql import Connection, Observer, Query, Reconnect
 from tandem.persistence.unit_of_work import UnitOfWork
@@ -282,11 +282,9 @@ class RoutedDatabase(Database):
             search_timeout=self.search_timeout,
         )
         try:
-            with as_unavailable():
-                yield UnitOfWork(connection)
+            with lending(connection) as uow:
+                yield uow
         finally:
-            if connection.replacement is not None:
-                discard(connection.replacement)
             await replica.database.release(raw)
 
     def _choose(self, position: int | None) -> Replica | None:
