@@ -123,6 +123,7 @@ class Replica:
         self.up = False
         self.measured_at = -math.inf
         self.probe = Probe(url)
+        self._was_usable: bool | None = None  # the first measurement is said either way
 
     def usable(self, now: float, max_lag: float) -> bool:
         fresh = now - self.measured_at <= max(3 * CHECK_SECONDS, 1.5)
@@ -137,16 +138,22 @@ class Replica:
         try:
             replayed = await self.probe.ask(REPLICA_PROBE)
         except Exception as error:  # any failure to reach or read it: down, for now
-            if self.up:
-                _logger.warning("read replica %s is down (%s)", self.name, type(error).__name__)
             self.up, self.lag = False, math.inf
+            why = f"down ({type(error).__name__})"
         else:
             now = time.monotonic()
             self.replayed = replayed
             self.lag = math.inf if replayed is None else samples.lag(replayed, now)
             self.up = replayed is not None
             self.measured_at = now
+            why = "not in recovery" if replayed is None else f"{self.lag:.1f} s behind"
         usable = self.usable(time.monotonic(), max_lag)
+        if usable != self._was_usable:  # one line per change of state, per process
+            if usable:
+                _logger.info("read replica %s is in use", self.name)
+            else:
+                _logger.warning("read replica %s is skipped: %s", self.name, why)
+            self._was_usable = usable
         metrics.DB_REPLICA_UP.labels(self.name).set(1 if usable else 0)
         metrics.DB_REPLICA_LAG.labels(self.name).set(min(self.lag, 1e9))
 

@@ -310,6 +310,7 @@ def test_a_stopped_replica_is_skipped_within_seconds_without_an_error(
         for process, before in zip(served, skipped, strict=True):
             assert httpx.get(process.url + "/readyz").status_code == 200
             assert routed(process).get(("primary", "unhealthy"), 0) > before
+            assert "is skipped: down" in process.log()  # one warning line, per process
     finally:
         streaming.replica.start()
     for process in served:
