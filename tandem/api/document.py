@@ -29,7 +29,7 @@ from tandem.domain.auth.scopes import (
 )
 from tandem.domain.events.records import EventType
 from tandem.domain.items.records import ItemSort
-from tandem.http.versions import HEADER, VERSIONS
+from tandem.http.versions import HEADER, NEWEST, VERSIONS
 
 REQUEST_ID = header("This request's id (an incoming sane one is echoed)", required=True)
 RATE_LIMIT = {
@@ -105,6 +105,7 @@ def finish(document: dict[str, Any], *, rest_prefix: str) -> None:
     _name_enum_members(document)
     add_webhooks(document)
     info = document.setdefault("info", {})
+    info["x-tandem-version"] = str(NEWEST)  # api/versioning.py writes an older one's
     info["description"] = info.get("description", "") + VERSIONS_NOTE.format(
         versions=", ".join(VERSIONS)
     )
@@ -139,14 +140,18 @@ def _name_enum_members(node: Any) -> None:
             and all(isinstance(v, str) for v in values)
             and not all(v.isidentifier() for v in values)
         ):
-            node["x-enum-varnames"] = [
-                SPELT.get(v) or re.sub(r"\W+", "_", v).strip("_").upper() for v in values
-            ]
+            node["x-enum-varnames"] = [_varname(v) for v in values]
         for child in node.values():
             _name_enum_members(child)
     elif isinstance(node, list):
         for child in node:
             _name_enum_members(child)
+
+
+def _varname(value: str) -> str:
+    """An identifier for an enum value: `2026-12-07` is `V2026_12_07`, `*` is `ALL`."""
+    name = SPELT.get(value) or re.sub(r"\W+", "_", value).strip("_").upper()
+    return "V" + name if name[:1].isdigit() else name
 
 
 def _is_fastapis(response: dict[str, Any] | None) -> bool:

@@ -27,6 +27,15 @@ PINNED = (
 ApiVersionText = Annotated[
     str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=[str(NEWEST)], description=PINNED)
 ]
+# What a request may pin: a version served now (an older pin than the stored one is 422).
+ApiVersionIn = Annotated[
+    str,
+    Field(
+        examples=[str(NEWEST)],
+        description="A dated API version served now; a pin only moves forward",
+        json_schema_extra={"enum": [str(v) for v in VERSIONS]},
+    ),
+]
 
 
 def known_version(text: str) -> str:

@@ -13,7 +13,9 @@ server holds, so a generator cannot make them, and the schema cannot express the
 - `current_password`: a credential the schema cannot know (schemathesis exempts token
   endpoints from this check for the same reason);
 - a new API client's `user_id` names an existing user: an unknown one is a field error,
-  422 (tests/partners/test_clients.py), as a path's unknown id is a 404.
+  422 (tests/partners/test_clients.py), as a path's unknown id is a 404;
+- an `api_version` pin only moves forward: one older than the stored pin is a field
+  error, 422 (tests/versions/test_resolution.py); the newest is never older.
 
 So, for positive cases only, these are made what a real client sends: a fresh key, the
 first page, one of the two page parameters, a word to rank by, the account's password,
@@ -30,6 +32,7 @@ from typing import Any
 from schemathesis import Case
 from schemathesis.generation.modes import GenerationMode
 
+from tandem.http.versions import NEWEST
 from tests.factories import Account
 
 CURSOR_LISTS = {"/api/v1/items", "/api/v1/users"}
@@ -61,6 +64,8 @@ def settle(case: Case, account: Account | None = None) -> None:
         if settled != query:
             case.query = settled
     body = case.body
+    if isinstance(body, dict) and body.get("api_version") is not None:
+        case.body = body = {**body, "api_version": str(NEWEST)}
     if account is None or not isinstance(body, dict):
         return
     if path == "/api/v1/users/me" and isinstance(body.get("password"), str):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from tandem.api.schemas import Input
 from tandem.api.users.schemas import NAME_TEXT
-from tandem.api.versioning import ApiVersionText
+from tandem.api.versioning import ApiVersionIn, ApiVersionText
 from tandem.domain.clients.records import ClientRecord, IssuedClient
 from tandem.domain.users.rules import NAME_MAX_LENGTH
 
@@ -40,7 +40,7 @@ class ClientCreate(Input):
 
 
 class ClientUpdate(Input):
-    api_version: ApiVersionText
+    api_version: ApiVersionIn
 
 
 class ClientOut(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from tandem.api.schemas import Input
-from tandem.api.versioning import ApiVersionText
+from tandem.api.versioning import ApiVersionIn, ApiVersionText
 from tandem.domain.webhooks.records import (
     DeliveryRecord,
     DeliveryStatus,
@@ -53,7 +53,7 @@ class WebhookUpdate(Input):
     )
     events: list[EventName] | None = Field(default=None, min_length=1, max_length=10)
     active: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
-    api_version: ApiVersionText | None = Field(
+    api_version: ApiVersionIn | None = Field(
         default=None,
         description="Move the payloads' API version forward (never back)",
     )
