@@ -178,7 +178,7 @@ def _item(row: asyncpg.Record) -> dict[str, Any]:
         "owner_id": row[1],
         "created_at": row[8],
         "updated_at": row[9],
-        "version": row[7],
+        "revision": row[7],  # Tandem's name since API 2026-12-07 (the newest)
     }
 
 
