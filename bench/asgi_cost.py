@@ -16,6 +16,10 @@ The first batch of each side warms caches and is not counted.
 With `--setting NAME=VALUE` (repeatable), the second child runs this same tree with
 those settings in its environment instead: what one setting costs, e.g. the request
 log (`--setting REQUEST_LOG=false`), measured the same alternating way.
+
+With `--floor`, the second child runs bench/floor.py's app (the hand-written floor of
+`make bench`) the same way: floor ÷ Tandem CPU per request, without uvicorn's share,
+which both pay alike under `make bench`.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ class Driver:
         self.token = ""
         self.item_ids: list[int] = []
 
-    async def start(self) -> None:
+    async def start(self, *, floor: bool = False) -> None:
         import asyncpg
 
         from tandem.app import create_app
@@ -93,7 +97,18 @@ class Driver:
             ttl_seconds=3600,
         )
         self.token = codec.issue(user_id=PRINCIPAL_ID, scopes=LOGIN_SCOPES, family_id=family).token
-        self.app = create_app(settings)
+        if floor:
+            os.environ.update(
+                DATABASE_URL=url,
+                SECRET_KEY=SECRET,
+                JWT_ISSUER=settings.jwt_issuer,
+                JWT_AUDIENCE=settings.jwt_audience,
+            )
+            from bench.floor import app as floor_app
+
+            self.app = floor_app
+        else:
+            self.app = create_app(settings)
         self._lifespan = self.app.router.lifespan_context(self.app)
         await self._lifespan.__aenter__()
 
@@ -167,12 +182,12 @@ class Driver:
         return _cpu() - started
 
 
-def child(names: list[str], requests: int) -> None:
+def child(names: list[str], requests: int, *, floor: bool = False) -> None:
     """Read 'run <batch>' lines on stdin, answer each with one JSON line of CPU per request."""
 
     async def main() -> None:
         driver = Driver()
-        await driver.start()
+        await driver.start(floor=floor)
         targets = {t.name: t for t in benchmark_targets(driver.item_ids)}
         loop = asyncio.get_running_loop()
         print(json.dumps({"ready": True}), flush=True)
@@ -194,8 +209,12 @@ def child(names: list[str], requests: int) -> None:
     uvloop.run(main())
 
 
-def _spawn(names: list[str], requests: int, env: dict[str, str], cwd: str) -> subprocess.Popen[str]:
+def _spawn(
+    names: list[str], requests: int, env: dict[str, str], cwd: str, *, floor: bool = False
+) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "bench.asgi_cost", "--child", "--requests", str(requests)]
+    if floor:
+        command.append("--floor")
     for name in names:
         command += ["--only", name]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -237,11 +256,14 @@ def main(argv: list[str] | None = None) -> None:
         metavar="NAME=VALUE",
         help="also run this tree with these settings, alternating; repeatable",
     )
+    parser.add_argument(
+        "--floor", action="store_true", help="also run bench/floor.py's app, alternating"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     names = args.only or [t.name for t in benchmark_targets([1])]
     if args.child:
-        child(names, args.requests)
+        child(names, args.requests, floor=args.floor)
         return
 
     from bench.run import source_of
@@ -254,6 +276,8 @@ def main(argv: list[str] | None = None) -> None:
         if settings:
             other = " ".join(args.setting)
             sides[other] = _spawn(names, args.requests, settings, str(ROOT))
+        elif args.floor:
+            sides["floor"] = _spawn(names, args.requests, {}, str(ROOT), floor=True)
         elif args.ref:
             source = source_of(args.ref)
             sources.append(source)
@@ -294,6 +318,14 @@ def main(argv: list[str] | None = None) -> None:
             mine = statistics.median(spent["working tree"][name])
             theirs = statistics.median(spent[other][name])
             print(f"{name}: working tree {mine / theirs - 1:+.1%} against {other}")
+            if other == "floor":
+                ratios = sorted(
+                    f / t for f, t in zip(spent["floor"][name], spent["working tree"][name])
+                )
+                print(
+                    f"{name}: floor ÷ working tree {theirs / mine:.2f} "
+                    f"(batch by batch {ratios[0]:.2f} to {ratios[-1]:.2f})"
+                )
 
 
 if __name__ == "__main__":
