@@ -16,7 +16,12 @@ how a bodiless route (the reads, and DELETE) is served once the router has chose
    sends the whole request's parameters through FastAPI's own `request_params_to_args`
    instead: what it accepts, it accepts the same, and every refusal is FastAPI's, so a
    422 names the same `loc`s in the same words.
-3. **One connection.** A GET's admission and endpoint run inside `database.session()`:
+3. **No wrapper of its own.** The route's `handle` makes the `Request` and answers an
+   error through the app's exception handlers itself: FastAPI's `request_response` (two
+   exit stacks for dependencies that yield, which an admitted route has none of) is left
+   out. A method the route does not take, or a route included somewhere with
+   dependencies of its own, is handled the FastAPI way.
+4. **One connection.** A GET's admission and endpoint run inside `database.session()`:
    the caller's lookup and the use case's statements share one pooled connection, given
    back when the endpoint returns (before the answer is sent). Other methods borrow per
    block as everywhere else: a write may wait on more than the database (a webhook's
@@ -40,12 +45,15 @@ from types import NoneType, UnionType
 from typing import Any, TypeVar
 
 import annotated_types
+from fastapi import routing as fastapi_routing
 from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from tandem.http.admission import Admission, admission_of
 
@@ -76,10 +84,48 @@ def register_step(dependency: Any, step: Step) -> None:
 class AdmittedRoute(APIRoute):
     """A REST route; see the module's docstring."""
 
+    _served: _Plan | None = None  # what `handle` runs itself; None: FastAPI's way
+    _included_with_more = False  # some inclusion of it adds dependencies of its own
+
     def get_route_handler(self) -> Handler:
         standard = super().get_route_handler()
         plan = _Plan.of(self, standard)
+        if _inclusion_adds_dependencies(self):
+            # That inclusion's handler is FastAPI's, which runs them; and `handle` leaves
+            # every request to the handler of the inclusion it came through.
+            self._included_with_more = True
+            plan = None
+        self._served = None if self._included_with_more else plan
         return standard if plan is None else plan.handle
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The chosen route's answer: FastAPI's `request_response` (its exit stacks, for
+        dependencies that yield, which an admitted route has none of) left out; an error
+        answered by the app's exception handlers, as Starlette's wrapper would."""
+        plan = self._served
+        if plan is None or (self.methods is not None and scope["method"] not in self.methods):
+            await super().handle(scope, receive, send)  # FastAPI's way, its 405 included
+            return
+        request = Request(scope, receive, send)
+        try:
+            response = await plan.handle(request)
+        except Exception as error:
+            response = await _answer_to(request, error)
+        await response(scope, receive, send)
+
+
+def _inclusion_adds_dependencies(route: APIRoute) -> bool:
+    """Whether FastAPI is building `route`'s handler for an inclusion that adds dependencies
+    (FastAPI 0.16x keeps an included route and builds one handler per inclusion, telling
+    which through this context variable; older versions copy the route, whose own
+    dependant then lists them)."""
+    context_var = getattr(fastapi_routing, "_effective_route_context_var", None)
+    context = context_var.get() if context_var is not None else None
+    dependant = getattr(context, "dependant", None)
+    if dependant is None:
+        return False
+    calls = [sub.call for sub in dependant.dependencies]
+    return calls != [sub.call for sub in route.dependant.dependencies]
 
 
 def fast_path(route: APIRoute) -> bool:
@@ -236,6 +282,24 @@ class _Plan:
             errors += refused
         if errors:
             raise RequestValidationError(errors, body=None)
+
+
+async def _answer_to(request: Request, error: Exception) -> Response:
+    exception_handlers, status_handlers = request.scope.get(
+        "starlette.exception_handlers", ({}, {})
+    )
+    handler = None
+    if isinstance(error, HTTPException):
+        handler = status_handlers.get(error.status_code)
+    if handler is None:
+        for kind in type(error).__mro__:
+            if kind in exception_handlers:
+                handler = exception_handlers[kind]
+                break
+    if handler is None:
+        raise error
+    answer: Response = await handler(request, error)
+    return answer
 
 
 async def _unused(request: Request) -> Response:  # pragma: no cover - fast_path's probe only

@@ -6,12 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.requests import Request
+from starlette.responses import Response
 
+from tandem.http.errors import install_error_handlers
+from tandem.http.guard import CurrentPrincipal
+from tandem.http.rate_limit import charge_rest_call
 from tandem.http.routes import AdmittedRoute, _Plan, fast_path
 
 
@@ -149,3 +154,34 @@ def test_an_items_parameters_parse_as_fastapi_parses_them(app, item_id, query):
         assert fast == slow
     canonical = item_id in ("1", "9223372036854775807") and query in ("", "expand=owner")
     assert taken == canonical
+
+
+async def test_an_inclusion_that_adds_a_dependency_is_served_with_it(services):
+    """Included with a dependency of its own, a route is FastAPI's to serve (which runs it);
+    included plainly, it is the admission step's. One route object serves both."""
+    heard: list[str] = []
+
+    async def marker(request: Request) -> None:
+        heard.append(request.url.path)
+
+    router = APIRouter(route_class=AdmittedRoute, dependencies=[Depends(charge_rest_call)])
+
+    @router.get("/ping")
+    async def ping(principal: CurrentPrincipal) -> Response:
+        return Response(b"anonymous" if principal is None else b"signed in")
+
+    app = FastAPI()
+    app.state.services = services
+    app.include_router(router, prefix="/marked", dependencies=[Depends(marker)])
+    app.include_router(router, prefix="/plain")
+    install_error_handlers(app)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        marked = await client.get("/marked/ping")
+        plain = await client.get("/plain/ping")
+        refused = await client.get("/plain/ping", headers={"Authorization": "Bearer nonsense"})
+    assert (marked.status_code, marked.content) == (200, b"anonymous")
+    assert (plain.status_code, plain.content) == (200, b"anonymous")
+    assert heard == ["/marked/ping"]
+    assert refused.status_code == 401  # the guard's refusal, through the app's handlers
+    assert refused.headers["content-type"].startswith("application/problem+json")
