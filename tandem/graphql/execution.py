@@ -27,7 +27,7 @@ endpoint and the socket handler), because a transport adds refusals of its own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Collection, Mapping
+from collections.abc import AsyncGenerator, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,32 @@ class Rules:
             validation=validation_rules(introspection=introspection, limits=limits),
             trusted=trusted or TrustedDocuments(),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation a transport asks for: its text (or a trusted document's hash in
+    `extensions`), variables, name, context, and the operation types it may run."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    name: str | None
+    extensions: dict[str, Any] | None
+    context: Any
+    allowed: Collection[OperationType] = ALL_TYPES
+
+    @classmethod
+    def of(
+        cls,
+        query: str | None,
+        variables: dict[str, Any] | None,
+        name: str | None,
+        extensions: dict[str, Any] | None,
+        context: Any,
+        allowed: Iterable[OperationType] | None,
+    ) -> Operation:
+        types = ALL_TYPES if allowed is None else frozenset(allowed)
+        return cls(query, variables, name, extensions, context, types)
 
 
 class Charge:
@@ -175,15 +201,10 @@ async def _enter(
 
 
 async def _admit(
-    schema: Any,
-    rules: Rules,
-    charge: Charge,
-    query: str | None,
-    variables: Mapping[str, Any] | None,
-    operation_name: str | None,
-    allowed: Collection[OperationType],
+    schema: Any, rules: Rules, charge: Charge, query: str | None, operation: Operation
 ) -> _Admitted | GraphQLExecutionResult | PreExecutionError:
-    """Steps 2 and 3 of the module's docstring: the operation, or the result refusing it.
+    """Steps 2 and 3 of the module's docstring for the text `query`: the operation, or the
+    result refusing it.
 
     Raises MissingQueryError, CannotGetOperationTypeError and InvalidOperationTypeError
     (the transport answers those its own way).
@@ -194,12 +215,12 @@ async def _admit(
         document = parse_document(query, max_tokens=rules.max_tokens)
     except Exception as error:
         return PreExecutionError(data=None, errors=[_as_graphql_error(error)])
-    name = operation_name if operation_name is not None else _first_operation_name(document)
-    operation = _operation(document, name)
-    if operation is None:
+    name = operation.name if operation.name is not None else _first_operation_name(document)
+    definition = _operation(document, name)
+    if definition is None:
         raise CannotGetOperationTypeError(name)
-    operation_type = OperationType(operation.operation.value)
-    if operation_type not in allowed:
+    operation_type = OperationType(definition.operation.value)
+    if operation_type not in operation.allowed:
         raise InvalidOperationTypeError(operation_type)
     errors = validate_cached(schema._schema, document, rules.validation)
     if errors:
@@ -209,7 +230,7 @@ async def _admit(
         note_operation(found.name.value if found.name else None, found.operation.value)
         if reads.enabled:  # a query may read from a replica (domain/reads.py)
             reads.operation_reads_only(found.operation.value == "query")
-    analysis = analyse(document, query, name, dict(variables or {}))
+    analysis = analyse(document, query, name, dict(operation.variables or {}))
     if analysis is not None:
         problems = violations(analysis, rules.limits)
         if problems:
@@ -220,25 +241,16 @@ async def _admit(
     return _Admitted(document, name, operation_type)
 
 
-async def execute_operation(
-    schema: Any,
-    query: str | None,
-    variables: dict[str, Any] | None,
-    operation_name: str | None,
-    extensions: dict[str, Any] | None,
-    context: Any,
-    *,
-    allowed: Collection[OperationType] = ALL_TYPES,
-) -> ExecutionResult:
+async def execute_operation(schema: Any, operation: Operation) -> ExecutionResult:
     """One query or mutation (a subscription is refused before this, by the transport)."""
     rules: Rules = schema.rules
-    charge = Charge(schema, context)
+    charge = Charge(schema, operation.context)
     try:
-        text = await _enter(rules, charge, query, extensions)
-        admitted = await _admit(schema, rules, charge, text, variables, operation_name, allowed)
+        text = await _enter(rules, charge, operation.query, operation.extensions)
+        admitted = await _admit(schema, rules, charge, text, operation)
         if not isinstance(admitted, _Admitted):
             return _result(admitted, charge)
-        result = await _run(schema, admitted, variables, context, extensions)
+        result = await _run(schema, admitted, operation)
     except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
         raise
     except Exception as error:
@@ -247,23 +259,16 @@ async def execute_operation(
 
 
 async def stream_operation(
-    schema: Any,
-    query: str | None,
-    variables: dict[str, Any] | None,
-    operation_name: str | None,
-    extensions: dict[str, Any] | None,
-    context: Any,
-    *,
-    allowed: Collection[OperationType] = ALL_TYPES,
+    schema: Any, operation: Operation
 ) -> AsyncGenerator[ExecutionResult, None]:
     """One operation over a socket or graphql-sse: a query's or mutation's one result, or a
     subscription's events; a refusal before execution is one PreExecutionError."""
     rules: Rules = schema.rules
-    charge = Charge(schema, context)
-    text = await _enter(rules, charge, query, extensions)  # its refusal is raised
+    charge = Charge(schema, operation.context)
+    text = await _enter(rules, charge, operation.query, operation.extensions)  # refusal: raised
     admitted: _Admitted | GraphQLExecutionResult | PreExecutionError
     try:
-        admitted = await _admit(schema, rules, charge, text, variables, operation_name, allowed)
+        admitted = await _admit(schema, rules, charge, text, operation)
     except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as error:
         admitted = PreExecutionError(data=None, errors=[_pre_execution_error(error)])
     except Exception as error:
@@ -275,24 +280,14 @@ async def stream_operation(
     if admitted.operation_type is not OperationType.SUBSCRIPTION:
         try:
             result: GraphQLExecutionResult | PreExecutionError = await _run(
-                schema, admitted, variables, context, extensions
+                schema, admitted, operation
             )
         except Exception as error:
             result = PreExecutionError(data=None, errors=[_as_graphql_error(error)])
         yield _result(result, charge)
         return
     try:
-        events = await _maybe(
-            graphql_subscribe(
-                schema._schema,
-                admitted.document,
-                context_value=context,
-                variable_values=variables,
-                operation_name=admitted.operation_name,
-                executor_class=schema.execution_context_class,
-                operation_extensions=extensions,
-            )
-        )
+        events = await _maybe(graphql_subscribe(**_arguments(schema, admitted, operation)))
     except Exception as error:
         yield _result(GraphQLExecutionResult(data=None, errors=[_as_graphql_error(error)]), charge)
         return
@@ -307,25 +302,24 @@ async def stream_operation(
         yield _result(GraphQLExecutionResult(data=None, errors=[_as_graphql_error(error)]), charge)
 
 
-async def _run(
-    schema: Any,
-    admitted: _Admitted,
-    variables: dict[str, Any] | None,
-    context: Any,
-    extensions: dict[str, Any] | None,
-) -> GraphQLExecutionResult:
-    result = graphql_execute(
-        schema._schema,
-        admitted.document,
-        context_value=context,
-        variable_values=variables,
-        operation_name=admitted.operation_name,
-        executor_class=schema.execution_context_class,
-        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-        operation_extensions=extensions,
-    )
+async def _run(schema: Any, admitted: _Admitted, operation: Operation) -> GraphQLExecutionResult:
+    arguments = _arguments(schema, admitted, operation)
+    result = graphql_execute(**arguments, is_awaitable=optimized_is_awaitable)  # type: ignore[arg-type]
     found: GraphQLExecutionResult = await _maybe(result)
     return found
+
+
+def _arguments(schema: Any, admitted: _Admitted, operation: Operation) -> dict[str, Any]:
+    """graphql-core's arguments for running (or subscribing to) the admitted operation."""
+    return {
+        "schema": schema._schema,
+        "document": admitted.document,
+        "context_value": operation.context,
+        "variable_values": operation.variables,
+        "operation_name": admitted.operation_name,
+        "executor_class": schema.execution_context_class,
+        "operation_extensions": operation.extensions,
+    }
 
 
 async def _maybe(value: Any) -> Any:

@@ -27,7 +27,7 @@ from strawberry.types.unset import UNSET
 from tandem.config import Settings
 from tandem.graphql.context import Context, get_context
 from tandem.graphql.errors import with_code
-from tandem.graphql.execution import ALL_TYPES, execute_operation
+from tandem.graphql.execution import ALL_TYPES, Operation, execute_operation
 from tandem.graphql.idempotency import MutationDetector
 from tandem.graphql.limits import Limits
 from tandem.graphql.media import JSON, is_request_error, response_media_type
@@ -261,15 +261,10 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             )
         method = request.method
         try:
-            return await execute_operation(
-                self.schema,
-                query,
-                data.get("variables"),
-                operation_name,
-                extensions,
-                context,
-                allowed=ALLOWED[method],
+            operation = Operation.of(
+                query, data.get("variables"), operation_name, extensions, context, ALLOWED[method]
             )
+            return await execute_operation(self.schema, operation)
         except CannotGetOperationTypeError as error:
             raise HTTPException(400, error.as_http_error_reason()) from error
         except InvalidOperationTypeError as error:

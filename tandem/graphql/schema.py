@@ -13,7 +13,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from tandem.graphql.auth.mutations import RecoveryMutations
-from tandem.graphql.execution import ALL_TYPES, Rules, execute_operation, stream_operation
+from tandem.graphql.execution import Operation, Rules, execute_operation, stream_operation
 from tandem.graphql.items.mutations import ItemMutations
 from tandem.graphql.items.queries import ItemQueries
 from tandem.graphql.items.subscriptions import ItemSubscriptions
@@ -65,15 +65,15 @@ class TandemSchema(strawberry.Schema):
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
     ) -> ExecutionResult:
-        return await execute_operation(
-            self,
+        operation = Operation.of(
             query,
             variable_values,
             operation_name,
             operation_extensions,
             context_value,
-            allowed=ALL_TYPES if allowed_operation_types is None else set(allowed_operation_types),
+            allowed_operation_types,
         )
+        return await execute_operation(self, operation)
 
     async def stream(
         self,
@@ -85,15 +85,15 @@ class TandemSchema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
     ) -> StreamResult:
-        return stream_operation(
-            self,
+        operation = Operation.of(
             query,
             variable_values,
             operation_name,
             operation_extensions,
             context_value,
-            allowed=ALL_TYPES if allowed_operation_types is None else set(allowed_operation_types),
+            allowed_operation_types,
         )
+        return stream_operation(self, operation)
 
 
 def build_schema(
