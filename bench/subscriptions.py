@@ -197,6 +197,8 @@ async def measure(
         "DATA_DIR": str(DATA_DIR),
         "RATE_LIMIT": "off",
         "ACCESS_TOKEN_TTL_SECONDS": "3600",
+        # Every subscriber connects from 127.0.0.1: the per-address cap (50) would refuse most.
+        "SOCKETS_PER_ADDRESS": "5000",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "tandem.cli", "serve", "--port", str(port), "--no-worker"],
