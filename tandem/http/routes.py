@@ -50,6 +50,7 @@ from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -298,7 +299,10 @@ async def _answer_to(request: Request, error: Exception) -> Response:
                 break
     if handler is None:
         raise error
-    answer: Response = await handler(request, error)
+    if inspect.iscoroutinefunction(handler):
+        answer: Response = await handler(request, error)
+    else:
+        answer = await run_in_threadpool(handler, request, error)
     return answer
 
 
