@@ -67,6 +67,9 @@ async def test_a_revoked_token_writes_nothing_over_an_open_socket(services, clie
     async with connected(server.ws, ada.access_token) as socket:
         first = await run(socket, "1", ME)
         assert first["type"] == "next" and first["payload"]["data"]["me"]["name"] == ada.user.name
+        # Priced by the one operation function (tandem/graphql/execution.py), as over HTTP.
+        cost = first["payload"]["extensions"]["cost"]
+        assert cost["requestedQueryCost"] == cost["actualQueryCost"] == 1, cost
         revoked = await client.post("/api/v1/auth/revoke", data={"token": ada.access_token})
         assert revoked.status_code == 200
         refused_with(await run(socket, "2", CREATE), "UNAUTHENTICATED")
