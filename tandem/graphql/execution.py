@@ -96,7 +96,7 @@ class Rules:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Operation:
     """One operation a transport asks for: its text (or a trusted document's hash in
     `extensions`), variables, name, context, and the operation types it may run."""
