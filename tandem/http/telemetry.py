@@ -53,6 +53,8 @@ class RequestTelemetry:
             nonlocal status, answered, error_code, scanning
             if message["type"] == "http.response.start":
                 status, answered = message["status"], True
+                # Only a failure, or a GraphQL answer, has a code worth the log's scan.
+                scanning = scanning and (status >= 400 or scope["path"] == GRAPHQL_PATH)
                 if tracing.enabled():  # before the answer ends its span
                     self._name_span(scope, record)
             elif scanning:

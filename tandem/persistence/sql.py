@@ -137,6 +137,16 @@ class Connection:
         status: str = await self._run("execute", query, params)
         return status
 
+    async def copy_rows(
+        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> str:
+        """Rows written with COPY (binary): for a large batch, a third of an INSERT's CPU
+        here (tandem/persistence/requests/repository.py says where it is used)."""
+        for observe in self._observers:
+            observe(f"COPY {table}")
+        status: str = await self.raw.copy_records_to_table(table, records=rows, columns=columns)
+        return status
+
 
 def settable(table: Any, names: Sequence[str]) -> dict[str, Any]:
     """`column: bindparam` pairs for an INSERT or UPDATE of `names` (given as `v_<name>`)."""

