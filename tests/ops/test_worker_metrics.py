@@ -4,8 +4,6 @@ its `/healthz` open to a liveness probe."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +11,11 @@ from pathlib import Path
 
 import httpx
 
+from tests.ops.served import free_port
+from tests.webhooks.test_worker_processes import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "worker-metrics-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_workers_metrics_need_the_token(settings, tmp_path: Path) -> None:
@@ -68,9 +63,4 @@ def test_the_workers_metrics_need_the_token(settings, tmp_path: Path) -> None:
         assert scraped.headers["content-type"].startswith("text/plain")
         assert "# TYPE tandem_" in scraped.text
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop(worker)
