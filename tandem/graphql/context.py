@@ -9,6 +9,8 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from tandem.domain.errors import DomainError
+from tandem.domain.items.commands import ItemQuery
+from tandem.domain.items.rules import search_terms
 from tandem.domain.principal import Principal, signed_in
 from tandem.domain.services import Services
 from tandem.graphql.loaders import Loaders
@@ -21,7 +23,16 @@ class Context(BaseContext):
         self.admission = admission
         self.principal = principal
         self.rejected = False  # a WebSocket whose handshake carried a bad token
-        self.connections_resolved = 0  # what the operation really cost (extensions.cost)
+        # What the operation really cost (extensions.cost): the lists resolved, and of those
+        # the ones that searched (each priced SEARCH_COST more, as it was charged).
+        self.connections_resolved = 0
+        self.searches_resolved = 0
+
+    def resolving(self, query: ItemQuery | None = None) -> None:
+        """A connection is being resolved: count it, and count a search among them."""
+        self.connections_resolved += 1
+        if query is not None and query.q and search_terms(query.q):
+            self.searches_resolved += 1
 
     @property
     def services(self) -> Services:

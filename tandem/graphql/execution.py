@@ -170,7 +170,9 @@ class Charge:
         if self.requested is None:
             return {}
         actual = operation_cost(
-            getattr(self.context, "connections_resolved", 0), mutation=self.mutation
+            getattr(self.context, "connections_resolved", 0),
+            mutation=self.mutation,
+            searches=getattr(self.context, "searches_resolved", 0),
         )
         cost: dict[str, Any] = {"requestedQueryCost": self.requested, "actualQueryCost": actual}
         if self.quota is not None:

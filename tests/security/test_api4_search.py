@@ -79,6 +79,9 @@ async def test_every_aliased_graphql_search_is_charged(settings, services):
         )
     assert plain.json()["extensions"]["cost"]["requestedQueryCost"] == 1
     assert four.json()["extensions"]["cost"]["requestedQueryCost"] == 1 + 4 * SEARCH_COST
+    # What the four searches really cost is what they were charged, not a plain page's.
+    assert four.json()["extensions"]["cost"]["actualQueryCost"] == 1 + 4 * SEARCH_COST
+    assert no_words.json()["extensions"]["cost"]["actualQueryCost"] == 1
     assert quota(four)["used"] - quota(plain)["used"] == 1 + 4 * SEARCH_COST
     assert by_variable.json()["extensions"]["cost"]["requestedQueryCost"] == 1 + 2 * SEARCH_COST
     assert no_words.json()["extensions"]["cost"]["requestedQueryCost"] == 1
@@ -93,7 +96,11 @@ async def test_a_search_in_each_owners_items_is_charged_per_owner(settings, serv
     async with serving(settings, services.database, rate_limit="1000/hour") as app:
         headers = await signed_in(app.client, ada.email)
         nested = await graphql(app.client, query, headers=headers)
-    assert nested.json()["extensions"]["cost"]["requestedQueryCost"] == 1 + 5 * SEARCH_COST
+    cost = nested.json()["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 1 + 5 * SEARCH_COST
+    # One search ran for each user listed (at most 5; as many as there are users).
+    users = len(nested.json()["data"]["users"]["nodes"])
+    assert cost["actualQueryCost"] == 1 + users * SEARCH_COST
 
 
 def _description(rng: random.Random) -> str:

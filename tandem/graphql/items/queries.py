@@ -41,7 +41,7 @@ class ItemQueries:
         services = info.context.services
         query = item_query(filter, order_by)
         paging = window(first, after, last, before)
-        info.context.connections_resolved += 1
+        info.context.resolving(query)
 
         async def count() -> int:
             return await services.items.count(principal, query)

@@ -133,7 +133,7 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
                 completer, return_type, field_details_list, info, path, result, position_context
             )
         context = self.context_value
-        spent = getattr(context, "connections_resolved", None)
+        spent = _spent(context)
         run = Run(self)
         box: list[Any] = [None]
         try:
@@ -164,7 +164,9 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
             )
         return box[0]
 
-    async def _drained(self, run: Run, box: list[Any], spent: int | None, *arguments: Any) -> Any:
+    async def _drained(
+        self, run: Run, box: list[Any], spent: tuple[int, int] | None, *arguments: Any
+    ) -> Any:
         try:
             await run.drain()
         except Exception as error:
@@ -173,10 +175,10 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
             return await completed if self.is_awaitable(completed) else completed
         return box[0]
 
-    def _again(self, error: Exception, spent: int | None, *arguments: Any) -> Any:
+    def _again(self, error: Exception, spent: tuple[int, int] | None, *arguments: Any) -> Any:
         """graphql-core completes the field from the same value, and words any error."""
         if spent is not None:  # what the failed completion's resolvers counted, forgotten
-            self.context_value.connections_resolved = spent
+            self.context_value.connections_resolved, self.context_value.searches_resolved = spent
         reason = error.reason if isinstance(error, Unplannable) else "field_error"
         GRAPHQL_PLAN_DECLINES.labels(reason=reason).inc()
         return super().complete_value(*arguments)
@@ -200,3 +202,10 @@ def _directive_variables(executor: Any) -> tuple[str, ...]:
     for fragment in executor.fragment_definitions.values():
         visit(fragment, Finder())
     return tuple(sorted(names))
+
+
+def _spent(context: Any) -> tuple[int, int] | None:
+    """What the context has counted so far (extensions.cost), to forget a failed attempt's."""
+    if not hasattr(context, "connections_resolved"):
+        return None
+    return context.connections_resolved, context.searches_resolved

@@ -32,7 +32,7 @@ class UserQueries:
         before: Before = None,
     ) -> UserConnection:
         paging = window(first, after, last, before)
-        info.context.connections_resolved += 1
+        info.context.resolving()
         services, principal = info.context.services, info.context.principal
         page = await services.users.slice(principal, paging)
 

@@ -50,7 +50,7 @@ class User(Node):
             # another owner's items are never this user's
             return ItemConnection.of(info, Slice([], str, has_more=False), _zero)
         loaders = info.context.loaders
-        info.context.connections_resolved += 1
+        info.context.resolving(query)
         page = await loaders.items_of_owner.load((self.database_id, paging, query))
 
         async def count() -> int:
