@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from tandem.domain.principal import Principal, signed_in
-from tandem.domain.rate_limits import REST_CALL_COST
+from tandem.domain.rate_limits import REST_CALL_COST, RateLimited
 from tandem.http.admission import Admission, admission_of
 from tandem.http.guard import CurrentPrincipal
 from tandem.http.routes import admission_step
@@ -48,9 +48,15 @@ async def charge_rest_call(request: Request, principal: CurrentPrincipal) -> Non
 async def charge(request: Request, principal: Principal | None, cost: int) -> None:
     """Spend `cost` points of the caller's budget (a route's extra work, e.g. a search).
 
-    `principal` is the admission's caller, already found: the admission charges it.
+    `principal` is the admission's caller, already found: the admission charges it. A
+    refusal gives back the call's point too, so a 429 costs nothing, as on GraphQL.
     """
-    await admission_of(request).charge(cost)
+    admission = admission_of(request)
+    try:
+        await admission.charge(cost)
+    except RateLimited:
+        await admission.refund()
+        raise
 
 
 @admission_step(admit_signed_in_call)

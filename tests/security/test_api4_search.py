@@ -51,7 +51,11 @@ async def test_a_rest_search_is_refused_when_the_budget_cannot_pay_for_it(settin
     async with serving(settings, services.database, rate_limit=f"{SEARCH_COST}/hour") as app:
         headers = await signed_in(app.client, ada.email)
         searched = await app.client.get("/api/v1/items", params={"q": "lamp"}, headers=headers)
+        after = await app.client.get("/api/v1/items", headers=headers)
     assert searched.status_code == 429, searched.text
+    # The refusal cost nothing: the call's point was given back with it.
+    assert quota(searched)["used"] == 0
+    assert after.status_code == 200 and quota(after)["used"] == 1
     assert searched.headers["content-type"] == PROBLEM
     assert searched.json()["code"] == "RATE_LIMITED"
     assert f"costs {SEARCH_COST}" in searched.json()["detail"]
