@@ -46,13 +46,15 @@ format: $(STAMP)
 # Options pass through: make bench BENCH_ARGS="--profile" (py-spy flame graphs, installed on demand).
 # PostGraphile 5 beside Tandem on the GraphQL paths: make bench BENCH_ARGS="--peer" (npm; bench/peer/).
 # Then the connection path alone (bench/connections.py): 16 to 64 clients on a pool of 16;
-# CONNECTIONS_ARGS="--duration 10" passes options to it.
+# CONNECTIONS_ARGS="--duration 10" passes options to it. Then tracing off, on, and at 1%
+# (bench/tracing_cost.py, about a minute; TRACING_ARGS="--rounds 5").
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& timeout 180 apt-get install -y -qq wrk >/dev/null 2>&1; } \
 		|| echo "bench: wrk is not installed; the Python load generator will drive the load"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.connections $(CONNECTIONS_ARGS)
+	$(BIN)/python -m bench.tracing_cost $(TRACING_ARGS)
 
 # openapi.json is the oldest dated API version still served (the one the release baseline
 # knows: .ci/breaking_changes.py compares it, and each openapi/<version>.json, with the
