@@ -107,8 +107,14 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def empty_tables(services: Services) -> None:
-    """Empty every table and restart its ids."""
+    """Empty every table and restart its ids.
+
+    TRUNCATE waits for every other session's lock on the tables: a test's server or
+    subscription still finishing a statement may hold one for a moment on a loaded
+    machine, past the pool's 3 s `lock_timeout`, so the teardown waits longer.
+    """
     async with services.database.transaction() as uow:
+        await uow.connection.raw.execute("SET LOCAL lock_timeout = '60s'")
         tables = await uow.connection.raw.fetchval(_TABLES)
         await uow.connection.raw.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
