@@ -58,7 +58,6 @@ from tandem.http.going_away import drain_before_closing
 from tandem.http.idempotency import Idempotency, document_idempotency
 from tandem.http.metrics import metrics_endpoint
 from tandem.http.middleware import MediaTypes, RequestContext
-from tandem.http.telemetry import RequestTelemetry
 from tandem.observability import metrics, tracing
 from tandem.observability.requests import count_statement
 from tandem.outbound.addresses import AddressGuard
@@ -349,6 +348,11 @@ def create_app(
         # /openapi.json is each version's document (api/versioning.py), not FastAPI's route.
         openapi_url=None,
         openapi_tags=OPENAPI_TAGS,  # the reading order, whatever order routing wants
+        # Tandem's own telemetry times, counts and logs every request (http/telemetry.py),
+        # and its traces are the ASGI instrumentation's (observability/tracing.py), in which
+        # FastAPI's native telemetry stands aside anyway; off, FastAPI does not ask the
+        # OpenTelemetry providers on every request whether they are configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     if services is not None:
         app.state.services = services
@@ -421,14 +425,13 @@ def create_app(
                 *QUOTA_HEADERS,
             ],
         )
+    # Outermost of Tandem's layers: it names and admits every request, sees every answer,
+    # and times it; it hands each line to the request log.
     app.add_middleware(
         RequestContext,
         timeout_seconds=settings.request_timeout_seconds,
         versioned_prefix=API_PREFIX + "/",
-    )
-    # Outermost: it sees every answer, and times it; it hands each line to the request log.
-    app.add_middleware(
-        RequestTelemetry, request_log=None if request_log is None else request_log.record
+        request_log=None if request_log is None else request_log.record,
     )
     if tracing.configure(settings):  # OTEL_* asked for traces: a span around each request
         app.add_middleware(tracing.asgi_middleware_class(), exclude_spans=["receive", "send"])

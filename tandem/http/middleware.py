@@ -1,9 +1,11 @@
 """Pure ASGI middleware: cheap on every request, unlike BaseHTTPMiddleware.
 
-`RequestContext` names each request (X-Request-ID), opens its admission
-(tandem/http/admission.py), names the API version that served a REST answer
-(`Tandem-Version`, refusing an unknown one with 400), caps bodies, and turns a crash
-into one logged line and a problem+json 500 that leaks nothing.
+`RequestContext`, the outermost of Tandem's layers, is each request's one context: it
+names the request (X-Request-ID), opens its admission (tandem/http/admission.py), names
+the API version that served a REST answer (`Tandem-Version`, refusing an unknown one with
+400), caps bodies, stops a request past its time, turns a crash into one logged line and
+a problem+json 500 that leaks nothing, and times and counts what the client heard
+(tandem/http/telemetry.py): one wrapper of `send` and one of `receive` for all of it.
 `MediaTypes` refuses a REST body of a media type its route does not read (415).
 """
 
@@ -11,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
-import uuid
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,7 +28,9 @@ from tandem.domain.rate_limits import Quota
 from tandem.http.admission import open_admission
 from tandem.http.deprecation import deprecation_headers
 from tandem.http.problems import MEDIA_TYPE, graphql_errors, problem_body
+from tandem.http.telemetry import CLIENT_CLOSED, RequestLog, RequestTelemetry, error_code_in
 from tandem.http.versions import HEADER_KEY
+from tandem.observability import requests, tracing
 
 _logger = logging.getLogger("tandem.api")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -37,6 +42,8 @@ PRIVATE = (b"cache-control", b"private, no-cache")
 GRAPHQL_PATH = "/graphql"
 # The message uvicorn cancels a request's task with once the graceful shutdown times out.
 SHUTDOWN_CANCEL = "graceful shutdown exceeded"
+# The quota's header names as ASGI writes them, in `Quota.headers()`'s order.
+_QUOTA_NAMES = tuple(name.lower().encode() for name in Quota(limit=0, used=0, reset_at=0).headers())
 
 
 class BodyTooLarge(Exception):
@@ -46,7 +53,18 @@ class BodyTooLarge(Exception):
 _READ_METHODS = frozenset(("GET", "HEAD"))  # a GraphQL POST says so per operation
 
 
+def new_request_id() -> str:
+    """A random UUID (version 4) in hex, as `uuid.uuid4().hex` writes it, without building
+    the `UUID` object on every request."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # the version, 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the variant, RFC 4122's
+    return raw.hex()
+
+
 class RequestContext:
+    """`request_log`, when given, receives a line for every signed-in caller's request."""
+
     def __init__(
         self,
         app: ASGIApp,
@@ -54,46 +72,75 @@ class RequestContext:
         max_body_bytes: int = MAX_BODY_BYTES,
         timeout_seconds: float | None = None,
         versioned_prefix: str | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
         # Answers under this prefix (the REST face) say which dated version served them.
         self.versioned_prefix = versioned_prefix
+        self.telemetry = RequestTelemetry(request_log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if reads.enabled and scope["type"] == "http":
+        kind = scope["type"]
+        if kind == "http":
+            if not reads.enabled:
+                await self._http(scope, receive, send)
+                return
             # Read replicas: where this request's reads may go (tandem/domain/reads.py).
             opened = reads.open_route(read_only=scope["method"] in _READ_METHODS)
             try:
-                await self._call(scope, receive, send)
+                await self._http(scope, receive, send)
             finally:
                 reads.close_route(opened)
-            return
-        await self._call(scope, receive, send)
-
-    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        elif kind == "websocket":
+            request_id = _incoming_id(scope) or new_request_id()
+            scope.setdefault("state", {})["request_id"] = request_id
+            open_admission(scope, request_id=request_id)
             await self.app(scope, receive, send)
-            return
-        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        else:
+            await self.app(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        telemetry = self.telemetry
+        record, token = requests.begin()
+        begun = time.perf_counter()
+        telemetry.begin()
+        status = 500  # if nothing is ever sent, the client hears the connection drop
+        started = False
+        refusing = False  # this layer's own 413 goes out, past the cap on the app's answers
+        error_code: str | None = None
+        scanning = telemetry.scans  # for the error code, in the first chunk
+        request_id = _incoming_id(scope) or new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id  # for the log lines of every layer
         admission = open_admission(scope, request_id=request_id)
-        header = (b"x-request-id", request_id.encode())
-        authorized = any(name == b"authorization" for name, _ in scope["headers"])
-        versioned = self.versioned_prefix is not None and scope.get("path", "").startswith(
+        authorized = False
+        for name, _ in scope["headers"]:
+            if name == b"authorization":
+                authorized = True
+                break
+        versioned = self.versioned_prefix is not None and scope["path"].startswith(
             self.versioned_prefix
         )
-        started = False
+        received = 0
+        overflowed = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal started
+        async def answer(message: Message) -> None:
+            """Every message to the client, the app's and this layer's own."""
+            nonlocal status, started, error_code, scanning
+            if overflowed and not refusing:
+                # FastAPI turns any error while reading a body into its own 400; whatever
+                # the app answers to a body cut short, the client hears 413.
+                if message["type"] == "http.response.start" and not started:
+                    await refuse_too_large()
+                return
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 headers = [
-                    *message.get("headers", []),
-                    header,
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id.encode()),
                     NOSNIFF,
                     *_quota_headers(admission.quota),
                     *deprecation_headers(state),
@@ -103,56 +150,56 @@ class RequestContext:
                 if versioned:  # the answer's own version: after the guard found the caller
                     headers.append((HEADER_KEY, admission.version.encode()))
                 message["headers"] = headers
+                # Only a failure, or a GraphQL answer, has a code worth the log's scan.
+                scanning = scanning and (status >= 400 or scope["path"] == GRAPHQL_PATH)
+                if tracing.enabled():  # before the answer ends its span
+                    telemetry.name_span(scope, record)
+            elif scanning:
+                error_code, scanning = error_code_in(message.get("body", b"")), False
             await send(message)
 
-        if scope["type"] == "websocket":
-            await self.app(scope, receive, send)
-            return
-
-        if versioned and admission.version_refused is not None:
-            await _send_problem(
-                send_with_id, 400, "UNKNOWN_VERSION", admission.version_refused, request_id
-            )
-            return
-
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._refuse_too_large(send_with_id, request_id)
-            return
-
-        received = 0
-        overflowed = False
-
-        async def capped_receive() -> Message:
-            nonlocal received, overflowed
+        async def take() -> Message:
+            nonlocal received, overflowed, status
             message = await receive()
-            if message["type"] == "http.request":
+            kind = message["type"]
+            if kind == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     overflowed = True
                     raise BodyTooLarge
+            elif kind == "http.disconnect" and not started:
+                status = CLIENT_CLOSED
             return message
 
-        async def send_capped(message: Message) -> None:
-            # FastAPI turns any error while reading a body into its own 400; whatever the app
-            # answers to a body cut short, the client hears 413.
-            if not overflowed:
-                await send_with_id(message)
-            elif message["type"] == "http.response.start" and not started:
-                await self._refuse_too_large(send_with_id, request_id)
+        async def refuse_too_large() -> None:
+            """The one 413: declared too large, or found too large while reading."""
+            nonlocal refusing
+            refusing = True
+            detail = f"The request body is larger than {self.max_body_bytes} bytes."
+            await _send_problem(answer, 413, "PAYLOAD_TOO_LARGE", detail, request_id)
 
-        # An event stream (graphql-sse) is meant to stay open: the wall clock does not apply.
-        timeout = None if _is_event_stream(scope) else self.timeout_seconds
         try:
+            if versioned and admission.version_refused is not None:
+                await _send_problem(
+                    answer, 400, "UNKNOWN_VERSION", admission.version_refused, request_id
+                )
+                return
+            declared = _content_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
+                await refuse_too_large()
+                return
+            # An event stream (graphql-sse) is meant to stay open: the wall clock does not
+            # apply.
+            timeout = None if _is_event_stream(scope) else self.timeout_seconds
             async with asyncio.timeout(timeout):
-                await self.app(scope, capped_receive, send_capped)
+                await self.app(scope, take, answer)
         except TimeoutError:
             _logger.warning("request timed out [request_id=%s]", request_id)
             if not started:
                 # GraphQL clients read `errors[].extensions.code`, not a problem document.
-                answer = _send_graphql_error if _is_graphql(scope) else _send_problem
-                await answer(
-                    send_with_id,
+                reply = _send_graphql_error if _is_graphql(scope) else _send_problem
+                await reply(
+                    answer,
                     503,
                     "UNAVAILABLE",
                     f"The request took longer than {self.timeout_seconds} s and was stopped.",
@@ -161,7 +208,7 @@ class RequestContext:
                 )
         except BodyTooLarge:
             if not started:
-                await self._refuse_too_large(send_with_id, request_id)
+                await refuse_too_large()
         except asyncio.CancelledError as cancelled:
             # uvicorn cancels what is still running when SHUTDOWN_GRACE_SECONDS runs out: the
             # client hears 503 (retry elsewhere), not a dropped connection and a traceback.
@@ -170,9 +217,9 @@ class RequestContext:
                 raise
             _logger.warning("request cut short by shutdown [request_id=%s]", request_id)
             if not started:
-                answer = _send_graphql_error if _is_graphql(scope) else _send_problem
-                await answer(
-                    send_with_id,
+                reply = _send_graphql_error if _is_graphql(scope) else _send_problem
+                await reply(
+                    answer,
                     503,
                     "UNAVAILABLE",
                     "The server is shutting down; retry the request.",
@@ -186,18 +233,19 @@ class RequestContext:
             _logger.exception("unhandled error [request_id=%s]", request_id)
             if not started:
                 detail = "Something went wrong on our side; quote the request id if you report it."
-                await _send_problem(send_with_id, 500, "INTERNAL", detail, request_id)
-
-    async def _refuse_too_large(self, send: Any, request_id: str) -> None:
-        """The one 413: declared too large, or found too large while reading."""
-        detail = f"The request body is larger than {self.max_body_bytes} bytes."
-        await _send_problem(send, 413, "PAYLOAD_TOO_LARGE", detail, request_id)
+                await _send_problem(answer, 500, "INTERNAL", detail, request_id)
+        finally:
+            requests.end(token)
+            telemetry.finish(scope, record, status, error_code, time.perf_counter() - begun)
 
 
 def _quota_headers(quota: Quota | None) -> list[tuple[bytes, bytes]]:
     if quota is None:
         return []
-    return [(name.lower().encode(), value.encode()) for name, value in quota.headers().items()]
+    return [
+        (name, value.encode())
+        for name, value in zip(_QUOTA_NAMES, quota.headers().values(), strict=True)
+    ]
 
 
 def _incoming_id(scope: Scope) -> str | None:

@@ -1,20 +1,22 @@
-"""Per-request telemetry, as pure ASGI middleware: the metrics and the one log line per request.
+"""Per-request telemetry: the metrics and the one log line per request.
 
-Outermost of all middleware, so it times and counts everything the client sees,
-the 413s and 503s that inner middleware answer included.
+`RequestContext` (tandem/http/middleware.py), the outermost of Tandem's middleware, notes
+each answer's status and hands the request to `RequestTelemetry.finish` once it is over,
+so everything the client sees is timed and counted, the 413s and 503s it answers itself
+included.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.routing import BaseRoute, Mount, WebSocketRoute, compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from tandem.domain.requests.records import RequestEntry
 from tandem.observability import metrics, requests, tracing
@@ -29,58 +31,39 @@ RequestLog = Callable[[RequestEntry], None]
 
 
 class RequestTelemetry:
-    """`request_log`, when given, receives a line for every signed-in caller's request."""
+    """One app's request metrics and log lines; `request_log`, when given, receives a line
+    for every signed-in caller's request."""
 
-    def __init__(self, app: ASGIApp, request_log: RequestLog | None = None) -> None:
-        self.app = app
+    def __init__(self, request_log: RequestLog | None = None) -> None:
         self._templates: dict[int, str] | None = None
         self._table: list[_Entry] | None = None
         self._request_log = request_log
+        self.scans = request_log is not None  # an answer's error code is worth finding
+        # Each label set's child, found once: `labels()` takes a lock and checks its values
+        # on every call. The keys are the metrics' own label values, no more of them.
+        self._durations: dict[tuple[str, str, int], Any] = {}
+        self._statements: dict[str, Any] = {}
+        self._operations: dict[tuple[str, str], Any] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        record, token = requests.begin()
-        status = 500  # if nothing is ever sent, the client hears the connection drop
-        begun = time.perf_counter()
-
-        answered = False
-        error_code: str | None = None
-        scanning = self._request_log is not None  # for the error code, in the first chunk
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status, answered, error_code, scanning
-            if message["type"] == "http.response.start":
-                status, answered = message["status"], True
-                # Only a failure, or a GraphQL answer, has a code worth the log's scan.
-                scanning = scanning and (status >= 400 or scope["path"] == GRAPHQL_PATH)
-                if tracing.enabled():  # before the answer ends its span
-                    self._name_span(scope, record)
-            elif scanning:
-                error_code, scanning = _error_code(message.get("body", b"")), False
-            await send(message)
-
-        async def receive_noting_hang_up() -> Message:
-            nonlocal status
-            message = await receive()
-            if message["type"] == "http.disconnect" and not answered:
-                status = CLIENT_CLOSED
-            return message
-
+    def begin(self) -> None:
         metrics.HTTP_REQUESTS_IN_FLIGHT.inc()
-        try:
-            await self.app(scope, receive_noting_hang_up, send_noting_status)
-        finally:
-            metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
-            requests.end(token)
-            seconds = time.perf_counter() - begun
-            route = self.route_of(scope)
-            _report(scope, route, record, status, seconds)
-            if self._request_log is not None and record.principal_id is not None:
-                self._request_log(_entry(scope, route, record, status, error_code, seconds))
 
-    def _name_span(self, scope: Scope, record: requests.RequestRecord) -> None:
+    def finish(
+        self,
+        scope: Scope,
+        record: requests.RequestRecord,
+        status: int,
+        error_code: str | None,
+        seconds: float,
+    ) -> None:
+        """The request is over (`begin` was called): its metrics, log line and log entry."""
+        metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
+        route = self.route_of(scope)
+        self._report(scope, route, record, status, seconds)
+        if self._request_log is not None and record.principal_id is not None:
+            self._request_log(_entry(scope, route, record, status, error_code, seconds))
+
+    def name_span(self, scope: Scope, record: requests.RequestRecord) -> None:
         route = self.route_of(scope)
         operation = requests.operation_labels(record) if route == GRAPHQL_PATH else None
         tracing.name_request(scope["method"], route, operation)
@@ -104,8 +87,42 @@ class RequestTelemetry:
                 return template
         return _template_for(self._table, scope["path"], scope["method"])
 
+    def _report(
+        self,
+        scope: Scope,
+        route: str,
+        record: requests.RequestRecord,
+        status: int,
+        seconds: float,
+    ) -> None:
+        method = scope["method"]
+        key = (method, route, status)
+        duration = self._durations.get(key)
+        if duration is None:
+            duration = metrics.HTTP_REQUEST_DURATION.labels(method, route, str(status))
+            self._durations[key] = duration
+        duration.observe(seconds)
+        fields: dict[str, object] = {}
+        if route == GRAPHQL_PATH:
+            face = "graphql"
+            labels = name, operation_type = requests.operation_labels(record)
+            operation = self._operations.get(labels)
+            if operation is None:
+                operation = metrics.GRAPHQL_REQUEST_DURATION.labels(name, operation_type)
+                self._operations[labels] = operation
+            operation.observe(seconds)
+            fields = {"operation_name": name, "operation_type": operation_type}
+        else:
+            face = "rest" if route.startswith("/api/") else "other"
+        statements = self._statements.get(face)
+        if statements is None:
+            statements = self._statements[face] = metrics.DB_STATEMENTS_PER_REQUEST.labels(face)
+        statements.observe(record.statements)
+        if _log.isEnabledFor(logging.INFO):
+            _log_line(scope, route, record, status, seconds, fields)
 
-def _error_code(body: bytes) -> str | None:
+
+def error_code_in(body: bytes) -> str | None:
     """The first `"code":"…"` of an answer's first chunk: a problem's code, or a GraphQL
     error's. A `"code":"` inside a string value is escaped (`\\"code\\":`), so never matches."""
     at = body.find(_CODE)
@@ -191,21 +208,15 @@ def _template_for(table: list[_Entry], path: str, method: str) -> str:
     return other_method or UNMATCHED
 
 
-def _report(
-    scope: Scope, route: str, record: requests.RequestRecord, status: int, seconds: float
+def _log_line(
+    scope: Scope,
+    route: str,
+    record: requests.RequestRecord,
+    status: int,
+    seconds: float,
+    fields: dict[str, object],
 ) -> None:
     method = scope["method"]
-    face = "rest" if route.startswith("/api/") else "other"
-    fields: dict[str, object] = {}
-    metrics.HTTP_REQUEST_DURATION.labels(method, route, str(status)).observe(seconds)
-    if route == GRAPHQL_PATH:
-        face = "graphql"
-        name, operation_type = requests.operation_labels(record)
-        metrics.GRAPHQL_REQUEST_DURATION.labels(name, operation_type).observe(seconds)
-        fields = {"operation_name": name, "operation_type": operation_type}
-    metrics.DB_STATEMENTS_PER_REQUEST.labels(face).observe(record.statements)
-    if not _log.isEnabledFor(logging.INFO):
-        return
     state = scope.get("state") or {}
     milliseconds = round(seconds * 1000, 2)
     what = f"{fields['operation_type']} {fields['operation_name']}" if fields else route

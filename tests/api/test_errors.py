@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -157,6 +158,10 @@ async def test_a_request_id_is_generated_when_none_is_sent(client):
     second = await client.get("/healthz")
     assert first.headers["x-request-id"]
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    for answer in (first, second):  # a random UUID in hex, as uuid4().hex writes one
+        generated = uuid.UUID(hex=answer.headers["x-request-id"])
+        assert generated.version == 4 and generated.variant == uuid.RFC_4122
+        assert generated.hex == answer.headers["x-request-id"]
 
 
 async def test_a_sane_request_id_is_echoed(client):
