@@ -5,9 +5,10 @@ Generated documents (aliases, repeated fields, inline fragments and named fragme
 level, nulls, errors, cursors good and bad, nested connections) are sent by
 several callers, each once with the plan and once without; the HTTP answers must be
 identical: status, headers (but the request id) and body bytes. With the plan on,
-each root field's value is completed by the plan (tandem/graphql/plan/); with it off,
-by graphql-core. The test also checks that the plan completed many documents and
-declined none, so it cannot pass by never planning.
+each query's root fields are run by its root plan and their values completed by the
+plan (tandem/graphql/plan/); with it off, by graphql-core and Strawberry's resolver
+wrappers. The test also checks that the root plan ran every document, and that the
+plan completed many and declined none, so it cannot pass by never planning.
 """
 
 from __future__ import annotations
@@ -177,8 +178,20 @@ class Generator:
             first = self.rng.choice(["", "(first: 3)", "(first: 1)", "(first: 0)", "(first: 500)"])
             if self.rng.random() < 0.15:
                 first = self.rng.choice(['(first: 2, after: "garbage")', "(first: null)"])
+            elif self.rng.random() < 0.25:  # arguments the root plan converts per request
+                first = self.arguments()
             return f"{self.alias('items')}{first} {{ {self.connection(0)} }}"
         return "__typename"
+
+    def arguments(self) -> str:
+        """A list's filter and order, as literals (converted once per plan) or variables."""
+        order = self.rng.choice(["TITLE_ASC", "PRICE_DESC", "CREATED_AT_ASC"])
+        status = self.rng.choice(["PUBLISHED", "ARCHIVED"])
+        if self.rng.random() < 0.5:
+            return f"(first: 2, orderBy: {order}, filter: {{status: {status}}})"
+        self.declared.update(first="Int", order="ItemOrder!", filter="ItemFilter")
+        self.variables.update(first=2, order=order, filter={"status": status})
+        return "(first: $first, orderBy: $order, filter: $filter)"
 
     def document(self) -> tuple[str, dict[str, Any]]:
         self.fragments, self.variables, self.declared, self.aliases = {}, {}, {}, 0
@@ -199,7 +212,7 @@ async def test_planned_answers_are_the_plain_answers_byte_for_byte(
     completions = _Completions(monkeypatch)
     rng = random.Random(SEED + 1)
     differences = []
-    planned_documents = 0
+    planned_documents = rooted_documents = 0  # refused ones (validation) count as rooted
     for _ in range(DOCUMENTS):
         query, variables = generator.document()
         caller = world.callers[rng.choice(list(world.callers))]
@@ -212,6 +225,8 @@ async def test_planned_answers_are_the_plain_answers_byte_for_byte(
         fast = await plain_client.post("/graphql", json=body, headers=headers)
         if completions.planned and not completions.declined:
             planned_documents += 1  # 194 of the 400 (main before: 160, graphql-core the rest)
+        if completions.roots or "data" not in fast.json():
+            rooted_documents += 1  # each query executed ran by its root plan
         monkeypatch.setattr(planned.PlannedExecution, "planning", False)
         plain = await plain_client.post("/graphql", json=body, headers=headers)
         if _seen(fast) != _seen(plain):
@@ -222,6 +237,7 @@ async def test_planned_answers_are_the_plain_answers_byte_for_byte(
     # complete; graphql-core reports it, once).
     assert not completions.reasons, completions.reasons
     assert planned_documents > DOCUMENTS // 3, planned_documents
+    assert rooted_documents == DOCUMENTS, rooted_documents
 
 
 class _Completions:
@@ -230,10 +246,13 @@ class _Completions:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.planned = 0
         self.declined = 0
+        self.roots = 0
         self.reasons: dict[str, int] = {}
         real_init = planned.Run.__init__
         real_decline = planned.PlannedExecution._decline
         real_again = planned.PlannedExecution._again
+        real_roots = planned.PlannedExecution._execute_roots
+        real_decline_roots = planned.PlannedExecution._decline_roots
         completions = self
 
         def init(run: Any, executor: Any) -> None:
@@ -248,7 +267,17 @@ class _Completions:
             completions.count(getattr(error, "reason", "field_error"))
             return real_again(executor, error, *arguments)
 
+        def roots(executor: Any, plan: Any) -> Any:
+            completions.roots += 1
+            return real_roots(executor, plan)
+
+        def decline_roots(executor: Any, reason: str) -> Any:
+            completions.count(reason)
+            return real_decline_roots(executor, reason)
+
         monkeypatch.setattr(planned.Run, "__init__", init)
+        monkeypatch.setattr(planned.PlannedExecution, "_execute_roots", roots)
+        monkeypatch.setattr(planned.PlannedExecution, "_decline_roots", decline_roots)
         monkeypatch.setattr(planned.PlannedExecution, "_decline", decline)
         monkeypatch.setattr(planned.PlannedExecution, "_again", again)
 
@@ -257,7 +286,7 @@ class _Completions:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
 
     def reset(self) -> None:
-        self.planned = self.declined = 0
+        self.planned = self.declined = self.roots = 0
 
 
 def _seen(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -1,8 +1,9 @@
 """A faster path for the hot GraphQL queries, with graphql-core as the fallback.
 
-build.py plans a validated operation once (which loads, which fields, how rows
-become the response), shapes.py generates the row-to-JSON functions, run.py makes
-the domain calls, and executor.py is the one place it hooks into execution.
+roots.py plans a query's root fields once (which resolver, with which arguments),
+build.py compiles each root field's selection into completers (how a value becomes
+the response), run.py awaits what they find, and executor.py is the one place it
+hooks into execution.
 tests/graphql/test_plan_differential.py proves the planned answers byte-equal to
 graphql-core's on generated documents.
 """

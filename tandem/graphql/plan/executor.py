@@ -1,12 +1,18 @@
-"""The one hook: graphql-core's executor, completing each root field with compiled completers.
+"""The one hook: graphql-core's executor, running a query's root fields by their root plan
+and completing each root field's value with compiled completers.
 
 Strawberry builds one executor per operation (`execution_context_class` in
 tandem/graphql/schema.py), for every transport: HTTP, WebSocket and SSE, queries,
-mutations and each event of a subscription. graphql-core still runs the root
-fields itself (their resolvers, the serial order of mutations, and their errors,
-in its own words); what this class changes is how a root field's value becomes
-the response: by the completers build.py derived from the schema, planned once per
-document and cached, rather than graphql-core's field-by-field completion.
+mutations and each event of a subscription. graphql-core builds it (the operation
+found, the variables coerced, refusing bad ones in its own words). A query's root
+fields are then run by their root plan (roots.py, cached with the completers):
+each resolver called directly, with the info graphql-core would give it and its
+arguments converted as Strawberry converts them, its errors and nulls handled by
+graphql-core's own `handle_field_error`. A mutation (serial), a subscription, and a
+query the root plan declines (`@defer`) run graphql-core's own root loop. Either way
+a root field's value becomes the response by the completers build.py derived from
+the schema, planned once per document and cached, rather than graphql-core's
+field-by-field completion.
 
 If a completion meets anything it does not take (an error raised below the root,
 a null where the schema promises a value, a value graphql-core would refuse), the
@@ -19,21 +25,28 @@ at all is counted in `tandem_graphql_plan_declines_total`, by reason.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from graphql import OperationDefinitionNode, VariableNode, visit
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, VariableNode, visit
 from graphql.language import DirectiveNode, Visitor
+from graphql.pyutils import Path
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from tandem.graphql.plan.build import Compiler, Completer, Unplannable
+from tandem.graphql.plan.roots import Root, Roots, plan_roots
 from tandem.graphql.plan.run import Run
 from tandem.observability.metrics import GRAPHQL_PLAN_DECLINES
 
 PLAN_CACHE_SIZE = 256
+ROOTS_KEY = "<roots>"  # beside the root fields' response keys, which are GraphQL names
+T = TypeVar("T")
 
 
 class PlanCache:
-    """Root fields' completers by (schema, operation, directive variables' values, key).
+    """Root plans (roots.py) and root fields' completers, by (schema, operation, directive
+    variables' values, key).
 
     The parser's cache hands the same document (so the same operation node) to every
     request with the same text, so a hot document is planned once; bounded, oldest out.
@@ -42,10 +55,17 @@ class PlanCache:
     def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
         self.size = size
         self._directives: dict[int, tuple[OperationDefinitionNode, tuple[str, ...]]] = {}
-        self._plans: OrderedDict[tuple[Any, ...], tuple[Any, Completer | str]] = OrderedDict()
+        self._plans: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
 
     def completer(self, executor: Any, parent: Any, key: str, details: Any) -> Completer | str:
         """The completer of root field `key`, or why it has none."""
+        return self._cached(executor, key, lambda: _compile(executor, parent, details))
+
+    def roots(self, executor: Any) -> Roots | str:
+        """The root plan of the executor's query (roots.py), or why it has none."""
+        return self._cached(executor, ROOTS_KEY, lambda: _plan_roots(executor))
+
+    def _cached(self, executor: Any, key: str, build: Callable[[], T]) -> T:
         operation: OperationDefinitionNode = executor.operation
         known = self._directives.get(id(operation))
         if known is None or known[0] is not operation:
@@ -64,16 +84,24 @@ class PlanCache:
             )
             hash(cache_key)
         except TypeError:
-            return _compile(executor, parent, details)
+            return build()
         cached = self._plans.get(cache_key)
         if cached is not None and cached[0] is executor.schema:
             self._plans.move_to_end(cache_key)
-            return cached[1]
-        compiled = _compile(executor, parent, details)
-        self._plans[cache_key] = (executor.schema, compiled)
+            found: T = cached[1]
+            return found
+        built = build()
+        self._plans[cache_key] = (executor.schema, built)
         if len(self._plans) > self.size:
             self._plans.popitem(last=False)
-        return compiled
+        return built
+
+
+def _plan_roots(executor: Any) -> Roots | str:
+    try:
+        return plan_roots(executor)
+    except Unplannable as refusal:
+        return refusal.reason
 
 
 def _compile(executor: Any, parent: Any, details: Any) -> Completer | str:
@@ -103,6 +131,98 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
         return executor
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """A query by its root plan (roots.py); anything else, or a query the plan declines,
+        by graphql-core's own root loop."""
+        if (
+            serially is not None
+            or not self.planning
+            or self.operation.operation is not OperationType.QUERY
+            or getattr(self.middleware_manager, "middlewares", None)
+            or self.abort_signal is not None
+        ):
+            return super().execute_operation(serially)
+        roots = PLANS.roots(self)
+        if isinstance(roots, str):
+            return self._decline_roots(roots)
+        return self._execute_roots(roots)
+
+    def _decline_roots(self, reason: str) -> Any:
+        GRAPHQL_PLAN_DECLINES.labels(reason=reason).inc()
+        return super().execute_operation()
+
+    def _execute_roots(self, roots: Roots) -> Any:
+        """graphql-core's `execute_fields` for the root, each field as its plan calls it; a
+        non-null root field's error nulls the whole data, as graphql-core's does."""
+        data: dict[str, Any] = {}
+        awaiting: list[str] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for root in roots.fields:
+                value = self._execute_root(roots, root)
+                data[root.key] = value
+                if is_awaitable(value):
+                    awaiting.append(root.key)
+        except GraphQLError as error:
+            if awaiting:
+                self.settle_in_background([data[key] for key in awaiting])
+            self.collected_errors.add(error, None)
+            return self.build_response(None)
+        if not awaiting:
+            return self.build_response(data)
+        return self._awaited_roots(data, awaiting)
+
+    async def _awaited_roots(self, data: dict[str, Any], awaiting: list[str]) -> Any:
+        try:
+            if len(awaiting) == 1:
+                data[awaiting[0]] = await data[awaiting[0]]
+            else:
+                values = await gather_with_cancel(*(data[key] for key in awaiting))
+                data.update(zip(awaiting, values, strict=True))
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self.build_response(None)
+        return self.build_response(data)
+
+    def _execute_root(self, roots: Roots, root: Root) -> Any:
+        """graphql-core's `execute_field` for one planned root field."""
+        path = Path(None, root.key, roots.type.name)
+        info = self.build_resolve_info(root.field, root.nodes, roots.type, path)
+        try:
+            result = root.call(self, self.root_value, info)
+            if self.is_awaitable(result):
+                return self._completed_root(root, info, path, result)
+            completed = self.complete_value(root.field.type, root.details, info, path, result, None)
+            if self.is_awaitable(completed):
+                return self._completed_root(root, info, path, None, completed)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, root.field.type, root.details, path)
+            return None
+        return completed
+
+    async def _completed_root(
+        self,
+        root: Root,
+        info: Any,
+        path: Path,
+        result: Awaitable[Any] | None,
+        completing: Awaitable[Any] | None = None,
+    ) -> Any:
+        try:
+            if completing is None:
+                assert result is not None
+                resolved = await result
+                completed = self.complete_value(
+                    root.field.type, root.details, info, path, resolved, None
+                )
+                completing = completed if self.is_awaitable(completed) else None
+                if completing is None:
+                    return completed
+            return await completing
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, root.field.type, root.details, path)
+            return None
 
     def complete_value(
         self,
