@@ -72,7 +72,8 @@ class Store(Protocol):
         ...
 
     def session(self) -> AbstractAsyncContextManager[None]:
-        """The blocks this task opens inside share one connection (a REST read's, end to end)."""
+        """The blocks opened inside, by this task and the tasks it starts, take turns on one
+        connection (a read request's, end to end)."""
         ...
 
     async def is_ready(self) -> bool:

@@ -1,8 +1,9 @@
 """Per-request DataLoaders: every relation is loaded in batches, one statement per batch.
 
-Built for one request and one principal, never at import time. Each batch
-borrows its own connection through the domain services, so concurrent
-resolvers never share a session.
+Built for one request and one principal, never at import time. A batch runs in
+a task of its own; over HTTP its statement takes its turn on the request's
+connection (the request's database session, tandem/graphql/context.py), so a
+request never holds one connection while waiting for a second.
 """
 
 from __future__ import annotations

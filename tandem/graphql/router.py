@@ -25,7 +25,7 @@ from strawberry.types.graphql import OperationType as Allowed
 from strawberry.types.unset import UNSET
 
 from tandem.config import Settings
-from tandem.graphql.context import Context, get_context
+from tandem.graphql.context import Context, get_context, request_session
 from tandem.graphql.errors import with_code
 from tandem.graphql.execution import ALL_TYPES, Operation, execute_operation
 from tandem.graphql.idempotency import MutationDetector
@@ -116,6 +116,13 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         self.routes.extend(kept)
 
     async def answer(self, request: Request) -> Response:
+        """A GraphQL request over HTTP, its body read first (a slow client holds no connection),
+        then admitted and run in the request's database session (`request_session`)."""
+        body = await request.body() if request.method == "POST" else b""
+        async with request_session(request, body):
+            return await self.answer_in_session(request)
+
+    async def answer_in_session(self, request: Request) -> Response:
         """Every GraphQL request over HTTP (GET and POST, one operation or a batch): the body
         read once, each operation run by the one operation function
         (tandem/graphql/execution.py), the answer in the media type the client accepts,

@@ -7,21 +7,28 @@ and no BEGIN/ROLLBACK round trips. Each block borrows its own connection through
 the fair gate and gives it back when it ends, so no connection is held while a
 request waits on anything else.
 
-`session()` is the one exception, for a REST read (tandem/http/routes.py): the
-blocks its task opens while it is open share one connection, borrowed by the
-first and given back when the session ends, so the caller's lookup and the use
-case's statements cost one acquisition. It is opened around work that waits on
-nothing but the database (never around a request body or the sending of an
-answer); a block of another task, or one opened while another block holds the
-connection, borrows from the pool as usual; a block that fails gives the
-connection back, so the next one never meets a broken one.
+`session()` is the one exception, for a request that waits on nothing but the
+database once it is admitted (a REST read, tandem/http/routes.py; a GraphQL
+request over HTTP, tandem/graphql/router.py): every block opened while it is open,
+by its task or by the tasks that task starts (GraphQL's DataLoaders batch in tasks
+of their own), runs on one connection, borrowed by the first block and given back
+when the session ends. A block whose turn has not come waits for the block on the
+connection to end (first come, first served) rather than borrow a second one, so a
+request never holds one connection idle while waiting for another; only a block
+opened inside the block that holds it, in the same task, borrows from the pool. A
+block that fails gives the connection back, so the next one never meets a broken
+one; a task that outlives the session borrows from the pool as usual. A session is
+opened around work that waits on nothing but the database (never around a request
+body or the sending of an answer), and a block on its connection never waits on
+another task of the session.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -51,15 +58,55 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 class _Session:
-    """One task's run of blocks on one connection (`Database.session`)."""
+    """One request's blocks on one connection (`Database.session`), one block at a time.
 
-    __slots__ = ("busy", "database", "raw", "task")
+    `holder` is the task whose block has the turn (None: free); `waiting` the blocks of
+    other tasks that asked while it was taken, each handed the turn in its order.
+    """
+
+    __slots__ = ("closed", "database", "holder", "raw", "waiting")
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self.task = asyncio.current_task()
         self.raw: asyncpg.Connection | None = None
-        self.busy = False
+        self.holder: asyncio.Task[object] | None = None
+        self.waiting: deque[tuple[asyncio.Task[object], asyncio.Future[None]]] = deque()
+        self.closed = False  # ended: blocks that come later borrow from the pool
+
+    async def wait_turn(self, task: asyncio.Task[object]) -> bool:
+        """Wait until the turn is handed to `task`; False when the session ended meanwhile
+        (the turn given back at once: the block borrows from the pool)."""
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append((task, turn))
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():  # handed the turn, then cancelled
+                await self.give_back()
+            else:
+                with suppress(ValueError):  # still waiting (a turn cancelled may be gone)
+                    self.waiting.remove((task, turn))
+            raise
+        if self.closed:
+            await self.give_back()
+            return False
+        return True
+
+    async def give_back(self) -> None:
+        """End the holder's turn: the next waiting block's now. Once the session has ended,
+        the connection goes back to the pool first."""
+        if self.closed:
+            raw, self.raw = self.raw, None
+            if raw is not None:
+                self.holder = None  # never handed on while the connection goes back
+                await self.database.release(raw)
+        while self.waiting:
+            task, turn = self.waiting.popleft()
+            if not turn.done():
+                self.holder = task
+                turn.set_result(None)
+                return
+        self.holder = None
 
 
 _SESSION: ContextVar[_Session | None] = ContextVar("tandem_database_session", default=None)
@@ -186,30 +233,37 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
-        """This task's blocks share one connection until the session ends (module docstring)."""
+        """The blocks opened inside share one connection until the session ends (module
+        docstring); tasks started inside that outlive it borrow from the pool."""
         session = _Session(self)
         reset = _SESSION.set(session)
         try:
             yield
         finally:
             _SESSION.reset(reset)
-            raw, session.raw = session.raw, None
-            if raw is not None:
-                await self.release(raw)
+            session.closed = True
+            if session.holder is None:  # else the holder's block gives the connection back
+                raw, session.raw = session.raw, None
+                if raw is not None:
+                    await self.release(raw)
 
     @asynccontextmanager
     async def _borrow(self) -> AsyncIterator[asyncpg.Connection]:
         """A connection from the pool, in turn; it goes back when the block ends."""
         session = _SESSION.get()
-        if (
-            session is not None
-            and not session.busy
-            and session.database is self
-            and session.task is asyncio.current_task()
-        ):
-            async with self._borrow_for(session) as raw:
-                yield raw
-            return
+        if session is not None and not session.closed and session.database is self:
+            task = asyncio.current_task()
+            if session.holder is None:
+                session.holder = task
+                mine = True
+            elif session.holder is task:
+                mine = False  # a block inside this task's block on it: one of its own
+            else:
+                mine = await session.wait_turn(task)  # type: ignore[arg-type]
+            if mine:
+                async with self._borrow_for(session) as raw:
+                    yield raw
+                return
         raw = await self.acquire()
         try:
             with discarding_if_lost(raw):
@@ -219,12 +273,11 @@ class Database:
 
     @asynccontextmanager
     async def _borrow_for(self, session: _Session) -> AsyncIterator[asyncpg.Connection]:
-        """The session's connection (borrowed by its first block), busy while the block runs."""
-        session.busy = True
+        """The session's connection (borrowed by its first block), for this block's turn."""
         try:
-            if session.raw is None:
-                session.raw = await self.acquire()
             raw = session.raw
+            if raw is None:
+                raw = session.raw = await self.acquire()
             try:
                 with discarding_if_lost(raw):
                     yield raw
@@ -237,7 +290,7 @@ class Database:
                 session.raw = None
                 await self.release(raw)
         finally:
-            session.busy = False
+            await session.give_back()
 
     async def acquire(self) -> asyncpg.Connection:
         """A pooled connection, first come first served, or UNAVAILABLE once the wait is over."""

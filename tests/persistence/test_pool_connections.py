@@ -131,7 +131,7 @@ async def test_a_rest_read_takes_one_connection_for_the_caller_and_the_item(
     assert await all_back(pool)
 
 
-async def test_a_session_lends_its_connection_to_its_own_task_only(services):
+async def test_a_session_lends_its_connection_to_every_task_of_it_in_turn(services):
     database = services.database
     pool = await database.pool()
     async with database.session():
@@ -142,9 +142,95 @@ async def test_a_session_lends_its_connection_to_its_own_task_only(services):
             inner = await backend_pid(services)
         other_task = await asyncio.create_task(backend_pid(services))
         assert pool.get_size() - pool.get_idle_size() == 1  # the session's, parked
-    assert first == again == outer_pid
+    assert first == again == outer_pid == other_task
     assert inner != first
-    assert other_task != first
+    assert await all_back(pool)
+
+
+async def test_another_tasks_block_waits_for_the_holders_block_to_end(services):
+    database = services.database
+    order: list[str] = []
+
+    async def later() -> int:
+        async with database.reader() as uow:
+            order.append("later")
+            pid: int = await uow.connection.raw.fetchval("SELECT pg_backend_pid()")
+            return pid
+
+    async with database.session():
+        async with database.reader() as uow:
+            waiting = asyncio.create_task(later())
+            await asyncio.sleep(0.05)  # its turn has not come: it waits, borrowing nothing
+            assert not waiting.done()
+            pool = await database.pool()
+            assert pool.get_size() - pool.get_idle_size() == 1
+            holder = await uow.connection.raw.fetchval("SELECT pg_backend_pid()")
+            order.append("holder")
+        assert await asyncio.wait_for(waiting, 2) == holder
+    assert order == ["holder", "later"]
+    assert await all_back(pool)
+
+
+async def test_a_cancelled_waiter_hands_the_turn_on(services):
+    database = services.database
+    pool = await database.pool()
+    async with database.session():
+        async with database.reader():
+            cancelled = asyncio.create_task(backend_pid(services))
+            served = asyncio.create_task(backend_pid(services))
+            await asyncio.sleep(0.02)
+            cancelled.cancel()
+            await asyncio.sleep(0.02)
+        assert await asyncio.wait_for(served, 2) > 0
+        assert cancelled.cancelled()
+        assert await asyncio.wait_for(backend_pid(services), 2) == await served
+    assert await all_back(pool)
+
+
+async def test_a_task_that_outlives_its_session_borrows_from_the_pool(services):
+    database = services.database
+    pool = await database.pool()
+    go = asyncio.Event()
+
+    async def after_the_session() -> int:
+        await go.wait()
+        return await backend_pid(services)
+
+    async with database.session():
+        session_pid = await backend_pid(services)
+        outliving = asyncio.create_task(after_the_session())
+    assert await all_back(pool)  # the session's connection went back when it ended
+    go.set()
+    assert await outliving > 0
+    assert await all_back(pool)  # and the late task's went back too: nothing leaked
+    assert session_pid > 0
+
+
+async def test_a_session_that_ends_during_another_tasks_block_gives_the_connection_back_after_it(
+    services,
+):
+    database = services.database
+    pool = await database.pool()
+    inside = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def long_block() -> int:
+        async with database.reader() as uow:
+            inside.set()
+            await finish.wait()
+            pid: int = await uow.connection.raw.fetchval("SELECT pg_backend_pid()")
+            return pid
+
+    async with database.session():
+        held = asyncio.create_task(long_block())
+        await inside.wait()
+        queued = asyncio.create_task(backend_pid(services))  # waits for long_block's turn
+        await asyncio.sleep(0.02)
+    assert pool.get_size() - pool.get_idle_size() == 1  # still in long_block's hands
+    finish.set()
+    held_pid = await asyncio.wait_for(held, 2)
+    assert await asyncio.wait_for(queued, 2) > 0  # the session had ended: it borrowed from the pool
+    assert held_pid > 0
     assert await all_back(pool)
 
 
