@@ -12,8 +12,10 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from starlette.routing import Route, WebSocketRoute
 
 from tandem.api.asyncapi import asyncapi_router
 from tandem.api.auth.recovery import router as recovery_router
@@ -286,6 +288,57 @@ def _finish_document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def serve(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
+    """`router`'s routes, each added to the app's own router under `prefix`.
+
+    FastAPI 0.16x's `include_router` keeps the included router whole: a request is matched
+    against each included router in turn (a miss costs a walk of its routes), and the one
+    that matches is matched again to find the route. Added here, each route is one of the
+    app router's routes, tried once, as `include_router` did before 0.16x: the same route
+    class, path, dependencies and OpenAPI declarations (the document is byte for byte the
+    same), served by FastAPI's router. `router` must have no lifespan or events of its own.
+    """
+    assert not router.on_startup and not router.on_shutdown, router
+    target = app.router
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            target.add_api_route(
+                prefix + route.path,
+                route.endpoint,
+                response_model=route.response_model,
+                status_code=route.status_code,
+                tags=route.tags,
+                dependencies=route.dependencies,
+                summary=route.summary,
+                description=route.description,
+                response_description=route.response_description,
+                responses=route.responses,
+                deprecated=route.deprecated,
+                methods=route.methods,
+                operation_id=route.operation_id,
+                response_model_include=route.response_model_include,
+                response_model_exclude=route.response_model_exclude,
+                response_model_by_alias=route.response_model_by_alias,
+                response_model_exclude_unset=route.response_model_exclude_unset,
+                response_model_exclude_defaults=route.response_model_exclude_defaults,
+                response_model_exclude_none=route.response_model_exclude_none,
+                include_in_schema=route.include_in_schema,
+                response_class=route.response_class,
+                name=route.name,
+                route_class_override=type(route),
+                callbacks=route.callbacks,
+                openapi_extra=route.openapi_extra,
+                generate_unique_id_function=route.generate_unique_id_function,
+                strict_content_type=route.strict_content_type,
+                max_body_size=route.max_body_size,
+                form_limits=route.form_limits or None,
+            )
+        elif not prefix and isinstance(route, Route | WebSocketRoute):
+            target.routes.append(route)  # its path is already whole
+        else:
+            raise TypeError(f"serve() takes API routes, or plain routes without a prefix: {route}")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -360,9 +413,10 @@ def create_app(
             observe(services.database)
     install_error_handlers(app)
     # Routing tries routes in order, and each miss costs: the busiest faces come first
-    # (measured in docs/performance.md). Each REST router charges its own calls.
+    # (measured in docs/performance.md), each route the app router's own (`serve`). Each
+    # REST router charges its own calls.
     graphql = TandemGraphQLRouter(settings)
-    app.include_router(graphql)  # at /graphql (tandem/graphql/router.py)
+    serve(app, graphql)  # at /graphql (tandem/graphql/router.py)
     for router in (
         items_router,
         users_router,
@@ -374,7 +428,7 @@ def create_app(
         clients_router,
         requests_router,
     ):
-        app.include_router(router, prefix=API_PREFIX)
+        serve(app, router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(asyncapi_router(lambda: app.openapi()))
     app.include_router(openapi_router(versioned_documents(lambda: app.openapi())))
