@@ -28,14 +28,21 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import asyncpg
 
 from tandem.observability import tracing
-from tandem.persistence.faults import as_unavailable, busy_pool, discard, discarding_if_lost
+from tandem.persistence.faults import (
+    as_unavailable,
+    busy_pool,
+    discard,
+    is_connection_lost,
+    is_unavailable,
+    unavailable,
+)
 from tandem.persistence.sql import Connection, Observer
 from tandem.persistence.unit_of_work import UnitOfWork
 from tandem.persistence.wakeups import Wakeups
@@ -70,13 +77,15 @@ class _Session:
         self.database = database
         self.raw: asyncpg.Connection | None = None
         self.holder: asyncio.Task[object] | None = None
-        self.waiting: deque[tuple[asyncio.Task[object], asyncio.Future[None]]] = deque()
+        self.waiting: deque[tuple[asyncio.Task[object], asyncio.Future[None]]] | None = None
         self.closed = False  # ended: blocks that come later borrow from the pool
 
     async def wait_turn(self, task: asyncio.Task[object]) -> bool:
         """Wait until the turn is handed to `task`; False when the session ended meanwhile
         (the turn given back at once: the block borrows from the pool)."""
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.waiting is None:
+            self.waiting = deque()
         self.waiting.append((task, turn))
         try:
             await turn
@@ -100,13 +109,128 @@ class _Session:
             if raw is not None:
                 self.holder = None  # never handed on while the connection goes back
                 await self.database.release(raw)
-        while self.waiting:
-            task, turn = self.waiting.popleft()
+        waiting = self.waiting
+        while waiting:
+            task, turn = waiting.popleft()
             if not turn.done():
                 self.holder = task
                 turn.set_result(None)
                 return
         self.holder = None
+
+    async def end(self) -> None:
+        """No block borrows it any more; the connection goes back now, or when the block
+        holding it (another task's) ends."""
+        self.closed = True
+        if self.holder is None:
+            raw, self.raw = self.raw, None
+            if raw is not None:
+                await self.database.release(raw)
+
+
+class _Opened:
+    """`Database.session()`'s block: the session current in it, ended when it ends."""
+
+    __slots__ = ("_reset", "_session")
+
+    def __init__(self, database: Database) -> None:
+        self._session = _Session(database)
+
+    async def __aenter__(self) -> None:
+        self._reset = _SESSION.set(self._session)
+
+    async def __aexit__(self, *_exc: object) -> None:
+        _SESSION.reset(self._reset)
+        await self._session.end()
+
+
+class _Lease:
+    """One block's connection (`Database._borrow`): the session's, in its turn, or the pool's;
+    it goes back when the block ends (the session's: when the session ends)."""
+
+    __slots__ = ("database", "raw", "session")
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.session: _Session | None = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        database = self.database
+        session = _SESSION.get()
+        if session is not None and not session.closed and session.database is database:
+            task = asyncio.current_task()
+            holder = session.holder
+            if holder is None:
+                session.holder = task
+                mine = True
+            elif holder is task:
+                mine = False  # a block inside this task's block on it: one of its own
+            else:
+                mine = await session.wait_turn(task)  # type: ignore[arg-type]
+            if mine:
+                raw = session.raw
+                if raw is None:
+                    try:
+                        raw = session.raw = await database.acquire()
+                    except BaseException:
+                        await session.give_back()
+                        raise
+                self.session = session
+                self.raw = raw
+                return raw
+        self.raw = raw = await database.acquire()
+        return raw
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: object
+    ) -> None:
+        raw = self.raw
+        if isinstance(error, Exception) and is_connection_lost(error):
+            discard(raw)  # dead: the pool replaces it instead of lending it again
+        session = self.session
+        if session is None:
+            await self.database.release(raw)
+            return
+        try:
+            if error is not None or _dead(raw):
+                # Whatever failed, or a read replaced it after it died, the connection goes
+                # back now; a next block borrows afresh.
+                session.raw = None
+                await self.database.release(raw)
+        finally:
+            await session.give_back()
+
+
+class _Reading:
+    """`Database.reader()`'s block: a unit of work on a lent connection; a database failure
+    is UNAVAILABLE, and a fresh connection a retry opened is closed when it ends."""
+
+    __slots__ = ("connection", "lease")
+
+    def __init__(self, database: Database) -> None:
+        self.lease = _Lease(database)
+
+    async def __aenter__(self) -> UnitOfWork:
+        lease = self.lease
+        raw = await lease.__aenter__()
+        database = lease.database
+        self.connection = connection = Connection(
+            raw,
+            database.observers,
+            retry=database._fresh_connection,
+            search_timeout=database.search_timeout,
+        )
+        return UnitOfWork(connection)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
+    ) -> None:
+        replacement = self.connection.replacement
+        if replacement is not None:
+            discard(replacement)  # never raises, even on a dead socket
+        await self.lease.__aexit__(kind, error, tb)
+        if isinstance(error, Exception) and is_unavailable(error):
+            raise unavailable(error) from error
 
 
 _SESSION: ContextVar[_Session | None] = ContextVar("tandem_database_session", default=None)
@@ -198,7 +322,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """Writes: one transaction, committed when the block ends; never retried."""
-        async with self._borrow() as raw:
+        async with _Lease(self) as raw:
             connection = Connection(raw, self.observers, search_timeout=self.search_timeout)
             with as_unavailable():
                 async with raw.transaction():
@@ -207,18 +331,9 @@ class Database:
         if connection.wakes:  # committed: listeners are woken outside any writer's transaction
             self.wakeups.send(connection.wakes)
 
-    @asynccontextmanager
-    async def reader(self) -> AsyncIterator[UnitOfWork]:
+    def reader(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """Reads, outside any transaction; a statement whose connection died is run again."""
-        async with self._borrow() as raw:
-            connection = Connection(
-                raw,
-                self.observers,
-                retry=self._fresh_connection,
-                search_timeout=self.search_timeout,
-            )
-            with lending(connection) as uow:
-                yield uow
+        return _Reading(self)
 
     async def _fresh_connection(self) -> asyncpg.Connection:
         """A new connection for a read to try once more, outside the pool (it is rare)."""
@@ -231,80 +346,33 @@ class Database:
             )
         return connection
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[None]:
+    def session(self) -> AbstractAsyncContextManager[None]:
         """The blocks opened inside share one connection until the session ends (module
         docstring); tasks started inside that outlive it borrow from the pool."""
-        session = _Session(self)
-        reset = _SESSION.set(session)
-        try:
-            yield
-        finally:
-            _SESSION.reset(reset)
-            session.closed = True
-            if session.holder is None:  # else the holder's block gives the connection back
-                raw, session.raw = session.raw, None
-                if raw is not None:
-                    await self.release(raw)
+        return _Opened(self)
 
-    @asynccontextmanager
-    async def _borrow(self) -> AsyncIterator[asyncpg.Connection]:
+    def _borrow(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
         """A connection from the pool, in turn; it goes back when the block ends."""
-        session = _SESSION.get()
-        if session is not None and not session.closed and session.database is self:
-            task = asyncio.current_task()
-            if session.holder is None:
-                session.holder = task
-                mine = True
-            elif session.holder is task:
-                mine = False  # a block inside this task's block on it: one of its own
-            else:
-                mine = await session.wait_turn(task)  # type: ignore[arg-type]
-            if mine:
-                async with self._borrow_for(session) as raw:
-                    yield raw
-                return
-        raw = await self.acquire()
-        try:
-            with discarding_if_lost(raw):
-                yield raw
-        finally:
-            await self.release(raw)
-
-    @asynccontextmanager
-    async def _borrow_for(self, session: _Session) -> AsyncIterator[asyncpg.Connection]:
-        """The session's connection (borrowed by its first block), for this block's turn."""
-        try:
-            raw = session.raw
-            if raw is None:
-                raw = session.raw = await self.acquire()
-            try:
-                with discarding_if_lost(raw):
-                    yield raw
-            except BaseException:
-                # Whatever failed, the connection goes back now; a next block borrows afresh.
-                session.raw = None
-                await self.release(raw)
-                raise
-            if _dead(raw):  # a read replaced it after it died: the next block borrows
-                session.raw = None
-                await self.release(raw)
-        finally:
-            await session.give_back()
+        return _Lease(self)
 
     async def acquire(self) -> asyncpg.Connection:
         """A pooled connection, first come first served, or UNAVAILABLE once the wait is over."""
         pool = self._pool or await self.pool()
+        slots = self._slots
+        if slots.locked():  # every connection lent, or others waiting: in line, for so long
+            try:
+                async with asyncio.timeout(self.acquire_timeout):
+                    await slots.acquire()
+            except TimeoutError:
+                raise busy_pool(self.acquire_timeout) from None
+        else:
+            await slots.acquire()  # a slot free and nobody waiting: taken without a wait
         try:
-            async with asyncio.timeout(self.acquire_timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise busy_pool(self.acquire_timeout) from None
-        try:
-            with as_unavailable():
-                raw: asyncpg.Connection = await pool.acquire()
-        except BaseException:
-            self._slots.release()
+            raw: asyncpg.Connection = await pool.acquire()
+        except BaseException as error:
+            slots.release()
+            if isinstance(error, Exception) and is_unavailable(error):
+                raise unavailable(error) from error
             raise
         return raw
 

@@ -61,17 +61,6 @@ def as_unavailable() -> Iterator[None]:
         raise
 
 
-@contextlib.contextmanager
-def discarding_if_lost(raw: asyncpg.Connection) -> Iterator[None]:
-    """Inside this block, a failure that shows `raw` is dead closes it (see `discard`)."""
-    try:
-        yield
-    except Exception as error:
-        if is_connection_lost(error):
-            discard(raw)
-        raise
-
-
 def discard(raw: asyncpg.Connection) -> None:
     """Close a dead connection at once, so the pool replaces it instead of lending it again."""
     with contextlib.suppress(Exception):
