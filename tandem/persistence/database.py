@@ -377,10 +377,22 @@ class Database:
         return raw
 
     async def release(self, raw: asyncpg.Connection) -> None:
-        pool = self._pool
+        """Back to the pool. What asyncpg's `Pool.release` does, without its `shield`: that
+        wraps the release in a task of its own (a third of a block's cost), to finish it if
+        the caller is cancelled; here it has nothing to wait for unless a transaction was
+        left open or a statement is being cancelled, and when a cancellation stops it there,
+        asyncpg's release closes the connection, which the pool then replaces."""
         try:
-            if pool is not None:
-                await pool.release(raw)
+            holder = getattr(raw, "_holder", None)
+            connection = getattr(raw, "_con", None)
+            if holder is None or self._pool is None or holder._pool is not self._pool:
+                if self._pool is not None:
+                    await self._pool.release(raw)
+                return
+            if connection is None:  # released already
+                return
+            connection._on_release()
+            await holder.release(None)
         finally:
             self._slots.release()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from tandem.domain.services import Services
@@ -245,4 +246,25 @@ async def test_a_failed_block_gives_the_sessions_connection_back(services):
             assert "division by zero" in str(error)
         assert pool.get_idle_size() == pool.get_size()  # back already, not parked
         assert await backend_pid(services) > 0  # the next block borrows afresh
+    assert await all_back(pool)
+
+
+async def test_a_block_cancelled_mid_statement_leaves_the_pool_usable(services):
+    database = services.database
+    pool = await database.pool()
+
+    async def sleeper() -> None:
+        async with database.reader() as uow:
+            await uow.connection.raw.execute("SELECT pg_sleep(5)")
+
+    for _ in range(3):  # the pool, as many times over as it may hand the same one out
+        running = asyncio.create_task(sleeper())
+        await asyncio.sleep(0.1)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert await all_back(pool)
+    started = asyncio.get_running_loop().time()
+    assert await asyncio.wait_for(backend_pid(services), 2) > 0  # not stuck behind a cancel
+    assert asyncio.get_running_loop().time() - started < 1
     assert await all_back(pool)
