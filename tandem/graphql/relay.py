@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import strawberry
 
@@ -16,17 +16,6 @@ from tandem.graphql.context import Info
 @strawberry.interface(description="An object with a global ID, equal to its REST `node_id`.")
 class Node:
     id: strawberry.ID
-
-
-N = TypeVar("N")
-
-
-def built(cls: type[N], fields: dict[str, Any]) -> N:
-    """A `cls` holding `fields`, made without the dataclass's keyword `__init__`: a page of 50
-    items with owners builds 100 nodes, and the calls were a tenth of its CPU."""
-    node: N = object.__new__(cls)
-    node.__dict__ = fields  # the caller's fresh dict becomes the node's own
-    return node
 
 
 @strawberry.type
