@@ -77,6 +77,7 @@ class RequestContext:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
+        self._deadlines = None if timeout_seconds is None else Deadlines(timeout_seconds)
         # Answers under this prefix (the REST face) say which dated version served them.
         self.versioned_prefix = versioned_prefix
         self.telemetry = RequestTelemetry(request_log)
@@ -178,22 +179,7 @@ class RequestContext:
             detail = f"The request body is larger than {self.max_body_bytes} bytes."
             await _send_problem(answer, 413, "PAYLOAD_TOO_LARGE", detail, request_id)
 
-        try:
-            if versioned and admission.version_refused is not None:
-                await _send_problem(
-                    answer, 400, "UNKNOWN_VERSION", admission.version_refused, request_id
-                )
-                return
-            declared = _content_length(scope)
-            if declared is not None and declared > self.max_body_bytes:
-                await refuse_too_large()
-                return
-            # An event stream (graphql-sse) is meant to stay open: the wall clock does not
-            # apply.
-            timeout = None if _is_event_stream(scope) else self.timeout_seconds
-            async with asyncio.timeout(timeout):
-                await self.app(scope, take, answer)
-        except TimeoutError:
+        async def timed_out() -> None:
             _logger.warning("request timed out [request_id=%s]", request_id)
             if not started:
                 # GraphQL clients read `errors[].extensions.code`, not a problem document.
@@ -206,26 +192,49 @@ class RequestContext:
                     request_id,
                     retry_after=5,
                 )
+
+        deadlines = self._deadlines
+        task: asyncio.Task[Any] | None = None
+        try:
+            if versioned and admission.version_refused is not None:
+                await _send_problem(
+                    answer, 400, "UNKNOWN_VERSION", admission.version_refused, request_id
+                )
+                return
+            declared = _content_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
+                await refuse_too_large()
+                return
+            # An event stream (graphql-sse) is meant to stay open: the wall clock does not
+            # apply.
+            if deadlines is not None and not _is_event_stream(scope):
+                task = deadlines.enter()
+            await self.app(scope, take, answer)
+        except TimeoutError:
+            await timed_out()
         except BodyTooLarge:
             if not started:
                 await refuse_too_large()
         except asyncio.CancelledError as cancelled:
-            # uvicorn cancels what is still running when SHUTDOWN_GRACE_SECONDS runs out: the
-            # client hears 503 (retry elsewhere), not a dropped connection and a traceback.
-            # Any other cancellation is not ours to absorb.
-            if SHUTDOWN_CANCEL not in str(cancelled):
-                raise
-            _logger.warning("request cut short by shutdown [request_id=%s]", request_id)
-            if not started:
-                reply = _send_graphql_error if _is_graphql(scope) else _send_problem
-                await reply(
-                    answer,
-                    503,
-                    "UNAVAILABLE",
-                    "The server is shutting down; retry the request.",
-                    request_id,
-                    retry_after=1,
-                )
+            if task is not None and deadlines is not None and deadlines.stopped(task):
+                await timed_out()  # this layer stopped it: past its time
+            else:
+                # uvicorn cancels what is still running when SHUTDOWN_GRACE_SECONDS runs
+                # out: the client hears 503 (retry elsewhere), not a dropped connection and
+                # a traceback. Any other cancellation is not ours to absorb.
+                if SHUTDOWN_CANCEL not in str(cancelled):
+                    raise
+                _logger.warning("request cut short by shutdown [request_id=%s]", request_id)
+                if not started:
+                    reply = _send_graphql_error if _is_graphql(scope) else _send_problem
+                    await reply(
+                        answer,
+                        503,
+                        "UNAVAILABLE",
+                        "The server is shutting down; retry the request.",
+                        request_id,
+                        retry_after=1,
+                    )
         except ClientDisconnect:
             # The client went away (wrk ending a round does): nobody to answer, nothing wrong.
             _logger.debug("client disconnected [request_id=%s]", request_id)
@@ -235,8 +244,67 @@ class RequestContext:
                 detail = "Something went wrong on our side; quote the request id if you report it."
                 await _send_problem(answer, 500, "INTERNAL", detail, request_id)
         finally:
+            if task is not None and deadlines is not None and deadlines.leave(task):
+                task.uncancel()  # its cancellation was this layer's, and is answered
             requests.end(token)
             telemetry.finish(scope, record, status, error_code, time.perf_counter() - begun)
+
+
+class Deadlines:
+    """When each request in flight must end, and one timer, for the first of them to end.
+
+    Every request is given the same time, so their deadlines come in the order they
+    started: the timer waits for the oldest request's, and then for the next one's. A
+    request costs an entry in a dict, where `asyncio.timeout` scheduled and cancelled a
+    timer of the event loop for each (as dear as the rest of this layer's work).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._running: dict[asyncio.Task[Any], float] = {}  # oldest first
+        self._stopped: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def enter(self) -> asyncio.Task[Any]:
+        """The current task's request starts: it is cancelled once its time has run out."""
+        task = asyncio.current_task()
+        assert task is not None, "a request runs in a task"
+        loop = task.get_loop()
+        deadline = loop.time() + self.seconds
+        self._running[task] = deadline
+        if self._timer is None or self._loop is not loop:
+            self._loop, self._timer = loop, loop.call_at(deadline, self._expire)
+        return task
+
+    def stopped(self, task: asyncio.Task[Any]) -> bool:
+        """Whether `task` was cancelled for its time (and nothing else cancelled it too)."""
+        return task in self._stopped and task.cancelling() <= 1
+
+    def leave(self, task: asyncio.Task[Any]) -> bool:
+        """The request is over; True when its time had run out (its task was cancelled)."""
+        self._running.pop(task, None)
+        if not self._stopped:
+            return False
+        stopped = task in self._stopped
+        self._stopped.discard(task)
+        return stopped
+
+    def _expire(self) -> None:
+        loop, running = self._loop, self._running
+        assert loop is not None
+        self._timer = None
+        now = loop.time()
+        while running:
+            task = next(iter(running))
+            deadline = running[task]
+            if deadline > now:
+                self._timer = loop.call_at(deadline, self._expire)
+                return
+            del running[task]
+            if not task.done() and task.get_loop() is loop:
+                self._stopped.add(task)
+                task.cancel()
 
 
 def _quota_headers(quota: Quota | None) -> list[tuple[bytes, bytes]]:
