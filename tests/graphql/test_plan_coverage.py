@@ -6,7 +6,9 @@ later is in the list) is completed by the plan, with no decline counted in
 `tandem_graphql_plan_declines_total` and the same bytes as graphql-core's own
 completion; and a schema the planner has never seen (plain fields, resolvers with
 arguments, enums, custom scalars, lists, nested objects, an interface, an
-awaitable attribute) plans the same way, with no edit to the planner.
+awaitable attribute) plans the same way, with no edit to the planner; its root fields
+(input objects, variables, defaults, a permission) run by the root plan as
+Strawberry's wrappers would call them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
-from graphql import GraphQLObjectType, get_named_type, is_leaf_type
+from graphql import GraphQLObjectType, execute, get_named_type, is_leaf_type, parse
 from prometheus_client import REGISTRY
 
 from tandem.graphql.plan import executor as planned
@@ -217,3 +219,95 @@ async def test_the_introspection_query_plans_as_graphql_core_answers_it(
     monkeypatch.setattr(planned.PlannedExecution, "planning", False)
     plain = await client.post("/graphql", json=body)
     assert answer.content.split(b',"extensions"')[0] == plain.content.split(b',"extensions"')[0]
+
+
+@strawberry.input
+class Range:
+    low: int
+    high: int | None = None
+    shades: list[Shade] | None = None
+
+
+class Refused(strawberry.BasePermission):
+    message = "Not for you."
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+SEEN: list[Any] = []
+
+
+@strawberry.type
+class Arguments:
+    @strawberry.field
+    async def within(self, info: strawberry.Info, range: Range, shade: Shade = Shade.DARK) -> str:
+        SEEN.append(range)
+        return f"{range.low}-{range.high} {range.shades} {shade.name} {info.path.key}"
+
+    @strawberry.field
+    def counted(self, numbers: list[int], label: str | None = None) -> str:
+        return f"{label}: {sum(numbers)}"
+
+    @strawberry.field(permission_classes=[Refused])
+    def secret(self) -> str | None:
+        return "never"
+
+
+ARGUMENTS_DOCUMENT = """
+query Q($range: Range!, $numbers: [Int!]!) {
+  a: within(range: {low: 1, high: 2, shades: [DARK]}, shade: LIGHT)
+  b: within(range: $range)
+  counted(numbers: $numbers, label: "sum")
+  fixed: counted(numbers: [4, 5])
+  secret
+}
+"""
+
+
+async def test_root_fields_run_by_the_root_plan_as_strawberry_calls_them(monkeypatch):
+    """Arguments converted as Strawberry converts them (literals and variables, input
+    objects, enums, lists, defaults), `info` passed, a permission refused in Strawberry's
+    words; an input object is never shared between two requests of the same plan (one
+    parsed document, as the document cache hands every request of the same text)."""
+    schema = strawberry.Schema(query=Arguments, execution_context_class=planned.PlannedExecution)
+    document = parse(ARGUMENTS_DOCUMENT)
+    roots: list[int] = []
+    real = planned.PlannedExecution._execute_roots
+
+    def counted(executor: Any, plan: Any) -> Any:
+        roots.append(1)
+        return real(executor, plan)
+
+    async def run() -> Any:
+        result = execute(
+            schema._schema,
+            document,
+            variable_values={"range": {"low": 3, "shades": ["LIGHT", "DARK"]}, "numbers": [1, 2]},
+            executor_class=planned.PlannedExecution,
+        )
+        return await result if asyncio.iscoroutine(result) else result
+
+    monkeypatch.setattr(planned.PlannedExecution, "_execute_roots", counted)
+    before = _declines()
+    SEEN.clear()
+    first, second = await run(), await run()
+    assert roots == [1, 1] and _declines() == before
+    assert (
+        first.data
+        == second.data
+        == {
+            "a": "1-2 [<Shade.DARK: 'dark'>] LIGHT a",
+            "b": "3-None [<Shade.LIGHT: 'light'>, <Shade.DARK: 'dark'>] DARK b",
+            "counted": "sum: 3",
+            "fixed": "None: 9",
+            "secret": None,
+        }
+    )
+    assert [error.message for error in first.errors or ()] == ["Not for you."]
+    literal_ranges = [SEEN[0], SEEN[2]]  # `a` of each request
+    assert literal_ranges[0] == literal_ranges[1] and literal_ranges[0] is not literal_ranges[1]
+    monkeypatch.setattr(planned.PlannedExecution, "planning", False)
+    plain = await run()
+    assert plain.data == first.data
+    assert [e.formatted for e in plain.errors or ()] == [e.formatted for e in first.errors or ()]
