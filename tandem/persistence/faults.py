@@ -27,8 +27,10 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
     OSError,  # refused, reset, unreachable, DNS, and a connect that timed out
 )
 # asyncpg's InterfaceError also means misuse ("another operation is in progress"): a bug,
-# which must stay loud. Only these messages of it mean the connection or pool is gone.
-_GONE = ("connection is closed", "pool is closing", "pool is closed")
+# which must stay loud. Only these messages of it mean the connection or pool is gone; "released
+# back to the pool" is what a block's statement meets when the pool has already taken back a
+# connection it saw die (a killed backend), before the statement could fail on it.
+_GONE = ("connection is closed", "pool is closing", "pool is closed", "released back to the pool")
 
 # The server gave up on a statement we sent: safe to report, the transaction is rolled back.
 GAVE_UP: tuple[type[BaseException], ...] = (

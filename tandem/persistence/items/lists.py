@@ -11,6 +11,7 @@ connection knows whether a page lies there without a second statement.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any, Literal, TypeAlias
@@ -43,6 +44,7 @@ from tandem.domain.items.records import (
 )
 from tandem.domain.principal import Viewer
 from tandem.domain.users.records import UserRecord
+from tandem.persistence import records
 from tandem.persistence.items import search
 from tandem.persistence.items.models import Item
 from tandem.persistence.sql import Query, compile_query
@@ -70,26 +72,38 @@ class Shape:
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """What a row holds after the item's columns: its rank, its owner's columns, a side."""
+    """What a row holds after the item's columns: its rank, its owner's columns, a side.
+
+    `item` and `owner` make the records from a row, by column name (persistence/records.py).
+    """
 
     scored: bool = False
     owners: bool = False
     sided: bool = False
     width: int = field(init=False)
+    item: Callable[[Any], ItemRecord] = field(init=False, repr=False, compare=False)
+    owner: Callable[[Any], UserRecord] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "width", _ITEM_WIDTH + self.scored)
-
-    def item(self, row: Any) -> ItemRecord:
-        return ItemRecord(*row[: self.width])
-
-    def owner(self, row: Any) -> UserRecord:
-        end = self.width + len(users.COLUMNS)
-        return UserRecord(*row[self.width : end])
+        object.__setattr__(self, "item", _ITEM_MAKERS[self.scored])
+        object.__setattr__(self, "owner", _OWNER_MAKERS[self.scored])
 
     def behind(self, row: Any) -> bool:
         """Whether the row is the look-behind one (the other side of the position)."""
         return bool(row[-1]) if self.sided else False
+
+
+ITEM_NAMES = records.names_of(COLUMNS)
+# Without and with the rank, which follows the item's columns on a list sorted by relevance.
+_ITEM_MAKERS = (
+    records.maker(ItemRecord, ITEM_NAMES),
+    records.maker(ItemRecord, (*ITEM_NAMES, "rank")),
+)
+_OWNER_MAKERS = tuple(
+    records.maker(UserRecord, records.names_of(users.COLUMNS), start=_ITEM_WIDTH + scored)
+    for scored in (0, 1)
+)
 
 
 def shape_and_params(viewer: Viewer, filters: ItemFilters) -> tuple[Shape, dict[str, Any]]:

@@ -36,8 +36,7 @@ _WITH_OWNERS = lists.Layout(owners=True)
 _ITEM_ID = bindparam("item_id", type_=BigInteger)
 
 
-def record(row: Any) -> ItemRecord:
-    return ItemRecord(*row)
+record = _PLAIN.item  # a row of the item's columns, by name (persistence/records.py)
 
 
 def with_owner(row: Any) -> tuple[ItemRecord, UserRecord]:
@@ -91,12 +90,17 @@ def _delete(checks_version: bool) -> Query:
 
 
 def _read(layout: lists.Layout, rows: list[Any]) -> Rows[ItemRecord]:
-    """The items of a list statement's rows, whether one lay behind, and (if joined) owners."""
-    found = [row for row in rows if not layout.behind(row)]
-    owners = {}
+    """The items of a list statement's rows, whether one lay behind, and (if joined) owners,
+    each owner made once however many of its items the page holds."""
+    found = [row for row in rows if not row[-1]] if layout.sided else rows
+    item = layout.item
+    owners: dict[int, UserRecord] = {}
     if layout.owners:
-        owners = {owner.id: owner for owner in map(layout.owner, found)}
-    return Rows([layout.item(row) for row in found], len(found) < len(rows), owners)
+        owner, at = layout.owner, layout.width  # the owner's id: its first column
+        for row in found:
+            if row[at] not in owners:
+                owners[row[at]] = owner(row)
+    return Rows([item(row) for row in found], len(found) < len(rows), owners)
 
 
 def _position(position: Keyset | None) -> dict[str, Any]:
@@ -188,9 +192,8 @@ class ItemRepository:
             query, owner_ids=owner_ids, limit=limit, **params, **_position(position)
         )
         pages: dict[int, Rows[ItemRecord]] = {owner_id: Rows([]) for owner_id in owner_ids}
-        width = len(COLUMNS)
         for row in rows:
-            item = ItemRecord(*row[:width])
+            item = record(row)
             if sided and row[-1]:
                 pages[item.owner_id] = Rows(pages[item.owner_id].rows, behind=True)
             else:

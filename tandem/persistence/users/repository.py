@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from tandem.domain.pages import Rows
 from tandem.domain.users.records import Role, UserCredentials, UserRecord
+from tandem.persistence import records
 from tandem.persistence.sql import Connection, Query, as_params, compile_query, settable
 from tandem.persistence.users.models import User
 
@@ -115,8 +116,7 @@ def _update(names: tuple[str, ...], guarded: bool = False) -> Query:
     )
 
 
-def record(row: Any) -> UserRecord:
-    return UserRecord(*row)
+record = records.maker(UserRecord, records.names_of(COLUMNS))  # a row, by column name
 
 
 class UserRepository:
@@ -168,7 +168,7 @@ class UserRepository:
         rows = await self._connection.rows(query, limit=limit, **params)
         sided = look_behind and positioned
         return Rows(
-            [UserRecord(*row[: len(COLUMNS)]) for row in rows if not (sided and row[-1])],
+            [record(row) for row in rows if not (sided and row[-1])],
             behind=sided and any(row[-1] for row in rows),
         )
 
