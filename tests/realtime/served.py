@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -50,6 +51,21 @@ class Server:
 
 
 def start_server(settings: Settings, tmp_path: Path, name: str, **env: str) -> Server:
+    """A `tandem serve` on a free port, once it answers /readyz.
+
+    The port is free when chosen, but the server binds it only after its imports and
+    migrations (seconds on a loaded machine), and meanwhile any connection on the machine
+    may take it as its own local port: a server that lost its port that way starts again
+    on another one.
+    """
+    for _attempt in range(3):
+        server = _start_once(settings, tmp_path, name, **env)
+        if server is not None:
+            return server
+    raise AssertionError(f"{name} found no free port in three tries")
+
+
+def _start_once(settings: Settings, tmp_path: Path, name: str, **env: str) -> Server | None:
     port = free_port()
     assert settings.database_url is not None
     environment = {
@@ -71,16 +87,19 @@ def start_server(settings: Settings, tmp_path: Path, name: str, **env: str) -> S
         stderr=subprocess.STDOUT,
     )
     server = Server(process, port, log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a loaded machine imports and migrates slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if "address already in use" in server.output():
+                return None
             raise AssertionError(f"{name} exited: {server.output()}")
         try:
-            if httpx.get(f"{server.http}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{server.http}/readyz", timeout=5).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
+    stop_server(server)
     raise AssertionError(f"{name} did not start: {server.output()}")
 
 
@@ -104,6 +123,37 @@ def servers(settings: Settings, tmp_path: Path, count: int, **env: str) -> Itera
     finally:
         for server in started:
             stop_server(server)
+
+
+_LIVE = re.compile(r"^tandem_subscriptions_live (\S+)$", re.MULTILINE)
+
+
+async def live_subscriptions(server: Server) -> int:
+    """How many subscriptions `server` has added to its fan-out (its /metrics gauge)."""
+    async with httpx.AsyncClient(base_url=server.http, timeout=30) as http:
+        text = (await http.get("/metrics")).text
+    found = _LIVE.search(text)
+    return 0 if found is None else int(float(found.group(1)))
+
+
+async def until_live(server: Server, count: int, within: float = 30.0) -> None:
+    """Wait until `server` has exactly `count` live subscriptions.
+
+    A subscription hears only what commits after the server added it to its fan-out
+    (the gauge counts it then), and that happens some time after the client's
+    `subscribe` message: a change made before would be missed. So a test waits for
+    this rather than sleeping. With 0 it waits for an earlier test's subscriptions on a
+    shared server to have ended, so they cannot stand in for the test's own.
+    """
+    live = -1
+    try:
+        async with asyncio.timeout(within):
+            while (live := await live_subscriptions(server)) != count:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(
+            f"{server.http} has {live} live subscriptions after {within} s, not {count}"
+        ) from None
 
 
 class Socket:

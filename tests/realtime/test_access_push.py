@@ -6,12 +6,10 @@ from triggers) can end these subscriptions within the ten seconds the tests allo
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.factories import make_account
-from tests.realtime.served import connected, servers
+from tests.realtime.served import connected, servers, until_live
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +34,10 @@ async def ended_with(socket) -> str:
 
 async def test_a_revoked_token_ends_its_subscription_at_once(services, client, slow_recheck):
     watcher = await make_account(services, client)
+    await until_live(slow_recheck, 0)  # an earlier test's subscription has ended
     async with connected(slow_recheck.ws, watcher.access_token) as socket:
         await socket.subscribe("1")
-        await asyncio.sleep(0.5)
+        await until_live(slow_recheck, 1)  # added to the fan-out: a push now reaches it
         revoked = await client.post("/api/v1/auth/revoke", data={"token": watcher.access_token})
         assert revoked.status_code == 200
         assert await ended_with(socket) == "UNAUTHENTICATED"
@@ -48,9 +47,10 @@ async def test_a_revoked_token_ends_its_subscription_at_once(services, client, s
 async def test_a_deactivated_account_ends_its_subscription_at_once(services, client, slow_recheck):
     admin = await make_account(services, client, role="admin")
     watcher = await make_account(services, client)
+    await until_live(slow_recheck, 0)  # an earlier test's subscription has ended
     async with connected(slow_recheck.ws, watcher.access_token) as socket:
         await socket.subscribe("1")
-        await asyncio.sleep(0.5)
+        await until_live(slow_recheck, 1)  # added to the fan-out: a push now reaches it
         changed = await client.patch(
             f"/api/v1/users/{watcher.id}", json={"is_active": False}, headers=admin.headers
         )
@@ -61,9 +61,10 @@ async def test_a_deactivated_account_ends_its_subscription_at_once(services, cli
 async def test_a_demoted_admin_s_subscription_ends_at_once(services, client, slow_recheck):
     admin = await make_account(services, client, role="admin")
     demoted = await make_account(services, client, role="admin")
+    await until_live(slow_recheck, 0)  # an earlier test's subscription has ended
     async with connected(slow_recheck.ws, demoted.access_token) as socket:
         await socket.subscribe("1")
-        await asyncio.sleep(0.5)
+        await until_live(slow_recheck, 1)  # added to the fan-out: a push now reaches it
         changed = await client.patch(
             f"/api/v1/users/{demoted.id}", json={"role": "member"}, headers=admin.headers
         )
@@ -75,9 +76,10 @@ async def test_another_account_s_change_ends_nothing(services, client, slow_rech
     admin = await make_account(services, client, role="admin")
     watcher = await make_account(services, client)
     other = await make_account(services, client)
+    await until_live(slow_recheck, 0)  # an earlier test's subscription has ended
     async with connected(slow_recheck.ws, watcher.access_token) as socket:
         await socket.subscribe("1")
-        await asyncio.sleep(0.5)
+        await until_live(slow_recheck, 1)  # added to the fan-out: a push now reaches it
         changed = await client.patch(
             f"/api/v1/users/{other.id}", json={"is_active": False}, headers=admin.headers
         )

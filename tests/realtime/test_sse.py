@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.factories import make_account
-from tests.realtime.served import SUBSCRIBE, servers, start_server, stop_server
+from tests.realtime.served import SUBSCRIBE, servers, start_server, stop_server, until_live
 from tests.realtime.test_resume import RESUME, burst, event_ids, since_first, until, writing
 
 
@@ -48,6 +48,7 @@ async def test_sse_receives_the_events_another_process_commits(services, client,
     listener, writer = served
     watcher = await make_account(services, client)
     owner = await make_account(services, client)
+    await until_live(listener, 0)  # an earlier test's stream has ended
     async with (
         httpx.AsyncClient(base_url=listener.http, timeout=30) as http,
         stream(http, watcher.access_token) as response,
@@ -55,7 +56,7 @@ async def test_sse_receives_the_events_another_process_commits(services, client,
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         received = events(response)
-        await asyncio.sleep(0.5)
+        await until_live(listener, 1)  # the stream's subscription hears what commits now
         async with httpx.AsyncClient(base_url=writer.http) as other:
             draft = await other.post(
                 "/api/v1/items", json={"title": "Mine", "status": "draft"}, headers=owner.headers
@@ -81,12 +82,13 @@ async def test_sse_with_a_bad_token_is_refused(served):
 async def test_sse_with_a_revoked_token_ends_with_unauthenticated(services, client, served):
     listener, _ = served
     watcher = await make_account(services, client)
+    await until_live(listener, 0)
     async with (
         httpx.AsyncClient(base_url=listener.http, timeout=30) as http,
         stream(http, watcher.access_token) as response,
     ):
         received = events(response)
-        await asyncio.sleep(0.3)
+        await until_live(listener, 1)
         await client.post("/api/v1/auth/revoke", data={"token": watcher.access_token})
         async with asyncio.timeout(10):
             name, data = await anext(received)

@@ -14,7 +14,7 @@ from tandem.domain import global_ids
 from tandem.domain.events.documents import item_event
 from tandem.domain.events.records import EventType
 from tests.factories import item_record, make_account
-from tests.realtime.served import connected, servers
+from tests.realtime.served import connected, servers, until_live
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -35,9 +35,10 @@ async def test_an_item_changed_through_another_process_reaches_the_subscriber(
     listener, writer = two
     watcher = await make_account(services, client)
     owner = await make_account(services, client)
+    await until_live(listener, 0)  # an earlier test's subscriptions have ended
     async with connected(listener.ws, watcher.access_token) as socket:
         await socket.subscribe("1")
-        await asyncio.sleep(0.3)  # the subscription is registered before the change
+        await until_live(listener, 1)  # the subscription is registered before the change
         async with httpx.AsyncClient(base_url=writer.http) as other:
             created = await other.post(
                 "/api/v1/items", json={"title": "Lamp", "price": "12.50"}, headers=owner.headers
@@ -79,6 +80,8 @@ async def test_drafts_reach_only_their_owner_and_admins(services, client, two):
     owner = await make_account(services, client)
     other = await make_account(services, client)
     admin = await make_account(services, client, role="admin")
+    await until_live(listener, 0)
+    await until_live(writer, 0)
     async with (
         connected(listener.ws, owner.access_token) as mine,
         connected(writer.ws, other.access_token) as theirs,
@@ -86,7 +89,8 @@ async def test_drafts_reach_only_their_owner_and_admins(services, client, two):
     ):
         for socket in (mine, theirs, admins):
             await socket.subscribe("s")
-        await asyncio.sleep(0.3)
+        await until_live(listener, 2)
+        await until_live(writer, 1)
         async with httpx.AsyncClient(base_url=writer.http) as http:
             draft = await http.post(
                 "/api/v1/items", json={"title": "Secret", "status": "draft"}, headers=owner.headers
@@ -109,9 +113,10 @@ async def test_owner_filter(services, client, two):
     watcher = await make_account(services, client)
     first = await make_account(services, client)
     second = await make_account(services, client)
+    await until_live(listener, 0)
     async with connected(listener.ws, watcher.access_token) as socket:
         await socket.subscribe("1", owner=node(second.id))
-        await asyncio.sleep(0.3)
+        await until_live(listener, 1)
         async with httpx.AsyncClient(base_url=listener.http) as http:
             await http.post("/api/v1/items", json={"title": "A"}, headers=first.headers)
             await http.post("/api/v1/items", json={"title": "B"}, headers=second.headers)
@@ -121,9 +126,10 @@ async def test_owner_filter(services, client, two):
 async def test_a_revoked_token_ends_the_subscription(services, client, two):
     listener, _ = two
     watcher = await make_account(services, client)
+    await until_live(listener, 0)
     async with connected(listener.ws, watcher.access_token) as socket:
         await socket.subscribe("1")
-        await asyncio.sleep(0.3)
+        await until_live(listener, 1)
         revoked = await client.post("/api/v1/auth/revoke", data={"token": watcher.access_token})
         assert revoked.status_code == 200
         message = await socket.receive(within=10)
@@ -220,7 +226,7 @@ async def test_a_subscriber_too_far_behind_is_sent_an_error_and_closed(
     with servers(settings, tmp_path, 1, SUBSCRIPTION_BACKLOG="100") as (server,):
         async with connected(server.ws, watcher.access_token) as socket:
             await socket.subscribe("1")
-            await asyncio.sleep(0.3)
+            await until_live(server, 1)
             # 300 events in one commit: far more than the subscriber may lag behind.
             async with services.database.transaction() as uow:
                 for number in range(300):
@@ -251,7 +257,7 @@ async def test_metrics_count_live_subscriptions_and_events(services, client, tmp
         async with connected(server.ws, watcher.access_token) as socket:
             await socket.subscribe("1")
             await socket.subscribe("2")
-            await asyncio.sleep(0.3)
+            await until_live(server, 2)
             text = await scrape(server)
             assert "tandem_subscriptions_live 2.0" in text
             async with httpx.AsyncClient(base_url=server.http) as http:
@@ -273,7 +279,7 @@ async def test_sigterm_closes_open_subscriptions_with_1001(settings, services, c
     with servers(settings, tmp_path, 1) as (server,):
         async with connected(server.ws, watcher.access_token) as socket:
             await socket.subscribe("1")
-            await asyncio.sleep(0.3)
+            await until_live(server, 1)
             server.process.send_signal(signal.SIGTERM)
             code, _reason = await socket.closed(within=15)
             assert code == 1001
@@ -288,7 +294,7 @@ async def test_after_losing_its_listening_connection_a_process_catches_up(
     with servers(settings, tmp_path, 1) as (server,):
         async with connected(server.ws, watcher.access_token) as socket:
             await socket.subscribe("1")
-            await asyncio.sleep(0.3)
+            await until_live(server, 1)
             async with services.database.reader() as uow:
                 cut = await uow.connection.raw.fetchval(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
