@@ -111,10 +111,12 @@ async def empty_tables(services: Services) -> None:
 
     TRUNCATE waits for every other session's lock on the tables: a test's server or
     subscription still finishing a statement may hold one for a moment on a loaded
-    machine, past the pool's 3 s `lock_timeout`, so the teardown waits longer.
+    machine, past the pool's 3 s `lock_timeout`, so the teardown waits longer. The
+    pool's `statement_timeout` (10 s) counts that wait too, so it is raised with it.
     """
     async with services.database.transaction() as uow:
         await uow.connection.raw.execute("SET LOCAL lock_timeout = '60s'")
+        await uow.connection.raw.execute("SET LOCAL statement_timeout = '60s'")
         tables = await uow.connection.raw.fetchval(_TABLES)
         await uow.connection.raw.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
