@@ -64,12 +64,16 @@ async def test_a_rolled_back_change_leaves_no_event_and_no_notification(
     await listener.add_listener("tandem_events", lambda *args: heard.append(args[-1]))
     try:
         item = await make_item(client, owner)
+        # The committed change's wake-up goes out after its commit, from another task.
+        async with asyncio.timeout(30):
+            while not heard:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
         with pytest.raises(RuntimeError):
             async with services.database.transaction() as uow:
                 record = await uow.items.get_visible(item["id"], owner.user and _viewer(owner))
                 await uow.events.append(item_event(EventType.ITEM_UPDATED, record))
                 raise RuntimeError("the change fails after its event was written")
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # time for a wrong wake-up to arrive
     finally:
         await listener.close()
     events = (await _events(client, owner))["items"]
@@ -124,7 +128,7 @@ async def test_item_writes_do_not_notify_in_their_transaction_and_wake_ups_coale
         await asyncio.gather(
             *(services.items.create(principal, CreateItem(title=f"W {n}")) for n in range(40))
         )
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(30):
             while not heard:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
         await asyncio.sleep(0.3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -40,6 +40,13 @@ async def running_feed(services) -> AsyncIterator[tuple[OutboxFeed, Subscriber]]
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def until(condition: Callable[[], bool], within: float = 30.0) -> None:
+    """Wait for what the feed's own task does (a read, a log line), however loaded the machine."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
 async def write(services, number: int) -> str:
     """One committed event (the NOTIFY goes out with it, on commit)."""
     item = item_record(id=number, title=f"Item {number}", now=MOMENT)
@@ -70,12 +77,17 @@ async def test_a_notification_after_the_read_that_returned_its_event_makes_nothi
     async with running_feed(services) as (feed, subscriber):
         first = await write(services, 1)
         assert [event.id for event in await received(subscriber, 1)] == [first]
+        # One more read follows the one that found it (0.1 s later: events flowed); then the
+        # feed is idle, waiting its 5 s poll or a notification.
+        reads = feed.reads
+        await until(lambda: feed.reads > reads)
+        reads = feed.reads
         listener = await asyncpg.connect(asyncpg_dsn(settings.database_url))
         try:
             await listener.execute("SELECT pg_notify('tandem_events', $1)", first)  # late
         finally:
             await listener.close()
-        await asyncio.sleep(0.2)  # the late notification has woken the feed and been read
+        await until(lambda: feed.reads > reads)  # the late notification woke the feed: a read
         reads = feed.reads
         await asyncio.sleep(2.5)
         # Nothing was written: a feed that is not polling does not read (its fallback is 5 s).
@@ -100,14 +112,13 @@ async def test_an_event_held_behind_a_running_transaction_comes_when_it_ends(
             held = await write(services, 1)
             with pytest.raises(TimeoutError):
                 await received(subscriber, 1, within=1.0)
-            assert feed.held_since is not None
-            assert "waited" in caplog.text  # a true hold, logged once it lasted
+            await until(lambda: feed.held_since is not None)  # the read that found it held
+            await until(lambda: "waited" in caplog.text)  # a true hold, logged once it lasted
             await holding.rollback()  # no notification comes with this: the feed polls for it
         finally:
             await older.close()
         assert [event.id for event in await received(subscriber, 1)] == [held]
-        await asyncio.sleep(0.1)
-        assert feed.held_since is None
+        await until(lambda: feed.held_since is None)  # the read that sent it has ended
 
 
 async def test_a_batch_s_owners_are_loaded_with_one_statement(services):
