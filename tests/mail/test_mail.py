@@ -114,7 +114,7 @@ def sent_mails() -> float:
 
 async def sent_since(before: float) -> float:
     """How many more mails were counted sent (the worker counts once SMTP has said yes)."""
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         while sent_mails() == before:  # noqa: ASYNC110 (a counter, not an event, changes)
             await asyncio.sleep(0.02)
     await asyncio.sleep(0.2)  # and no second count follows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.ops.served import Served, serve
+from tests.ops.served import Served, production_settings, serve
 
 BODY = json.dumps(
     {"email": "drain@example.com", "name": "Drain", "password": "correct horse battery"}
@@ -28,6 +29,28 @@ def start_slow_register(served: Served) -> socket.socket:
         + BODY[:10]
     )
     return client
+
+
+_IN_FLIGHT = re.compile(r"^tandem_http_requests_in_flight (\S+)$", re.MULTILINE)
+
+
+def until_in_flight(served: Served, count: int, within: float = 60.0) -> None:
+    """Wait until the server serves `count` requests, the scrape that asks included.
+
+    The slow registration is in flight once its headers reached the app, which on a
+    loaded machine may be well after they were sent: a SIGTERM before that would find
+    no request to wait for.
+    """
+    token = production_settings()["METRICS_TOKEN"]
+    headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
+    deadline = time.monotonic() + within
+    while True:
+        text = httpx.get(served.url + "/metrics", headers=headers, timeout=10).text
+        found = _IN_FLIGHT.search(text)
+        if found is not None and float(found.group(1)) >= count:
+            return
+        assert time.monotonic() < deadline, text
+        time.sleep(0.05)
 
 
 def read_status(client: socket.socket) -> int:
@@ -50,7 +73,7 @@ def test_sigterm_lets_a_request_in_flight_finish(
 ) -> None:
     served = serve(database_url, tmp_path, workers=workers, TANDEM_ENV="production")
     client = start_slow_register(served)
-    time.sleep(0.5)  # the server has the request (headers and part of the body)
+    until_in_flight(served, 2)  # the server has the request (headers and part of the body)
     signalled = time.monotonic()
     served.process.send_signal(15)
     time.sleep(1.5)
@@ -66,6 +89,12 @@ def test_sigterm_lets_a_request_in_flight_finish(
     print(f"workers={workers}: SIGTERM to exit 0 in {drained:.2f} s")
     assert drained < 10, drained
     assert_clean(served)
+
+
+_WAITING_ON_A_LOCK = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+)
 
 
 def test_a_request_waiting_on_a_row_lock_finishes_before_exit(
@@ -92,7 +121,9 @@ def test_a_request_waiting_on_a_row_lock_finishes_before_exit(
             patch = asyncio.create_task(
                 http.patch(f"/api/v1/items/{item_id}", json={"title": "Changed"}, headers=headers)
             )
-            await asyncio.sleep(0.7)  # the PATCH waits on the lock
+            async with asyncio.timeout(60):  # the PATCH waits on the lock
+                while not await holder.fetchval(_WAITING_ON_A_LOCK):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
             assert not patch.done()
             signalled = time.monotonic()
             served.process.send_signal(15)
@@ -113,7 +144,7 @@ def test_a_request_waiting_on_a_row_lock_finishes_before_exit(
 def test_the_grace_period_bounds_the_drain(database_url: str, tmp_path: Path) -> None:
     served = serve(database_url, tmp_path, TANDEM_ENV="production", SHUTDOWN_GRACE_SECONDS="2")
     client = start_slow_register(served)  # and never finished
-    time.sleep(0.5)
+    until_in_flight(served, 2)
     signalled = time.monotonic()
     served.process.send_signal(15)
     assert read_status(client) == 503  # cut short at the grace: told to retry, not dropped

@@ -84,7 +84,12 @@ def test_one_scrape_counts_every_workers_requests(two_workers: Served) -> None:
     assert len(served_by) == 2, served_by
 
     # ...and every scrape, whichever worker answers it, reports the sum of both.
-    time.sleep(1.5)  # each worker samples its pool once a second
+    # Each worker samples its pool once a second: wait until both have (a loaded machine
+    # may take longer than a second or two), then every scrape must agree.
+    deadline = time.monotonic() + 30
+    while value(samples(served), "tandem_db_pool_max_connections") < 6:
+        assert time.monotonic() < deadline, "the workers never sampled their pools"
+        time.sleep(0.1)
     for _ in range(6):
         found = samples(served)
         name = "tandem_http_request_duration_seconds_count"
