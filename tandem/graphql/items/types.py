@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 from collections.abc import Awaitable, Callable, Generator
 from datetime import datetime
@@ -98,11 +99,17 @@ def _compile_item_of() -> Callable[[ItemRecord, Any], Item]:
     source = (
         "def item_of(item, owner):\n"
         "    node = new(Item)\n"
-        f"    node.__dict__ = {{{entries}, 'id': encode('Item', item.id), "
+        f"    node.__dict__ = {{{entries}, "
+        "'id': b2a(ITEM % item.id, newline=False).decode(), "
         "'database_id': item.id, 'owner': owner}\n"
         "    return node\n"
     )
-    namespace: dict[str, Any] = {"new": object.__new__, "Item": Item, "encode": global_ids.encode}
+    namespace: dict[str, Any] = {
+        "new": object.__new__,
+        "Item": Item,
+        "b2a": binascii.b2a_base64,
+        "ITEM": global_ids.template("Item"),  # the global id, as global_ids.encode makes it
+    }
     exec(source, namespace)  # noqa: S102 - generated from the dataclasses' own field names
     function: Callable[[ItemRecord, Any], Item] = namespace["item_of"]
     return function
@@ -153,10 +160,12 @@ class ItemConnection:
         from tandem.graphql.users.types import User
 
         known = page.owners if owners is None else owners
-        users = {owner_id: User.of(record) for owner_id, record in known.items()}
+        user_of = User.of
+        users = {owner_id: user_of(record) for owner_id, record in known.items()}
         loaders = info.context.loaders
+        item_of = _item_of  # Item.of's own function, without the classmethod's call
         nodes = [
-            Item.of(item, users.get(item.owner_id) or OwnerLoad(loaders, item.owner_id))
+            item_of(item, users.get(item.owner_id) or OwnerLoad(loaders, item.owner_id))
             for item in page.items
         ]
         return cls(nodes=nodes, page=page, counter=counter)

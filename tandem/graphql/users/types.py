@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from binascii import b2a_base64
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -68,13 +69,17 @@ class User(Node):
         builds up to 50 owners): its `__dict__` is one dict display."""
         node = object.__new__(cls)
         node.__dict__ = {
-            "id": global_ids.encode("User", user.id),  # a str: strawberry.ID is a NewType
+            # global_ids.encode("User", user.id), a str (strawberry.ID is a NewType)
+            "id": b2a_base64(_USER_ID % user.id, newline=False).decode(),
             "database_id": user.id,
             "name": user.name,
             "created_at": user.created_at,
             "record": user,
         }
         return node
+
+
+_USER_ID = global_ids.template("User")
 
 
 @strawberry.type
