@@ -187,6 +187,12 @@ class _Lease:
         raw = self.raw
         if isinstance(error, Exception) and is_connection_lost(error):
             discard(raw)  # dead: the pool replaces it instead of lending it again
+        elif error is not None and not isinstance(error, Exception):
+            # Cancelled (a socket closed, a time limit): asyncpg may have been stopped between
+            # a statement's prepare and its execution, leaving the connection inside an
+            # implicit transaction that holds the statement's locks; the pool's release resets
+            # nothing, so the connection is closed rather than lent on with them.
+            discard(raw)
         session = self.session
         if session is None:
             await self.database.release(raw)

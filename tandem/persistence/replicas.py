@@ -291,6 +291,10 @@ class RoutedDatabase(Database):
         try:
             with lending(connection) as uow:
                 yield uow
+        except BaseException as error:
+            if not isinstance(error, Exception):  # cancelled: maybe mid-statement (database.py)
+                discard(raw)
+            raise
         finally:
             await replica.database.release(raw)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-import pytest
 
 from tandem.persistence.database import asyncpg_dsn
 
@@ -29,12 +28,6 @@ _HELD = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tandem/persistence/database.py returns a cancelled block's connection to the "
-    "pool as is; it should discard it (or end the server's implicit transaction) when the "
-    "block ended with a cancellation",
-)
 async def test_a_block_cancelled_between_prepare_and_execute_leaves_no_locks(services):
     database = services.database
     started = asyncio.Event()
