@@ -179,19 +179,18 @@ class RequestContext:
             detail = f"The request body is larger than {self.max_body_bytes} bytes."
             await _send_problem(answer, 413, "PAYLOAD_TOO_LARGE", detail, request_id)
 
-        async def timed_out() -> None:
-            _logger.warning("request timed out [request_id=%s]", request_id)
+        async def unavailable(detail: str, retry_after: int) -> None:
+            """503 UNAVAILABLE, unless the answer has started."""
             if not started:
                 # GraphQL clients read `errors[].extensions.code`, not a problem document.
                 reply = _send_graphql_error if _is_graphql(scope) else _send_problem
-                await reply(
-                    answer,
-                    503,
-                    "UNAVAILABLE",
-                    f"The request took longer than {self.timeout_seconds} s and was stopped.",
-                    request_id,
-                    retry_after=5,
-                )
+                await reply(answer, 503, "UNAVAILABLE", detail, request_id, retry_after=retry_after)
+
+        async def timed_out() -> None:
+            _logger.warning("request timed out [request_id=%s]", request_id)
+            await unavailable(
+                f"The request took longer than {self.timeout_seconds} s and was stopped.", 5
+            )
 
         deadlines = self._deadlines
         task: asyncio.Task[Any] | None = None
@@ -225,16 +224,7 @@ class RequestContext:
                 if SHUTDOWN_CANCEL not in str(cancelled):
                     raise
                 _logger.warning("request cut short by shutdown [request_id=%s]", request_id)
-                if not started:
-                    reply = _send_graphql_error if _is_graphql(scope) else _send_problem
-                    await reply(
-                        answer,
-                        503,
-                        "UNAVAILABLE",
-                        "The server is shutting down; retry the request.",
-                        request_id,
-                        retry_after=1,
-                    )
+                await unavailable("The server is shutting down; retry the request.", 1)
         except ClientDisconnect:
             # The client went away (wrk ending a round does): nobody to answer, nothing wrong.
             _logger.debug("client disconnected [request_id=%s]", request_id)

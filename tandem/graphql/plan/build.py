@@ -68,6 +68,15 @@ class Unplannable(Exception):
         self.reason = reason  # a short, bounded label: the metric's
 
 
+def check_plannable(details: Any) -> None:
+    """Unplannable when a field's collected nodes are deferred or read fragment variables."""
+    for detail in details:
+        if detail.defer_usage is not None:
+            raise Unplannable("defer")
+        if detail.fragment_variable_values is not None:
+            raise Unplannable("fragment_variables")
+
+
 class Invalid(Exception):
     """A value graphql-core would refuse (a null for a non-null, a bad runtime type)."""
 
@@ -291,11 +300,7 @@ class Compiler:
             raise Unplannable("defer")
         fields: list[Selected] = []
         for key, field_details in grouped.items():
-            for detail in field_details:
-                if detail.defer_usage is not None:
-                    raise Unplannable("defer")
-                if detail.fragment_variable_values is not None:
-                    raise Unplannable("fragment_variables")
+            check_plannable(field_details)
             name = field_details[0].node.name.value
             if name == "__typename":
                 fields.append(Selected(key, typename=kind.name))

@@ -36,7 +36,7 @@ from strawberry.scalars import is_scalar
 from strawberry.types.arguments import convert_argument, convert_arguments
 from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 
-from tandem.graphql.plan.build import Unplannable
+from tandem.graphql.plan.build import Unplannable, check_plannable
 
 # Argument values safe to share between requests: nothing a resolver could change in place.
 _IMMUTABLE = (str, int, float, bool, Decimal, Enum, type(None))
@@ -87,11 +87,7 @@ def plan_roots(executor: Any) -> Roots:
         raise Unplannable("defer")
     roots: list[Root] = []
     for key, details in grouped.items():
-        for detail in details:
-            if detail.defer_usage is not None:
-                raise Unplannable("defer")
-            if detail.fragment_variable_values is not None:
-                raise Unplannable("fragment_variables")
+        check_plannable(details)
         field = schema.get_field(kind, details[0].node.name.value)
         if field is None:
             raise Unplannable("unknown_field")
