@@ -18,7 +18,8 @@ In order, for one operation:
    rest of its cost, with the request's variables, before any resolver runs; a
    refusal gives back the point already paid.
 4. Execute with graphql-core and the planned executor
-   (tandem/graphql/plan/executor.py), or subscribe.
+   (tandem/graphql/plan/executor.py; its executor built by plan/start.py), or
+   subscribe.
 5. Report the cost in `extensions.cost`, GitHub's way.
 
 Errors get their codes where results are written out (`with_code`, by the HTTP
@@ -39,7 +40,6 @@ from graphql import (
     specified_rules,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import execute as graphql_execute
 from graphql import subscribe as graphql_subscribe
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.exceptions import MissingQueryError
@@ -56,6 +56,7 @@ from tandem.domain import reads
 from tandem.domain.rate_limits import Quota, RateLimited, operation_cost
 from tandem.graphql.documents import parse_document, validate_cached
 from tandem.graphql.limits import Analysis, Limits, analyse, violations
+from tandem.graphql.plan.start import execute as execute_planned
 from tandem.graphql.trusted import TrustedDocuments
 from tandem.observability.requests import note_operation
 
@@ -306,7 +307,7 @@ async def stream_operation(
 
 async def _run(schema: Any, admitted: _Admitted, operation: Operation) -> GraphQLExecutionResult:
     arguments = _arguments(schema, admitted, operation)
-    result = graphql_execute(**arguments, is_awaitable=optimized_is_awaitable)  # type: ignore[arg-type]
+    result = execute_planned(**arguments, is_awaitable=optimized_is_awaitable)
     found: GraphQLExecutionResult = await _maybe(result)
     return found
 
