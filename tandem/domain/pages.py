@@ -49,6 +49,29 @@ class Rows(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class Reads:
+    """The fields of a list's records, and of their owners', that its caller reads (None: all).
+
+    A store reads at least those, and may read only those: a page that shows four fields
+    of fifty items need not decode the others (persistence/items/lists.py has the figures).
+    Its records are then partial: a field not read is unset, and reading it raises
+    AttributeError rather than passing a made-up value for data.
+    """
+
+    items: frozenset[str] | None = None
+    owners: frozenset[str] | None = None
+
+    def with_items(self, *names: str) -> Reads:
+        """These, and the item fields `names` too (what the list itself needs of a row)."""
+        if self.items is None or self.items.issuperset(names):
+            return self
+        return Reads(self.items | set(names), self.owners)
+
+
+EVERYTHING = Reads()
+
+
+@dataclass(frozen=True, slots=True)
 class Slice(Generic[T]):
     """A keyset slice: the rows after a cursor, whether more follow, and their cursors.
 

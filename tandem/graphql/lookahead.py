@@ -1,4 +1,5 @@
-"""Looking ahead at what a query selects, to load a relation for a whole page at once."""
+"""Looking ahead at what a query selects: to load a relation for a whole page at once, and
+to read only the columns the query reads (tandem/graphql/projection.py)."""
 
 from __future__ import annotations
 
@@ -18,34 +19,33 @@ def reaches(info: Any, *path: str) -> bool:
     into Strawberry's objects, on every call: 6% of the item query's CPU in a profile); like
     that conversion, it does not evaluate `@skip` or `@include`.
     """
+    return path[-1] in selected(info, *path[:-1])
+
+
+def selected(info: Any, *path: str) -> set[str]:
+    """The names of the fields selected at `path` below the field being resolved, wherever
+    the path leads (fragments looked through; `@skip` and `@include` not evaluated, so a
+    superset), e.g. `selected(info, "nodes")`."""
     raw = info._raw_info
-    fragments: Fragments = raw.fragments
-    return any(
-        node.selection_set is not None and _within(node.selection_set.selections, fragments, path)
-        for node in raw.field_nodes
-    )
+    names: set[str] = set()
+    for node in raw.field_nodes:
+        if node.selection_set is not None:
+            _collect(node.selection_set.selections, raw.fragments, path, names)
+    return names
 
 
-def _within(
-    selections: Iterable[Any],
-    fragments: Mapping[str, FragmentDefinitionNode],
-    path: tuple[str, ...],
-) -> bool:
+def _collect(
+    selections: Iterable[Any], fragments: Fragments, path: tuple[str, ...], names: set[str]
+) -> None:
     for selection in selections:
         if isinstance(selection, FieldNode):
-            if selection.name.value == path[0] and (
-                len(path) == 1
-                or (
-                    selection.selection_set is not None
-                    and _within(selection.selection_set.selections, fragments, path[1:])
-                )
-            ):
-                return True
+            if not path:
+                names.add(selection.name.value)
+            elif selection.name.value == path[0] and selection.selection_set is not None:
+                _collect(selection.selection_set.selections, fragments, path[1:], names)
         elif isinstance(selection, InlineFragmentNode):
-            if _within(selection.selection_set.selections, fragments, path):
-                return True
+            _collect(selection.selection_set.selections, fragments, path, names)
         elif isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
-            if fragment is not None and _within(fragment.selection_set.selections, fragments, path):
-                return True
-    return False
+            if fragment is not None:
+                _collect(fragment.selection_set.selections, fragments, path, names)

@@ -31,7 +31,7 @@ from tandem.domain.items.records import (
     sort_value,
 )
 from tandem.domain.items.rules import search_terms
-from tandem.domain.pages import Rows
+from tandem.domain.pages import EVERYTHING, Reads, Rows
 from tandem.domain.principal import Viewer
 from tandem.domain.users.records import UserRecord
 from tests.factories import item_record
@@ -132,7 +132,9 @@ class FakeItems:
         backward: bool = False,
         look_behind: bool = False,
         owners: bool = False,
+        reads: Reads = EVERYTHING,
     ) -> Rows[ItemRecord]:
+        # Whole records: a store may read more than `reads` names.
         listed = self._listed(viewer, filters, sort)
         if position is None:
             ahead, behind = (listed[::-1] if backward else listed), []

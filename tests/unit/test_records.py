@@ -67,3 +67,14 @@ def test_a_class_with_post_init_or_without_slots_is_refused():
     for cls in (Checked, Unslotted):
         with pytest.raises(TypeError, match="slotted dataclass"):
             maker(cls, ("n",))
+
+
+def test_a_partial_maker_leaves_the_fields_without_a_column_unset() -> None:
+    """A list that reads only some columns makes records whose other fields fail to read."""
+    make = maker(ItemRecord, ("id", "title"), start=1, partial=True)
+    item = make(("ignored", 7, "Lamp"))
+    assert (item.id, item.title, item.rank) == (7, "Lamp", None)  # rank: its default
+    with pytest.raises(AttributeError):
+        _ = item.price
+    with pytest.raises(TypeError, match="has no column and no default"):
+        maker(ItemRecord, ("id", "title"))

@@ -13,9 +13,9 @@ from typing import TypeVar
 from tandem.domain.idempotency.ports import ScopedStore
 from tandem.domain.items import cursors
 from tandem.domain.items.commands import ItemQuery
-from tandem.domain.items.records import ItemFilters, ItemRecord, Keyset
+from tandem.domain.items.records import ItemFilters, ItemRecord, Keyset, sort_field
 from tandem.domain.items.rules import check_query
-from tandem.domain.pages import Page, Rows, Slice, Window, check_page
+from tandem.domain.pages import EVERYTHING, Page, Reads, Rows, Slice, Window, check_page
 from tandem.domain.principal import ITEMS_READ, Principal, Viewer, signed_in
 
 T = TypeVar("T")
@@ -97,10 +97,14 @@ class ItemLists:
         window: Window,
         *,
         owners: bool = False,
+        reads: Reads = EVERYTHING,
     ) -> Slice[ItemRecord]:
         """Keyset pagination, either way from a cursor: stable under inserts and deletes;
-        with `owners`, the items' owners (`Slice.owners`, by id) from the same statement."""
+        with `owners`, the items' owners (`Slice.owners`, by id) from the same statement;
+        of the items and owners, the fields `reads` names (and what the slice needs)."""
         viewer, filters, position = _request(principal, query, window)
+        # A row's id and sort value make its cursor; its owner's id finds the owner.
+        reads = reads.with_items("id", "owner_id", sort_field(query.sort))
         async with self._database.reader() as uow:
             rows = await uow.items.keyset_page(
                 viewer,
@@ -111,6 +115,7 @@ class ItemLists:
                 backward=window.backward,
                 look_behind=window.look_behind,
                 owners=owners,
+                reads=reads,
             )
         items, has_more, has_previous = _sliced(rows, window, position is not None)
         cursor_of = _cursor_maker(query, filters)

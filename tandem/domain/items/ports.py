@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from tandem.domain.items.records import ItemFilters, ItemRecord, ItemSort, Keyset
-from tandem.domain.pages import Rows
+from tandem.domain.pages import EVERYTHING, Reads, Rows
 from tandem.domain.principal import Viewer
 from tandem.domain.users.records import UserRecord
 
@@ -47,7 +47,10 @@ class ItemRepository(Protocol):
         backward: bool = False,
         look_behind: bool = False,
         owners: bool = False,
-    ) -> Rows[ItemRecord]: ...
+        reads: Reads = EVERYTHING,
+    ) -> Rows[ItemRecord]:
+        """With `owners`, fills `Rows.owners`; of the rows, at least the fields `reads` names."""
+        ...
 
     async def keyset_pages_by_owner(
         self,

@@ -112,6 +112,11 @@ class Keyset:
     id: int
 
 
+def sort_field(sort: ItemSort) -> str:
+    """The record field `sort_value` reads."""
+    return "rank" if sort is ItemSort.RELEVANCE else sort.column
+
+
 def sort_value(item: ItemRecord, sort: ItemSort) -> Any:
     """The value `sort` orders `item` by, as the statement compares it."""
     if sort.column == "price":

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import binascii
-import dataclasses
 from collections.abc import Awaitable, Callable, Generator
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.types.base import get_object_definition
 
-from tandem.domain import global_ids
 from tandem.domain.errors import NotFound
 from tandem.domain.items.records import ItemRecord, ItemSort, ItemStatus
-from tandem.domain.pages import Slice
+from tandem.domain.pages import Reads, Slice
 from tandem.domain.users.records import UserRecord
 from tandem.graphql.context import Info
-from tandem.graphql.lookahead import reaches
+from tandem.graphql.lookahead import reaches, selected
+from tandem.graphql.projection import Projection
 from tandem.graphql.relay import Node, PageInfo
 
 if TYPE_CHECKING:
@@ -72,8 +69,9 @@ class Item(Node):
 
     @classmethod
     def of(cls, item: ItemRecord, owner: User | OwnerLoad) -> Item:
-        """The item's fields copied from the record by name (`_COPIED`, by `_item_of`)."""
-        return _item_of(item, owner)  # an OwnerLoad is awaited into a User
+        """The item, all its fields copied from the record (an OwnerLoad is awaited into a
+        User when the query reads the owner)."""
+        return _item_of(item, owner)
 
     @classmethod
     def loading_owner(cls, info: Info, item: ItemRecord) -> Item:
@@ -81,41 +79,8 @@ class Item(Node):
         return cls.of(item, OwnerLoad(info.context.loaders, item.owner_id))
 
 
-# Item's fields that are the record's, read by the same name: all of them but `id` (a
-# global id here), `database_id` (the record's `id`) and `owner` (a User, not an id).
-_COPIED = tuple(
-    name
-    for name in (field.python_name for field in get_object_definition(Item, strict=True).fields)
-    if name in {entry.name for entry in dataclasses.fields(ItemRecord)} and name != "id"
-)
-
-
-def _compile_item_of() -> Callable[[ItemRecord, Any], Item]:
-    """`Item.of` as one generated function: the record's fields read by name into the node's
-    `__dict__` in one dict display, with the global id, the database id and the owner; a
-    page of 50 items builds 50 nodes, and the zip-and-update it replaced cost 2.4 times as
-    much per node (timeit: 1.70 against 0.72 µs)."""
-    entries = ", ".join(f"{name!r}: item.{name}" for name in _COPIED)
-    source = (
-        "def item_of(item, owner):\n"
-        "    node = new(Item)\n"
-        f"    node.__dict__ = {{{entries}, "
-        "'id': b2a(ITEM % item.id, newline=False).decode(), "
-        "'database_id': item.id, 'owner': owner}\n"
-        "    return node\n"
-    )
-    namespace: dict[str, Any] = {
-        "new": object.__new__,
-        "Item": Item,
-        "b2a": binascii.b2a_base64,
-        "ITEM": global_ids.template("Item"),  # the global id, as global_ids.encode makes it
-    }
-    exec(source, namespace)  # noqa: S102 - generated from the dataclasses' own field names
-    function: Callable[[ItemRecord, Any], Item] = namespace["item_of"]
-    return function
-
-
-_item_of = _compile_item_of()
+ITEM = Projection(Item, ItemRecord, derived={"owner": ("owner_id",)}, entries={"owner": "extra"})
+_item_of = ITEM.maker(None)
 
 
 @strawberry.type
@@ -154,21 +119,33 @@ class ItemConnection:
         counter: Callable[[], Awaitable[int]],
         *,
         owners: dict[int, UserRecord] | None = None,
+        reads: Reads | None = None,
     ) -> ItemConnection:
         """The connection; owners known (`owners`, else the page's own) are used, others are
-        loaded if asked for."""
-        from tandem.graphql.users.types import User
+        loaded if asked for. Its nodes hold what the query reads (`reads`, by default the
+        selection's), which may be all a partial record holds."""
+        from tandem.graphql.users.types import USER
 
+        reads = page_reads(info) if reads is None else reads
+        user_of = USER.maker(reads.owners)
         known = page.owners if owners is None else owners
-        user_of = User.of
         users = {owner_id: user_of(record) for owner_id, record in known.items()}
         loaders = info.context.loaders
-        item_of = _item_of  # Item.of's own function, without the classmethod's call
+        item_of = ITEM.maker(reads.items)
         nodes = [
             item_of(item, users.get(item.owner_id) or OwnerLoad(loaders, item.owner_id))
             for item in page.items
         ]
         return cls(nodes=nodes, page=page, counter=counter)
+
+
+def page_reads(info: Info) -> Reads:
+    """What the connection being resolved reads of its items' records, and their owners'."""
+    from tandem.graphql.users.types import USER
+
+    nodes = selected(info, "nodes") | selected(info, "edges", "node")
+    owners = selected(info, "nodes", "owner") | selected(info, "edges", "node", "owner")
+    return Reads(ITEM.reads(nodes), USER.reads(owners))
 
 
 def selects_owner(info: Info) -> bool:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from binascii import b2a_base64
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import strawberry
 
-from tandem.domain import global_ids
 from tandem.domain.pages import Slice
 from tandem.domain.users.records import Role, UserRecord
 from tandem.domain.users.service import sees_private
 from tandem.graphql.context import Info
 from tandem.graphql.items.inputs import ItemFilter, item_query
 from tandem.graphql.items.types import ItemConnection
+from tandem.graphql.projection import Projection
 from tandem.graphql.relay import After, Before, First, Last, Node, PageInfo, window
 
 strawberry.enum(Role)  # the domain's roles, as a GraphQL enum
@@ -65,21 +64,13 @@ class User(Node):
 
     @classmethod
     def of(cls, user: UserRecord) -> User:
-        """The user, made without the dataclass's keyword `__init__` (a page of 50 items
-        builds up to 50 owners): its `__dict__` is one dict display."""
-        node = object.__new__(cls)
-        node.__dict__ = {
-            # global_ids.encode("User", user.id), a str (strawberry.ID is a NewType)
-            "id": b2a_base64(_USER_ID % user.id, newline=False).decode(),
-            "database_id": user.id,
-            "name": user.name,
-            "created_at": user.created_at,
-            "record": user,
-        }
-        return node
+        """The user, all its fields copied from the record."""
+        return _user_of(user)
 
 
-_USER_ID = global_ids.template("User")
+# `items` hands the user's record on to its connection, as its items' owner: all of it.
+USER = Projection(User, UserRecord, derived={"items": None}, entries={"record": "record"})
+_user_of = USER.maker(None)
 
 
 @strawberry.type

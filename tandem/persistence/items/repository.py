@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from tandem.domain.items.records import ItemFilters, ItemRecord, ItemSort, Keyset
-from tandem.domain.pages import Rows
+from tandem.domain.pages import EVERYTHING, Reads, Rows
 from tandem.domain.principal import Viewer
 from tandem.domain.users.records import UserRecord
 from tandem.persistence.items import lists
@@ -31,8 +31,8 @@ from tandem.persistence.items.models import Item
 from tandem.persistence.sql import Connection, Query, as_params, compile_query, settable
 
 COLUMNS = lists.COLUMNS
-_PLAIN = lists.Layout()
-_WITH_OWNERS = lists.Layout(owners=True)
+_PLAIN = lists.layout()
+_WITH_OWNERS = lists.layout(owners=True)
 _ITEM_ID = bindparam("item_id", type_=BigInteger)
 
 
@@ -148,7 +148,7 @@ class ItemRepository:
         owners: bool = False,
     ) -> Rows[ItemRecord]:
         """Up to `limit` items from `offset`; `owners`: their owners too, from one statement."""
-        layout = lists.Layout(scored=sort is ItemSort.RELEVANCE, owners=owners)
+        layout = lists.layout(sort is ItemSort.RELEVANCE, owners)
         rows = await self._offset_rows(viewer, filters, sort, offset, limit, layout)
         return _read(layout, rows)
 
@@ -163,9 +163,12 @@ class ItemRepository:
         backward: bool = False,
         look_behind: bool = False,
         owners: bool = False,
+        reads: Reads = EVERYTHING,
     ) -> Rows[ItemRecord]:
-        """Up to `limit` items after `position` (`backward`: before it, nearest first)."""
-        layout = lists.Layout(scored=sort is ItemSort.RELEVANCE, owners=owners, sided=look_behind)
+        """Up to `limit` items after `position` (`backward`: before it, nearest first); of
+        each, the columns of the fields `reads` names."""
+        scored = sort is ItemSort.RELEVANCE
+        layout = lists.layout(scored, owners, look_behind, reads.items, reads.owners)
         rows = await self._keyset_rows(viewer, filters, sort, position, limit, backward, layout)
         return _read(layout, rows)
 
