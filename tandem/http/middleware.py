@@ -238,6 +238,9 @@ class RequestContext:
                 task.uncancel()  # its cancellation was this layer's, and is answered
             requests.end(token)
             telemetry.finish(scope, record, status, error_code, time.perf_counter() - begun)
+            # `answer` and the replies that send through it name each other: left so, the
+            # request's scope and all it holds would wait for the garbage collector.
+            answer = refuse_too_large = unavailable = timed_out = None  # type: ignore[assignment]
 
 
 class Deadlines:

@@ -250,14 +250,18 @@ def execute(
     )
     result = executor.execute_operation()
     if isinstance(result, ExecutionResult):
+        # The executor's resolve-info helpers are its own bound methods: once it is done, the
+        # cycle is broken so it goes (with the context it holds) without the collector.
+        executor.async_helpers = None
         return result
     if is_awaitable(result):
-        return _awaited(result)
+        return _awaited(result, executor)
     raise GraphQLError(UNEXPECTED_MULTIPLE_PAYLOADS)
 
 
-async def _awaited(result: Awaitable[Any]) -> ExecutionResult:
+async def _awaited(result: Awaitable[Any], executor: Any) -> ExecutionResult:
     found = await result
     if isinstance(found, ExecutionResult):
+        executor.async_helpers = None
         return found
     raise GraphQLError(UNEXPECTED_MULTIPLE_PAYLOADS)
