@@ -60,12 +60,13 @@ class Reads:
 
     items: frozenset[str] | None = None
     owners: frozenset[str] | None = None
+    cursors: bool = True  # whether the caller makes cursors (they hold the sort value)
 
     def with_items(self, *names: str) -> Reads:
         """These, and the item fields `names` too (what the list itself needs of a row)."""
         if self.items is None or self.items.issuperset(names):
             return self
-        return Reads(self.items | set(names), self.owners)
+        return Reads(self.items | set(names), self.owners, self.cursors)
 
 
 EVERYTHING = Reads()

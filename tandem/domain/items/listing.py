@@ -104,7 +104,8 @@ class ItemLists:
         of the items and owners, the fields `reads` names (and what the slice needs)."""
         viewer, filters, position = _request(principal, query, window)
         # A row's id and sort value make its cursor; its owner's id finds the owner.
-        reads = reads.with_items("id", "owner_id", sort_field(query.sort))
+        made = (sort_field(query.sort),) if reads.cursors else ()
+        reads = reads.with_items("id", "owner_id", *made)
         async with self._database.reader() as uow:
             rows = await uow.items.keyset_page(
                 viewer,

@@ -145,7 +145,9 @@ def page_reads(info: Info) -> Reads:
 
     nodes = selected(info, "nodes") | selected(info, "edges", "node")
     owners = selected(info, "nodes", "owner") | selected(info, "edges", "node", "owner")
-    return Reads(ITEM.reads(nodes), USER.reads(owners))
+    # Edges (each with its cursor) and pageInfo (the first and last) make cursors.
+    cursors = not selected(info).isdisjoint(("edges", "pageInfo"))
+    return Reads(ITEM.reads(nodes), USER.reads(owners), cursors)
 
 
 def selects_owner(info: Info) -> bool:
