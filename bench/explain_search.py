@@ -61,7 +61,7 @@ async def explain(generic: bool) -> None:
         for title, filters, sort in CASES:
             shape, params = lists.shape_and_params(VIEWER, filters)
             layout = lists.Layout(scored=sort is ItemSort.RELEVANCE)
-            query = lists.keyset_page(VIEWER.is_admin, shape, sort, False, False, layout)
+            query = lists.keyset_page(VIEWER.is_admin, shape, sort, False, False, layout, 21)
             args: list[Any] = query.args({**params, "limit": 21})
             await connection.execute(f"PREPARE page AS {query.sql}")
             try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam
+from sqlalchemy import ColumnElement, bindparam, literal_column
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
 from sqlalchemy.sql import ClauseElement
 
@@ -53,6 +53,12 @@ def compile_query(statement: ClauseElement, *, search: bool = False) -> Query:
         if not _bind_named(compiled, name).required
     }
     return Query(compiled.string, tuple(compiled.positiontup or ()), constants, search)
+
+
+def written(number: int) -> ColumnElement[Any]:
+    """An integer written into the statement's text rather than bound: for a `LIMIT` whose
+    value the planner must know to keep one plan (tandem/persistence/items/lists.py)."""
+    return literal_column(str(int(number)))
 
 
 def _bind_named(compiled: Any, name: str) -> Any:

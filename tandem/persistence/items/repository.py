@@ -236,7 +236,8 @@ class ItemRepository:
     ) -> list[Any]:
         shape, params = lists.shape_and_params(viewer, filters)
         positioned = position is not None
-        query = lists.keyset_page(viewer.is_admin, shape, sort, backward, positioned, layout)
+        query = lists.keyset_page(viewer.is_admin, shape, sort, backward, positioned, layout, limit)
+        # A search's limit stays bound (lists.keyset_page); other statements ignore it.
         return await self._connection.rows(query, limit=limit, **params, **_position(position))
 
     async def add(self, *, owner_id: int, values: dict[str, Any]) -> ItemRecord | None:
