@@ -147,6 +147,11 @@ async def test_a_list_selects_only_the_columns_its_selection_reads(
         (page,) = [sql for sql in statements if "FROM items" in sql and "LIMIT" in sql]
         assert ("items.created_at" in page.split("FROM items")[0]) is reads_sort_value, page
 
+    # An owner asked only for its type still comes from the page's own statement.
+    typed = "{ items(first: 5) { nodes { owner { __typename } } } }"
+    body = await gql(client, typed, headers=bob.headers)
+    assert body["data"]["items"]["nodes"] == [{"owner": {"__typename": "User"}}] * 5, body
+
     # A user's items, reached through a list's owners, still read what they are asked for.
     nested = (
         "{ items(first: 3) { nodes { owner { email "

@@ -76,7 +76,7 @@ class Layout:
     `fields` and `owner_fields` name the record fields to read (None: all of them): a page
     that shows four fields of fifty items decodes four columns, not seventeen (the bench's
     GraphQL list: asyncpg's decoding 0.43 -> 0.20 ms of CPU a page, PostgreSQL's 0.30 ->
-    0.18 ms). The records are then partial (persistence/records.py); the owner's id is
+    0.16 ms). The records are then partial (persistence/records.py); the owner's id is
     always read, as owners are told apart by it. `item` and `owner` make the records from
     a row, by column name. Take one from `layout()`, which makes each once.
     """
@@ -94,7 +94,8 @@ class Layout:
 
     def __post_init__(self) -> None:
         items = _chosen(ITEM_NAMES, self.fields)
-        owners = _chosen(OWNER_NAMES, self.owner_fields and self.owner_fields | {"id"})
+        owned = None if self.owner_fields is None else self.owner_fields | {"id"}
+        owners = _chosen(OWNER_NAMES, owned)
         ranked = (*items, "rank") if self.scored else items
         width = len(ranked)
         partial = self.fields is not None
