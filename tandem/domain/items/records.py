@@ -121,9 +121,7 @@ def sort_value(item: ItemRecord, sort: ItemSort) -> Any:
     """The value `sort` orders `item` by, as the statement compares it."""
     if sort.column == "price":
         return item.price if item.price is not None else NO_PRICE
-    if sort is ItemSort.RELEVANCE:
-        return item.rank
-    return getattr(item, sort.column)
+    return getattr(item, sort_field(sort))
 
 
 # The item's public JSON: GET /items/{id}, the event's `data.item`, the webhook's body.

@@ -7,7 +7,7 @@ import strawberry
 from tandem.domain.items.records import DEFAULT_SORT, ItemSort
 from tandem.graphql.context import Info
 from tandem.graphql.items.inputs import ItemFilter, item_query
-from tandem.graphql.items.types import Item, ItemConnection, page_reads, selects_owner
+from tandem.graphql.items.types import Item, ItemConnection, page_reads
 from tandem.graphql.lookahead import reaches
 from tandem.graphql.relay import After, Before, First, Last, database_id, window
 from tandem.graphql.users.types import User
@@ -48,8 +48,6 @@ class ItemQueries:
 
         # With owners selected, the page and its owners come from one statement, which reads
         # only the columns the selection reads.
-        reads = page_reads(info)
-        page = await services.items.slice(
-            principal, query, paging, owners=selects_owner(info), reads=reads
-        )
+        reads, owners = page_reads(info)
+        page = await services.items.slice(principal, query, paging, owners=owners, reads=reads)
         return ItemConnection.of(info, page, count, reads=reads)

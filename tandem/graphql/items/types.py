@@ -14,7 +14,7 @@ from tandem.domain.items.records import ItemRecord, ItemSort, ItemStatus
 from tandem.domain.pages import Reads, Slice
 from tandem.domain.users.records import UserRecord
 from tandem.graphql.context import Info
-from tandem.graphql.lookahead import reaches, selected
+from tandem.graphql.lookahead import selected
 from tandem.graphql.projection import Projection
 from tandem.graphql.relay import Node, PageInfo
 
@@ -126,7 +126,7 @@ class ItemConnection:
         selection's), which may be all a partial record holds."""
         from tandem.graphql.users.types import USER
 
-        reads = page_reads(info) if reads is None else reads
+        reads = page_reads(info)[0] if reads is None else reads
         user_of = USER.maker(reads.owners)
         known = page.owners if owners is None else owners
         users = {owner_id: user_of(record) for owner_id, record in known.items()}
@@ -139,17 +139,13 @@ class ItemConnection:
         return cls(nodes=nodes, page=page, counter=counter)
 
 
-def page_reads(info: Info) -> Reads:
-    """What the connection being resolved reads of its items' records, and their owners'."""
+def page_reads(info: Info) -> tuple[Reads, bool]:
+    """What the connection being resolved reads of its items' records and their owners', and
+    whether it selects the owners at all (then they come joined to the page)."""
     from tandem.graphql.users.types import USER
 
     nodes = selected(info, "nodes") | selected(info, "edges", "node")
     owners = selected(info, "nodes", "owner") | selected(info, "edges", "node", "owner")
     # Edges (each with its cursor) and pageInfo (the first and last) make cursors.
     cursors = not selected(info).isdisjoint(("edges", "pageInfo"))
-    return Reads(ITEM.reads(nodes), USER.reads(owners), cursors)
-
-
-def selects_owner(info: Info) -> bool:
-    """Whether the connection this field returns selects its items' owners."""
-    return reaches(info, "nodes", "owner") or reaches(info, "edges", "node", "owner")
+    return Reads(ITEM.reads(nodes), USER.reads(owners), cursors), "owner" in nodes
