@@ -20,12 +20,17 @@ log (`--setting REQUEST_LOG=false`), measured the same alternating way.
 With `--floor`, the second child runs bench/floor.py's app (the hand-written floor of
 `make bench`) the same way: floor ÷ Tandem CPU per request, without uvicorn's share,
 which both pay alike under `make bench`.
+
+With `--concurrency N`, each batch keeps N requests in flight, as `make bench`'s 32
+connections do, instead of one after another: what depends on how much the requests in
+flight hold between them (the garbage collector's young generation) shows only so.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import resource
@@ -170,19 +175,28 @@ class Driver:
         await self.app({**scope, "headers": list(scope["headers"])}, receive, send)
         return status, b"".join(chunks)
 
-    async def batch(self, target: Target, count: int) -> float:
-        """CPU seconds for `count` requests, one after another."""
+    async def batch(self, target: Target, count: int, concurrency: int = 1) -> float:
+        """CPU seconds for `count` requests, `concurrency` of them in flight at a time."""
         requests = self.scopes(target)
+
+        async def run(first: int) -> None:
+            for number in range(first, count, concurrency):
+                scope, body = requests[number % len(requests)]
+                status, answer = await self.one(scope, body)
+                if status != 200 or b'"errors"' in answer[:12]:
+                    raise SystemExit(
+                        f"asgi_cost: {target.name} answered {status}: {answer[:300]!r}"
+                    )
+
         started = _cpu()
-        for number in range(count):
-            scope, body = requests[number % len(requests)]
-            status, answer = await self.one(scope, body)
-            if status != 200 or b'"errors"' in answer[:12]:
-                raise SystemExit(f"asgi_cost: {target.name} answered {status}: {answer[:300]!r}")
+        if concurrency == 1:
+            await run(0)
+        else:
+            await asyncio.gather(*(run(first) for first in range(concurrency)))
         return _cpu() - started
 
 
-def child(names: list[str], requests: int, *, floor: bool = False) -> None:
+def child(names: list[str], requests: int, *, floor: bool = False, concurrency: int = 1) -> None:
     """Read 'run <batch>' lines on stdin, answer each with one JSON line of CPU per request."""
 
     async def main() -> None:
@@ -198,7 +212,7 @@ def child(names: list[str], requests: int, *, floor: bool = False) -> None:
                     break
                 spent = {}
                 for name in names:
-                    seconds = await driver.batch(targets[name], requests)
+                    seconds = await driver.batch(targets[name], requests, concurrency)
                     spent[name] = 1e6 * seconds / requests
                 print(json.dumps(spent), flush=True)
         finally:
@@ -210,9 +224,16 @@ def child(names: list[str], requests: int, *, floor: bool = False) -> None:
 
 
 def _spawn(
-    names: list[str], requests: int, env: dict[str, str], cwd: str, *, floor: bool = False
+    names: list[str],
+    requests: int,
+    env: dict[str, str],
+    cwd: str,
+    *,
+    floor: bool = False,
+    concurrency: int = 1,
 ) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "bench.asgi_cost", "--child", "--requests", str(requests)]
+    command += ["--concurrency", str(concurrency)]
     if floor:
         command.append("--floor")
     for name in names:
@@ -259,11 +280,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--floor", action="store_true", help="also run bench/floor.py's app, alternating"
     )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="requests in flight at a time (bench: 32)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     names = args.only or [t.name for t in benchmark_targets([1])]
     if args.child:
-        child(names, args.requests, floor=args.floor)
+        child(names, args.requests, floor=args.floor, concurrency=args.concurrency)
         return
 
     from bench.run import source_of
@@ -271,18 +295,19 @@ def main(argv: list[str] | None = None) -> None:
     sides: dict[str, subprocess.Popen[str]] = {}
     sources = []
     try:
-        sides["working tree"] = _spawn(names, args.requests, {}, str(ROOT))
+        spawn = functools.partial(_spawn, names, args.requests, concurrency=args.concurrency)
+        sides["working tree"] = spawn({}, str(ROOT))
         settings = dict(pair.split("=", 1) for pair in args.setting)
         if settings:
             other = " ".join(args.setting)
-            sides[other] = _spawn(names, args.requests, settings, str(ROOT))
+            sides[other] = spawn(settings, str(ROOT))
         elif args.floor:
-            sides["floor"] = _spawn(names, args.requests, {}, str(ROOT), floor=True)
+            sides["floor"] = spawn({}, str(ROOT), floor=True)
         elif args.ref:
             source = source_of(args.ref)
             sources.append(source)
             # Run from the exported tree so its tandem/ is imported; bench/ comes from ROOT.
-            sides[args.ref] = _spawn(names, args.requests, source.env(), str(source.path))
+            sides[args.ref] = spawn(source.env(), str(source.path))
         spent: dict[str, dict[str, list[float]]] = {side: {n: [] for n in names} for side in sides}
         order = list(sides)
         for batch in range(args.batches + 1):
