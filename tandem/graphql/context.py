@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager, nullcontext
 from functools import cached_property
+from typing import Any
 
 import orjson
 from starlette.requests import HTTPConnection
@@ -89,32 +90,31 @@ async def get_context(connection: HTTPConnection) -> Context:
     return context
 
 
-def request_session(request: HTTPConnection, body: bytes) -> AbstractAsyncContextManager[None]:
+def request_session(request: HTTPConnection, parsed: Any) -> AbstractAsyncContextManager[None]:
     """The request's database session (tandem/persistence/database.py) when it runs only
     queries: its admission, its resolvers and the DataLoaders' batches, in their tasks,
     then take turns on one pooled connection. A request that may run a mutation borrows
     per block instead, as a REST write does: a mutation may wait on more than the database
     (a password's hashing, a reset's fixed answer time), with no connection held meanwhile.
     """
-    if runs_only_queries(request, body):
+    if runs_only_queries(request, parsed):
         return admission_of(request).services.database.session()
     return nullcontext()
 
 
-def runs_only_queries(request: HTTPConnection, body: bytes) -> bool:
+def runs_only_queries(request: HTTPConnection, parsed: Any) -> bool:
     """Surely no mutation, nor an event stream: a GET (a mutation is refused there before it
-    runs), or a POST whose every operation's text (one, or a batch) lacks the word. A
-    document named only by its hash, or a body that does not parse, is not known to be."""
+    runs), or a POST whose every operation's text (one, or a batch) lacks the word; `parsed`
+    is the POST's body as JSON. A document named only by its hash, or a body that does not
+    parse, is not known to be."""
     accept = request.headers.get("accept")
     if accept is not None and "event-stream" in accept.lower():
         return False
     if request.scope["method"] == "GET":
         return True
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
+    if isinstance(parsed, orjson.JSONDecodeError):
         return False
-    for operation in data if isinstance(data, list) else (data,):
+    for operation in parsed if isinstance(parsed, list) else (parsed,):
         query = operation.get("query") if isinstance(operation, dict) else None
         if not isinstance(query, str) or "mutation" in query:
             return False

@@ -45,6 +45,9 @@ STATUS_CODES = {405: "METHOD_NOT_ALLOWED"}
 # What each method may run (a subscription is refused before, in words of its own).
 ALLOWED = {"GET": frozenset({Allowed.QUERY, Allowed.SUBSCRIPTION}), "POST": ALL_TYPES}
 GRAPHQL_PATH = "/graphql"
+NOT_AN_OPERATION = (
+    "The request body must be a JSON object (one operation) or an array of them (a batch)."
+)
 SUBSCRIPTION_OVER_HTTP = (
     "A subscription cannot run over a plain HTTP request: open a WebSocket at /graphql "
     "(graphql-transport-ws), or ask for text/event-stream (graphql-sse)."
@@ -116,13 +119,19 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         self.routes.extend(kept)
 
     async def answer(self, request: Request) -> Response:
-        """A GraphQL request over HTTP, its body read first (a slow client holds no connection),
-        then admitted and run in the request's database session (`request_session`)."""
-        body = await request.body() if request.method == "POST" else b""
-        async with request_session(request, body):
-            return await self.answer_in_session(request)
+        """A GraphQL request over HTTP, its body read and parsed first (a slow client holds no
+        connection), then admitted and run in the request's database session
+        (`request_session`)."""
+        parsed: Any = None  # a GET's operation is in its query string
+        if request.method == "POST":
+            try:
+                parsed = orjson.loads(await request.body())
+            except orjson.JSONDecodeError as error:
+                parsed = error  # refused once the caller is admitted (`request_data`)
+        async with request_session(request, parsed):
+            return await self.answer_in_session(request, parsed)
 
-    async def answer_in_session(self, request: Request) -> Response:
+    async def answer_in_session(self, request: Request, parsed: Any = None) -> Response:
         """Every GraphQL request over HTTP (GET and POST, one operation or a batch): the body
         read once, each operation run by the one operation function
         (tandem/graphql/execution.py), the answer in the media type the client accepts,
@@ -140,7 +149,7 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
         sub_response = SubResponse()
         context = await self.get_context(request, sub_response)
         try:
-            data = await self.request_data(request)
+            data = await self.request_data(request, parsed)
             if isinstance(data, list):
                 results = await asyncio.gather(
                     *(self.execute_one(request, context, one) for one in data)
@@ -179,8 +188,9 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
             request, ending_on_shutdown(stream), sub_response, headers
         )
 
-    async def request_data(self, request: Request) -> Any:
-        """The request's operation (a dict) or batch (a list of them), as Strawberry reads it."""
+    async def request_data(self, request: Request, parsed: Any = None) -> Any:
+        """The request's operation (a dict) or batch (a list of them), as Strawberry reads it;
+        a POST's body as `answer` parsed it (the JSON, or why it is not JSON)."""
         if request.method == "GET":
             data: Any = self.parse_query_params(request.query_params)
         else:
@@ -189,10 +199,16 @@ class TandemGraphQLRouter(GraphQLRouter[Context, None]):
                 content_type, _ = parse_content_type(content_type)
             if JSON not in content_type:
                 raise HTTPException(400, "Unsupported content type")
-            data = self.parse_json(await request.body())
+            if isinstance(parsed, orjson.JSONDecodeError):
+                raise HTTPException(400, json_refusal(parsed))
+            data = parsed
         if isinstance(data, list):
+            if not all(isinstance(one, dict) for one in data):
+                raise HTTPException(400, NOT_AN_OPERATION)
             self._validate_batch_request(data, protocol="http")
             return data
+        if not isinstance(data, dict):
+            raise HTTPException(400, NOT_AN_OPERATION)
         for name, kind in (("query", "a string"), ("variables", "an object")):
             value = data.get(name)
             if value is not None and not isinstance(value, str if name == "query" else dict):

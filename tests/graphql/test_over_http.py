@@ -200,3 +200,23 @@ async def test_malformed_json_is_a_400_without_quoting_it(client):
     assert response.status_code == 400
     assert response.headers["content-type"] == GRJ
     assert "secret-ish" not in response.text
+
+
+@pytest.mark.parametrize(
+    "body", ["null", "1", '"{ __typename }"', "true", '[{"query": "{ __typename }"}, 1]']
+)
+async def test_a_body_that_is_no_operation_is_a_400(client, body):
+    """JSON that is not an object (one operation) nor an array of objects (a batch)."""
+    response = await client.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json", "Accept": GRJ}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "The request body must be a JSON object (one operation) or an "
+                "array of them (a batch).",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+        ]
+    }
