@@ -13,14 +13,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.routing import BaseRoute, Mount, WebSocketRoute, compile_path
 from starlette.types import Scope
 
 from tandem.domain.requests.records import RequestEntry
-from tandem.observability import metrics, requests, tracing
+from tandem.observability import requests, tracing
 from tandem.observability.logs import TRUSTED_FIELDS
+from tandem.observability.request_metrics import PENDING_LIMIT, REQUEST_METRICS
 
 _log = logging.getLogger("tandem.request")
 GRAPHQL_PATH = "/graphql"
@@ -39,14 +39,9 @@ class RequestTelemetry:
         self._table: list[_Entry] | None = None
         self._request_log = request_log
         self.scans = request_log is not None  # an answer's error code is worth finding
-        # Each label set's child, found once: `labels()` takes a lock and checks its values
-        # on every call. The keys are the metrics' own label values, no more of them.
-        self._durations: dict[tuple[str, str, int], Any] = {}
-        self._statements: dict[str, Any] = {}
-        self._operations: dict[tuple[str, str], Any] = {}
 
     def begin(self) -> None:
-        metrics.HTTP_REQUESTS_IN_FLIGHT.inc()
+        REQUEST_METRICS.begun += 1  # in flight until it is finished
 
     def finish(
         self,
@@ -56,10 +51,20 @@ class RequestTelemetry:
         error_code: str | None,
         seconds: float,
     ) -> None:
-        """The request is over (`begin` was called): its metrics, log line and log entry."""
-        metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
+        """The request is over (`begin` was called): its metrics, log line and log entry.
+
+        Its metrics are kept in plain Python until the next settle
+        (tandem/observability/request_metrics.py).
+        """
         route = self.route_of(scope)
-        self._report(scope, route, record, status, seconds)
+        operation = requests.operation_labels(record) if route == GRAPHQL_PATH else None
+        finished = REQUEST_METRICS.finished
+        finished.append((scope["method"], route, status, seconds, record.statements, operation))
+        pending = len(finished)
+        if pending == 1 or pending >= PENDING_LIMIT:  # the first since a settle, or too many
+            REQUEST_METRICS.check(pending)
+        if _log.isEnabledFor(logging.INFO):
+            _log_line(scope, route, record, status, seconds, operation)
         if self._request_log is not None and record.principal_id is not None:
             self._request_log(_entry(scope, route, record, status, error_code, seconds))
 
@@ -86,40 +91,6 @@ class RequestTelemetry:
             if isinstance(template, str):
                 return template
         return _template_for(self._table, scope["path"], scope["method"])
-
-    def _report(
-        self,
-        scope: Scope,
-        route: str,
-        record: requests.RequestRecord,
-        status: int,
-        seconds: float,
-    ) -> None:
-        method = scope["method"]
-        key = (method, route, status)
-        duration = self._durations.get(key)
-        if duration is None:
-            duration = metrics.HTTP_REQUEST_DURATION.labels(method, route, str(status))
-            self._durations[key] = duration
-        duration.observe(seconds)
-        fields: dict[str, object] = {}
-        if route == GRAPHQL_PATH:
-            face = "graphql"
-            labels = name, operation_type = requests.operation_labels(record)
-            operation = self._operations.get(labels)
-            if operation is None:
-                operation = metrics.GRAPHQL_REQUEST_DURATION.labels(name, operation_type)
-                self._operations[labels] = operation
-            operation.observe(seconds)
-            fields = {"operation_name": name, "operation_type": operation_type}
-        else:
-            face = "rest" if route.startswith("/api/") else "other"
-        statements = self._statements.get(face)
-        if statements is None:
-            statements = self._statements[face] = metrics.DB_STATEMENTS_PER_REQUEST.labels(face)
-        statements.observe(record.statements)
-        if _log.isEnabledFor(logging.INFO):
-            _log_line(scope, route, record, status, seconds, fields)
 
 
 def error_code_in(body: bytes) -> str | None:
@@ -214,9 +185,12 @@ def _log_line(
     record: requests.RequestRecord,
     status: int,
     seconds: float,
-    fields: dict[str, object],
+    operation: tuple[str, str] | None,
 ) -> None:
     method = scope["method"]
+    fields: dict[str, object] = {}
+    if operation is not None:
+        fields = {"operation_name": operation[0], "operation_type": operation[1]}
     state = scope.get("state") or {}
     milliseconds = round(seconds * 1000, 2)
     what = f"{fields['operation_type']} {fields['operation_name']}" if fields else route

@@ -19,10 +19,39 @@ section of its feature, with a one-line help text.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
+
+_BEFORE_COLLECT: list[Callable[[], None]] = []
+
+
+def before_collect(settle: Callable[[], None]) -> None:
+    """Run `settle` before every collection: it writes values kept aside into the metrics
+    (tandem/observability/request_metrics.py)."""
+    _BEFORE_COLLECT.append(settle)
+
+
+def settle() -> None:
+    for hook in _BEFORE_COLLECT:
+        hook()
+
+
+class _Settle:
+    """Registered before every metric below, so any read of the default registry (the
+    scrape, `REGISTRY.get_sample_value`) finds the kept-aside values written first."""
+
+    def describe(self) -> list[object]:
+        return []
+
+    def collect(self) -> list[object]:
+        settle()
+        return []
+
+
+REGISTRY.register(_Settle())  # type: ignore[arg-type]
 
 # Tandem's fast paths answer in about a millisecond: the default buckets start too high.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -199,6 +228,7 @@ def exposition(accept: str = "") -> tuple[bytes, str]:
     Prometheus' text format unless the scraper asks for OpenMetrics.
     """
     encode, content_type = choose_encoder(accept)
+    settle()  # this process's pending values; other workers' settle once a second
     directory = multiprocess_dir()
     if directory is None:
         return encode(REGISTRY), content_type

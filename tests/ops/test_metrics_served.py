@@ -84,15 +84,20 @@ def test_one_scrape_counts_every_workers_requests(two_workers: Served) -> None:
     assert len(served_by) == 2, served_by
 
     # ...and every scrape, whichever worker answers it, reports the sum of both.
-    # Each worker samples its pool once a second: wait until both have (a loaded machine
-    # may take longer than a second or two), then every scrape must agree.
+    # Each worker samples its pool, and writes its requests' metrics to its file, once a
+    # second: wait until both have (a loaded machine may take longer than a second or
+    # two), then every scrape must agree.
     deadline = time.monotonic() + 30
-    while value(samples(served), "tandem_db_pool_max_connections") < 6:
-        assert time.monotonic() < deadline, "the workers never sampled their pools"
+    name = "tandem_http_request_duration_seconds_count"
+    while (
+        value(found := samples(served), "tandem_db_pool_max_connections") < 6
+        or value(found, name, method="GET", route=ITEM_ROUTE, code="200") < reads
+        or value(found, "tandem_db_statements_per_request_count", face="graphql") < 5
+    ):
+        assert time.monotonic() < deadline, "the workers never wrote their metrics"
         time.sleep(0.1)
     for _ in range(6):
         found = samples(served)
-        name = "tandem_http_request_duration_seconds_count"
         assert value(found, name, method="GET", route=ITEM_ROUTE, code="200") == reads
         assert (
             value(
