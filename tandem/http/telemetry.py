@@ -28,6 +28,7 @@ UNMATCHED = "unmatched"  # no route: a label for every unknown path, never the p
 CLIENT_CLOSED = 499  # nginx's code for a client that hung up before its answer
 _CODE = b'"code":"'  # a problem's `code`, or a GraphQL error's `extensions.code`
 RequestLog = Callable[[RequestEntry], None]
+_new_entry = tuple.__new__
 
 
 class RequestTelemetry:
@@ -119,17 +120,20 @@ def _entry(
             key = value.decode("latin-1")[:255]
             break
     state = scope.get("state") or {}
-    return RequestEntry(
-        at=datetime.now(UTC),
-        user_id=record.principal_id,
-        client_id=record.client_id,
-        method=scope["method"],
-        route=route,
-        status=status,
-        error_code=error_code if status >= 400 or route == GRAPHQL_PATH else None,
-        request_id=str(state.get("request_id") or ""),
-        idempotency_key=key,
-        duration_ms=round(seconds * 1000, 2),
+    return _new_entry(  # RequestEntry(...) by position, without its __new__'s keywords
+        RequestEntry,
+        (
+            datetime.now(UTC),  # at
+            record.principal_id,  # user_id
+            record.client_id,
+            scope["method"],
+            route,
+            status,
+            error_code if status >= 400 or route == GRAPHQL_PATH else None,
+            str(state.get("request_id") or ""),
+            key,  # idempotency_key
+            round(seconds * 1000, 2),  # duration_ms
+        ),
     )
 
 

@@ -23,10 +23,6 @@ import asyncio
 import atexit
 import threading
 from bisect import bisect_left
-from collections import Counter
-from functools import reduce
-from itertools import repeat
-from operator import add
 from typing import Any
 
 from prometheus_client import Histogram
@@ -149,10 +145,16 @@ def _observe(child: Histogram, values: list[float]) -> None:
     """
     histogram: Any = child  # prometheus_client's own fields (tests/http checks the result)
     bounds: list[float] = histogram._upper_bounds
-    histogram._sum.set(reduce(add, values, histogram._sum.get()))
+    counts = [0] * len(bounds)
+    total: float = histogram._sum.get()
+    for value in values:
+        counts[bisect_left(bounds, value)] += 1
+        total += value
+    histogram._sum.set(total)
     buckets = histogram._buckets
-    for index, count in Counter(map(bisect_left, repeat(bounds), values)).items():
-        buckets[index].inc(count)
+    for index, count in enumerate(counts):
+        if count:
+            buckets[index].inc(count)
 
 
 REQUEST_METRICS = RequestMetrics()

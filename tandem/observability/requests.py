@@ -81,12 +81,12 @@ def operation_labels(record: RequestRecord) -> tuple[str, str]:
 
 
 def bounded_name(name: str | None) -> str:
+    if name in _seen_names:  # a name seen before was a valid one: no need to match it again
+        return name
     if not name:
         return "anonymous"
     if not _NAME.match(name):
         return "invalid"
-    if name in _seen_names:
-        return name
     if len(_seen_names) >= MAX_OPERATION_NAMES:
         return "other"
     _seen_names.add(name)

@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tandem.domain.requests.records import RequestEntry
 from tandem.http.telemetry import RequestTelemetry
 from tandem.observability import metrics, request_metrics
 from tandem.observability.request_metrics import REQUEST_METRICS
@@ -175,3 +176,35 @@ def test_past_the_bound_the_requests_write_at_once(monkeypatch: pytest.MonkeyPat
     assert len(REQUEST_METRICS.finished) == 9
     finish(telemetry, 0.002, 2)
     assert not REQUEST_METRICS.finished
+
+
+def test_a_request_log_entry_has_each_field_under_its_name() -> None:
+    """The entry is built by position (cheaper than RequestEntry's keywords)."""
+    lines: list[RequestEntry] = []
+    telemetry = RequestTelemetry(lines.append)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/x",
+        "headers": [(b"host", b"h"), (b"idempotency-key", b"k-1"), (b"idempotency-key", b"k-2")],
+        "route": SimpleNamespace(path_format="/api/v1/items"),
+        "state": {"request_id": "r-1"},
+    }
+    record = RequestRecord(statements=3, principal_id=42, client_id="partner")
+    telemetry.begin()
+    telemetry.finish(scope, record, 409, "CONFLICT", 0.012345)
+    (entry,) = lines
+    assert type(entry) is RequestEntry and len(entry) == len(RequestEntry._fields)
+    assert entry._replace(at=None) == RequestEntry(  # type: ignore[arg-type]
+        at=None,  # type: ignore[arg-type]
+        user_id=42,
+        client_id="partner",
+        method="POST",
+        route="/api/v1/items",
+        status=409,
+        error_code="CONFLICT",
+        request_id="r-1",
+        idempotency_key="k-1",
+        duration_ms=12.35,
+    )
+    assert entry.at.tzinfo is not None
