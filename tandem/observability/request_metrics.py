@@ -69,9 +69,11 @@ class RequestMetrics:
             loop.call_later(INTERVAL, self._tick, loop)
 
     def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.settle()
-        if self._loop is loop:  # else a newer loop has its own timer
-            loop.call_later(INTERVAL, self._tick, loop)
+        try:
+            self.settle()
+        finally:  # a failed settle (the event loop logs it) must not stop the timer
+            if self._loop is loop:  # else a newer loop has its own timer
+                loop.call_later(INTERVAL, self._tick, loop)
 
     def settle(self) -> None:
         """Fold every pending request into prometheus_client's metrics."""
