@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import strawberry
 
@@ -80,7 +80,7 @@ class Item(Node):
 
 
 ITEM = Projection(Item, ItemRecord, derived={"owner": ("owner_id",)}, entries={"owner": "extra"})
-_item_of = ITEM.maker(None)
+_item_of = ITEM.maker(None, True)
 
 
 @strawberry.type
@@ -124,14 +124,16 @@ class ItemConnection:
         """The connection; owners known (`owners`, else the page's own) are used, others are
         loaded if asked for. Its nodes hold what the query reads (`reads`, by default the
         selection's), which may be all a partial record holds."""
-        from tandem.graphql.users.types import USER
+        selection = _selection(info)
+        if reads is None or reads is selection.reads:
+            item_of, user_of = selection.item_of, selection.user_of
+        else:  # what the caller says is read, and the global ids
+            from tandem.graphql.users.types import USER
 
-        reads = page_reads(info)[0] if reads is None else reads
-        user_of = USER.maker(reads.owners)
+            item_of, user_of = ITEM.maker(reads.items, True), USER.maker(reads.owners, True)
         known = page.owners if owners is None else owners
         users = {owner_id: user_of(record) for owner_id, record in known.items()}
         loaders = info.context.loaders
-        item_of = ITEM.maker(reads.items)
         nodes = [
             item_of(item, users.get(item.owner_id) or OwnerLoad(loaders, item.owner_id))
             for item in page.items
@@ -142,10 +144,41 @@ class ItemConnection:
 def page_reads(info: Info) -> tuple[Reads, bool]:
     """What the connection being resolved reads of its items' records and their owners', and
     whether it selects the owners at all (then they come joined to the page)."""
+    selection = _selection(info)
+    return selection.reads, selection.owners
+
+
+class _Selection(NamedTuple):
+    """A connection's selection: what it reads, whether it selects the owners, and the makers
+    of its nodes (holding what it reads, and a global id only where `id` is selected)."""
+
+    reads: Reads
+    owners: bool
+    item_of: Callable[..., Item]
+    user_of: Callable[..., User]
+
+
+# By the connection's field node (held, so its id is not reused): a document's selection is
+# walked once, not at every request (the parser's cache hands each request the same nodes).
+_SELECTIONS: dict[int, tuple[Any, _Selection]] = {}
+
+
+def _selection(info: Info) -> _Selection:
     from tandem.graphql.users.types import USER
 
+    field_nodes = info._raw_info.field_nodes
+    node = field_nodes[0]
+    found = _SELECTIONS.get(id(node))
+    if found is not None and found[0] is node and len(field_nodes) == 1:
+        return found[1]
     nodes = selected(info, "nodes") | selected(info, "edges", "node")
     owners = selected(info, "nodes", "owner") | selected(info, "edges", "node", "owner")
     # Edges (each with its cursor) and pageInfo (the first and last) make cursors.
     cursors = not selected(info).isdisjoint(("edges", "pageInfo"))
-    return Reads(ITEM.reads(nodes), USER.reads(owners), cursors), "owner" in nodes
+    reads = Reads(ITEM.reads(nodes), USER.reads(owners), cursors)
+    selection = _Selection(reads, "owner" in nodes, ITEM.node_maker(nodes), USER.node_maker(owners))
+    if len(field_nodes) == 1:
+        if len(_SELECTIONS) >= 256:
+            _SELECTIONS.clear()
+        _SELECTIONS[id(node)] = (node, selection)
+    return selection

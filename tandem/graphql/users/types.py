@@ -70,7 +70,7 @@ class User(Node):
 
 # `items` hands the user's record on to its connection, as its items' owner: all of it.
 USER = Projection(User, UserRecord, derived={"items": None}, entries={"record": "record"})
-_user_of = USER.maker(None)
+_user_of = USER.maker(None, True)
 
 
 @strawberry.type
