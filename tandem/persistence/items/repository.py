@@ -168,7 +168,9 @@ class ItemRepository:
         """Up to `limit` items after `position` (`backward`: before it, nearest first); of
         each, the columns of the fields `reads` names."""
         scored = sort is ItemSort.RELEVANCE
-        layout = lists.layout(scored, owners, look_behind, reads.items, reads.owners)
+        # With no position, nothing lies behind: no row needs the side column.
+        sided = look_behind and position is not None
+        layout = lists.layout(scored, owners, sided, reads.items, reads.owners)
         rows = await self._keyset_rows(viewer, filters, sort, position, limit, backward, layout)
         return _read(layout, rows)
 
