@@ -47,7 +47,7 @@ from bench.targets import Target, benchmark_targets, page_size_targets
 from bench.wire import StatementCounter
 
 RESULTS = ROOT / "bench" / "results"
-FLAMEGRAPHS = ROOT / "docs" / "flamegraphs"
+FLAMEGRAPHS = RESULTS / "flamegraphs"  # docs/flamegraphs/ holds past rounds: pass --profile-dir to add one
 WRK_SCRIPT = ROOT / "bench" / "wrk.lua"
 SERVERS = ("tandem", "floor")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
