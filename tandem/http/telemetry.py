@@ -20,10 +20,9 @@ from starlette.types import Scope
 from tandem.domain.requests.records import RequestEntry
 from tandem.observability import requests, tracing
 from tandem.observability.logs import TRUSTED_FIELDS
-from tandem.observability.request_metrics import PENDING_LIMIT, REQUEST_METRICS
+from tandem.observability.request_metrics import GRAPHQL_PATH, PENDING_LIMIT, REQUEST_METRICS
 
 _log = logging.getLogger("tandem.request")
-GRAPHQL_PATH = "/graphql"
 UNMATCHED = "unmatched"  # no route: a label for every unknown path, never the path itself
 CLIENT_CLOSED = 499  # nginx's code for a client that hung up before its answer
 _CODE = b'"code":"'  # a problem's `code`, or a GraphQL error's `extensions.code`
