@@ -45,6 +45,8 @@ format: $(STAMP)
 # wrk is installed where we may (root with apt-get); without it a Python client drives the load.
 # Options pass through: make bench BENCH_ARGS="--profile" (py-spy flame graphs, installed on demand).
 # PostGraphile 5 beside Tandem on the GraphQL paths: make bench BENCH_ARGS="--peer" (npm; bench/peer/).
+# BENCH_PYTHON=/usr/bin/python3.11 runs Tandem and the floor on that interpreter (an optimised
+# build, as the image's is), with .venv's packages at their versions (bench/interpreter.py).
 # Then the connection path alone (bench/connections.py): 16 to 64 clients on a pool of 16;
 # CONNECTIONS_ARGS="--duration 10" passes options to it. Then tracing off, on, and at 1%
 # (bench/tracing_cost.py, about a minute; TRACING_ARGS="--rounds 5").
@@ -52,7 +54,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& timeout 180 apt-get install -y -qq wrk >/dev/null 2>&1; } \
 		|| echo "bench: wrk is not installed; the Python load generator will drive the load"
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(if $(BENCH_PYTHON),--python $(BENCH_PYTHON)) $(BENCH_ARGS)
 	$(BIN)/python -m bench.connections $(CONNECTIONS_ARGS)
 	$(BIN)/python -m bench.tracing_cost $(TRACING_ARGS)
 

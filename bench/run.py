@@ -40,14 +40,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import peer
+from bench import interpreter, peer
 from bench.flamegraph import COST_CENTRES, Profile, render_svg
 from bench.seed import DATA_DIR, ROOT, Seeded
 from bench.targets import Target, benchmark_targets, page_size_targets
 from bench.wire import StatementCounter
 
 RESULTS = ROOT / "bench" / "results"
-FLAMEGRAPHS = RESULTS / "flamegraphs"  # docs/flamegraphs/ holds past rounds: pass --profile-dir to add one
+# docs/flamegraphs/ holds past rounds: pass --profile-dir to add one.
+FLAMEGRAPHS = RESULTS / "flamegraphs"
 WRK_SCRIPT = ROOT / "bench" / "wrk.lua"
 SERVERS = ("tandem", "floor")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -173,11 +174,13 @@ def start_server(
     extra_env: dict[str, str],
     tag: str,
     source: Source,
+    python: str | None = None,
 ) -> Server:
+    """`python`: the servers' interpreter (bench/interpreter.py); this one by default."""
     app = ["tandem.app:create_app", "--factory"] if kind == "tandem" else ["bench.floor:app"]
     port = free_port()
     command = [
-        sys.executable,
+        python or sys.executable,
         "-m",
         "uvicorn",
         *app,
@@ -733,7 +736,8 @@ def markdown(report: dict[str, Any], targets: list[Target]) -> str:
     dirty = " + uncommitted changes in tandem/" if box["git"]["tandem_dirty"] else ""
     lines = [
         f"Machine: {box['nproc']} CPUs ({box['cpu']}), {box['memory_gib']} GiB, "
-        f"Python {box['python']}, PostgreSQL {report.get('postgres', '?')}, "
+        f"servers on Python {report.get('servers_python', box['python'])}, "
+        f"PostgreSQL {report.get('postgres', '?')}, "
         f"load: {box['wrk'] if config['loadgen'] == 'wrk' else 'Python client'}, "
         f"{config['connections']} "
         f"connections, {config['rounds_done']} rounds of {config['duration']} s per server and "
@@ -979,6 +983,7 @@ class Options:
     tandem_env: dict[str, str] = field(default_factory=dict)
     peer: bool = False
     replica: bool = False
+    python: str | None = None
 
 
 def parse_options(argv: list[str] | None) -> Options:
@@ -1015,6 +1020,11 @@ def parse_options(argv: list[str] | None) -> Options:
         help="also measure PostGraphile 5 on the GraphQL paths (npm; bench/peer/)",
     )
     parser.add_argument(
+        "--python",
+        metavar="INTERPRETER",
+        help="run Tandem and the floor on this Python 3.11+ (bench/interpreter.py)",
+    )
+    parser.add_argument(
         "--replica",
         action="store_true",
         help="then the same paths with and without a streaming replica (bench/replicas.py)",
@@ -1042,6 +1052,7 @@ def parse_options(argv: list[str] | None) -> Options:
         tandem_env=extra,
         peer=args.peer,
         replica=args.replica,
+        python=args.python,
     )
 
 
@@ -1086,9 +1097,11 @@ def _bench(options: Options, source: Source) -> None:
     if options.only:
         targets = [t for t in targets if t.name in options.only]
     token = seeded.token
+    servers_python = interpreter.servers_python(options.python, log)
     report: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
+        "servers_python": interpreter.describe(servers_python),
         "tandem": source.label,
         "postgres": postgres_version(seeded.database_url),
         "config": {
@@ -1121,6 +1134,7 @@ def _bench(options: Options, source: Source) -> None:
             extra_env=options.tandem_env,
             tag="count",
             source=source,
+            python=servers_python,
         )
         for kind in SERVERS
     ]
@@ -1133,6 +1147,7 @@ def _bench(options: Options, source: Source) -> None:
             extra_env=options.tandem_env,
             tag="timed",
             source=source,
+            python=servers_python,
         )
         for kind in SERVERS
     ]
