@@ -64,19 +64,16 @@ def servers_python(wanted: str | None, log: Callable[[str], None] = print) -> st
 
 def describe(python: str) -> str:
     """How the report names an interpreter: its version and where it is."""
-    version = subprocess.run(  # noqa: S603
-        [python, "-c", "import platform; print(platform.python_version())"],
+    return subprocess.run(  # noqa: S603
+        [
+            python,
+            "-c",
+            "import platform, sys; print(f'{platform.python_version()} ({sys.base_prefix})')",
+        ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    base = subprocess.run(  # noqa: S603
-        [python, "-c", "import sys; print(sys.base_prefix)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return f"{version} ({base})"
 
 
 def _packages() -> str:
