@@ -6,7 +6,7 @@ Debian's own `python3.11` is; pyenv builds without them unless told, and links t
 interpreter to a shared libpython. On one machine of the bench's kind, the same code
 and packages on Debian's python3.11 took 9 to 21% less CPU per GraphQL item request
 than on pyenv's 3.11.7, in process (`bench.asgi_cost`, three alternating pairs); served
-over HTTP the difference was within the machine's noise (docs/performance.md).
+over HTTP, three alternations gave medians from 20% less to none (docs/performance.md).
 
 `make bench BENCH_PYTHON=/usr/bin/python3.11` runs Tandem and the floor on such an
 interpreter, in a virtualenv under the bench's cache that holds this virtualenv's
