@@ -23,6 +23,7 @@ import asyncio
 import atexit
 import threading
 from bisect import bisect_left
+from collections import defaultdict
 from typing import Any
 
 from prometheus_client import Histogram
@@ -91,28 +92,18 @@ class RequestMetrics:
                 self._fold(batch)
 
     def _fold(self, batch: list[Finished]) -> None:
-        durations: dict[tuple[str, str, int], list[float]] = {}
-        operations: dict[tuple[str, str], list[float]] = {}
-        statements: dict[str, list[float]] = {}
+        durations: defaultdict[tuple[str, str, int], list[float]] = defaultdict(list)
+        operations: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
+        statements: defaultdict[str, list[float]] = defaultdict(list)
         faces = self._faces
         for method, route, status, seconds, count, operation in batch:
-            key = (method, route, status)
-            values = durations.get(key)
-            if values is None:
-                values = durations[key] = []
-            values.append(seconds)
+            durations[method, route, status].append(seconds)
             if operation is not None:
-                values = operations.get(operation)
-                if values is None:
-                    values = operations[operation] = []
-                values.append(seconds)
+                operations[operation].append(seconds)
             face = faces.get(route)
             if face is None:
                 face = faces[route] = _face(route)
-            values = statements.get(face)
-            if values is None:
-                values = statements[face] = []
-            values.append(count)
+            statements[face].append(count)
         for key, values in durations.items():
             child = self._durations.get(key)
             if child is None:
@@ -123,8 +114,7 @@ class RequestMetrics:
         for labels, values in operations.items():
             child = self._operations.get(labels)
             if child is None:
-                child = metrics.GRAPHQL_REQUEST_DURATION.labels(*labels)
-                self._operations[labels] = child
+                child = self._operations[labels] = metrics.GRAPHQL_REQUEST_DURATION.labels(*labels)
             _observe(child, values)
         for face, values in statements.items():
             child = self._statements.get(face)
